@@ -1,0 +1,98 @@
+"""CRM Sandbox: a classroom CRM lab where every student works in a CRM of their own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from sandbox import config as sandbox_config
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app: defaults, ``instance/config.py``, ``SANDBOX_*``, then tests."""
+    instance = Path(
+        (test_config or {}).get("INSTANCE_PATH")
+        or sandbox_config.default_instance_path()
+    )
+    instance.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
+    app.config.from_mapping(sandbox_config.defaults(instance))
+    app.config.from_pyfile("config.py", silent=True)
+    sandbox_config.from_environment(app.config)
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = sandbox_config.ensure_secret_key(instance)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from sandbox import i18n, tenancy
+    from sandbox.extensions import bootstrap, csrf, db, login_manager
+
+    db.init_app(app)
+    with app.app_context():
+        sa.event.listen(db.engine, "connect", _control_pragmas)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = i18n.lazy_gettext("Please log in to open this page.")
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    i18n.init_app(app)
+    bootstrap.init_app(app)
+    tenancy.init_app(app)
+
+
+def _control_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from sandbox import crm
+    from sandbox.auth import bp as auth_bp
+    from sandbox.instructor import bp as instructor_bp
+    from sandbox.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(instructor_bp, url_prefix="/instructor")
+    crm.register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from sandbox.cli import register_commands
+
+    register_commands(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from sandbox.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from sandbox import templating
+
+    templating.init_app(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from sandbox.security import set_security_headers
+
+    app.after_request(set_security_headers)

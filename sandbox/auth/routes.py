@@ -1,0 +1,94 @@
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from sandbox.auth import bp
+from sandbox.auth.decorators import login_required
+from sandbox.auth.forms import ChangePasswordForm, LoginForm, ProfileForm
+from sandbox.auth.service import authenticate, set_password
+from sandbox.extensions import db
+from sandbox.i18n import SESSION_KEY
+from sandbox.i18n import gettext as _
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after login (no open redirects)."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        result = authenticate(
+            form.username.data, form.password.data, ip=request.remote_addr or ""
+        )
+        if result.throttled:
+            flash(
+                _(
+                    "Too many failed attempts. Try again in %(minutes)d minutes.",
+                    minutes=result.retry_minutes,
+                ),
+                "danger",
+            )
+        elif result.user is None:
+            flash(_("Wrong username or password."), "danger")
+        else:
+            language = session.get(SESSION_KEY)
+            session.clear()  # a fresh session on login (no fixation)
+            if language:
+                session[SESSION_KEY] = language
+            login_user(result.user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        current_user.display_name = form.display_name.data.strip()
+        current_user.email = form.email.data or None
+        current_user.preferred_language = form.preferred_language.data
+        db.session.commit()
+        flash(_("Your profile has been saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append(
+                _("The current password is not correct.")
+            )
+        else:
+            set_password(current_user, form.new_password.data)
+            db.session.commit()
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/change_password.html", form=form)

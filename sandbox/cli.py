@@ -1,0 +1,308 @@
+"""The ``crm-sandbox`` command: set up, run, back up and look after an instance."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from sandbox.auth.service import UserError, create_user, get_user, set_password
+from sandbox.extensions import db
+from sandbox.models.control import Course, Role, Tenant, User
+
+DEMO_PASSWORD = "demo"  # noqa: S105 - the demo's logins are meant to be known
+DEMO_COURSE = ("CRM 101", "CRM101")
+DEMO_STUDENTS = 5
+
+
+def _set_instance(
+    ctx: click.Context, _param: click.Parameter, value: str | None
+) -> None:
+    if value:
+        os.environ["SANDBOX_INSTANCE"] = str(Path(value).resolve())
+
+
+def _create_app():
+    from sandbox import create_app
+
+    return create_app()
+
+
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False
+)
+@click.option(
+    "--instance",
+    metavar="DIR",
+    callback=_set_instance,
+    expose_value=False,
+    is_eager=True,
+    help="Instance folder (default: $SANDBOX_INSTANCE or ./instance).",
+)
+def main() -> None:
+    """CRM Sandbox: a classroom CRM lab."""
+
+
+def register_commands(app) -> None:
+    for command in (
+        init_command,
+        demo_command,
+        serve_command,
+        user_group,
+        tenant_group,
+        backup_command,
+        restore_command,
+    ):
+        app.cli.add_command(command)
+
+
+# ---------------------------------------------------------------------------- setup
+
+
+def initialise() -> str | None:
+    """Create the control database and an admin; returns a new admin's password."""
+    Path(current_app.instance_path, "tenants").mkdir(parents=True, exist_ok=True)
+    db.create_all(bind_key=None)
+    if db.session.scalar(sa.select(User).where(User.role == Role.ADMIN)) is not None:
+        return None
+    password = secrets.token_urlsafe(12)
+    create_user("admin", password, Role.ADMIN, display_name="Administrator")
+    db.session.commit()
+    return password
+
+
+def _print_admin(password: str | None) -> None:
+    if password:
+        click.echo(f"  admin       / {password}   (shown once: keep it safe)")
+    else:
+        click.echo(
+            "  admin       (password set earlier; change it with "
+            "`crm-sandbox user password admin`)"
+        )
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create the instance folder, the control database and an admin account."""
+    password = initialise()
+    click.echo(f"Instance folder: {current_app.instance_path}")
+    _print_admin(password)
+
+
+def _demo_user(username: str, role: Role, display_name: str) -> User:
+    user = get_user(username)
+    if user is None:
+        user = create_user(
+            username,
+            DEMO_PASSWORD,
+            role,
+            display_name=display_name,
+            allow_weak_password=True,
+        )
+    return user
+
+
+def build_demo() -> tuple[str | None, Course]:
+    """The demo: an instructor, a course and students with provisioned tenants."""
+    from sandbox.instructor.service import create_course, enroll
+
+    admin_password = initialise()
+    instructor = _demo_user("instructor", Role.INSTRUCTOR, "Demo Instructor")
+    students = [
+        _demo_user(f"student{n}", Role.STUDENT, f"Student {n}")
+        for n in range(1, DEMO_STUDENTS + 1)
+    ]
+    name, code = DEMO_COURSE
+    course = db.session.scalar(sa.select(Course).where(Course.code == code))
+    if course is None:
+        course = create_course(name, code, instructors=[instructor])
+    with click.progressbar(students, label="Provisioning student CRMs") as bar:
+        for student in bar:
+            enroll(course, student)
+    db.session.commit()
+    return admin_password, course
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=None, type=int, help="Server threads.")
+@click.option("--no-serve", is_flag=True, help="Set up the demo without serving it.")
+@with_appcontext
+def demo_command(host: str, port: int, threads: int | None, no_serve: bool) -> None:
+    """Set up a demo class (an instructor and five students) and serve it."""
+    admin_password, course = build_demo()
+    click.echo(f"\nInstance folder: {current_app.instance_path}")
+    click.echo(f"Demo course: {course.name} ({course.code})")
+    click.echo("Logins:")
+    _print_admin(admin_password)
+    click.echo(f"  instructor  / {DEMO_PASSWORD}")
+    click.echo(f"  student1 … student{DEMO_STUDENTS} / {DEMO_PASSWORD}")
+    if not no_serve:
+        _serve(host, port, threads)
+
+
+def _serve(host: str, port: int, threads: int | None) -> None:
+    from waitress import serve
+
+    app = current_app._get_current_object()
+    threads = threads or int(app.config["SERVER_THREADS"])
+    click.echo(f"\nCRM Sandbox is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    serve(app, host=host, port=port, threads=threads, ident="crm-sandbox")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=None, type=int, help="Server threads.")
+@with_appcontext
+def serve_command(host: str, port: int, threads: int | None) -> None:
+    """Serve the app with waitress."""
+    _serve(host, port, threads)
+
+
+# ---------------------------------------------------------------------------- users
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage user accounts."""
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default="student",
+    show_default=True,
+)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--display-name", default="")
+@click.option("--email", default=None)
+@click.option(
+    "--language", type=click.Choice(["en", "zh"]), default="en", show_default=True
+)
+@with_appcontext
+def user_create(username, role, password, display_name, email, language) -> None:
+    """Create a user."""
+    try:
+        user = create_user(
+            username,
+            password,
+            Role(role),
+            display_name=display_name,
+            email=email,
+            language=language,
+        )
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {user.role.value} {user.username}.")
+
+
+@user_group.command("password")
+@click.argument("username")
+@click.option(
+    "--password", prompt="New password", hide_input=True, confirmation_prompt=True
+)
+@with_appcontext
+def user_password(username, password) -> None:
+    """Set a user's password."""
+    from sandbox.auth.service import validate_password
+
+    user = get_user(username)
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    try:
+        validate_password(password)
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    set_password(user, password)
+    db.session.commit()
+    click.echo(f"Password of {user.username} changed.")
+
+
+# -------------------------------------------------------------------------- tenants
+
+
+@click.group("tenant")
+def tenant_group() -> None:
+    """Manage student CRM databases."""
+
+
+@tenant_group.command("reset")
+@click.option("--course", "course_code", required=True, help="Course code.")
+@click.option("--student", "username", default=None, help="Only this student.")
+@with_appcontext
+def tenant_reset(course_code: str, username: str | None) -> None:
+    """Reset a student's CRM (or the whole course's) to the scenario's start."""
+    from sandbox import tenancy
+
+    course = db.session.scalar(sa.select(Course).where(Course.code == course_code))
+    if course is None:
+        raise click.ClickException(f"no course with code {course_code!r}")
+    tenants = sorted(course.tenants, key=lambda t: t.student.username)
+    if username:
+        tenants = [t for t in tenants if t.student.username == username.lower()]
+        if not tenants:
+            raise click.ClickException(f"{username!r} has no CRM in {course_code}")
+    with click.progressbar(tenants, label="Resetting") as bar:
+        for tenant in bar:
+            tenancy.reset_tenant(tenant)
+    db.session.commit()
+    click.echo(f"Reset {len(tenants)} CRM(s) in {course.code}.")
+
+
+# --------------------------------------------------------------------------- backup
+
+
+@click.command("backup")
+@click.argument(
+    "output", required=False, type=click.Path(dir_okay=False, path_type=Path)
+)
+@with_appcontext
+def backup_command(output: Path | None) -> None:
+    """Back up the whole instance (control database and every tenant) to one archive."""
+    from sandbox.backup import create_backup
+
+    if output is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        output = Path(current_app.instance_path, "backups", f"sandbox-{stamp}.zip")
+    tenants = db.session.scalar(sa.select(sa.func.count(Tenant.id))) or 0
+    with click.progressbar(length=tenants + 1, label="Backing up") as bar:
+        manifest = create_backup(output, progress=lambda _name: bar.update(1))
+    click.echo(f"Backup written to {output} ({len(manifest['tenants'])} tenants).")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--force", is_flag=True, help="Replace an instance that already has data."
+)
+@with_appcontext
+def restore_command(archive: Path, force: bool) -> None:
+    """Restore an instance from a backup archive made by `crm-sandbox backup`."""
+    from sandbox.backup import BackupError, restore_backup
+
+    try:
+        with click.progressbar(length=100, label="Restoring") as bar:
+            manifest = restore_backup(
+                archive,
+                force=force,
+                progress=lambda done, total: bar.update(
+                    int(100 * done / max(total, 1)) - bar.pos
+                ),
+            )
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Restored {len(manifest['tenants'])} tenants into {current_app.instance_path}."
+    )

@@ -1,0 +1,74 @@
+"""Configuration: defaults, ``instance/config.py``, then ``SANDBOX_*`` variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+ENV_PREFIX = "SANDBOX_"
+
+
+def default_instance_path() -> Path:
+    """The instance folder: ``$SANDBOX_INSTANCE`` or ``./instance``."""
+    configured = os.environ.get(f"{ENV_PREFIX}INSTANCE")
+    return Path(configured or "instance").expanduser().resolve()
+
+
+def defaults(instance: Path) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{(instance / 'sandbox.db').as_posix()}",
+        # The tenant bind is a placeholder: TenantSession.get_bind routes tenant tables
+        # to the engine of the tenant chosen for the current request.
+        "SQLALCHEMY_BINDS": {"tenant": "sqlite://"},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 30}},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "PASSWORD_HASH_METHOD": "scrypt",
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCKOUT_MINUTES": 15,
+        "TENANT_ENGINE_CACHE_SIZE": 256,
+        "TENANT_BUSY_TIMEOUT": 30.0,
+        "TENANT_RESET_WAIT": 10.0,
+        "PAGE_SIZE": 20,
+        "SERVER_THREADS": 16,
+    }
+
+
+def from_environment(config: dict) -> None:
+    """Apply ``SANDBOX_<KEY>`` variables; JSON values are decoded, others kept."""
+    for name, raw in os.environ.items():
+        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}INSTANCE":
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        config[name[len(ENV_PREFIX) :]] = value
+
+
+def ensure_secret_key(instance: Path) -> str:
+    """Read the instance's secret key, generating it on first run."""
+    key_file = instance / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Written to a temporary name first so two processes starting together
+    # never read a half-written key.
+    tmp = key_file.with_suffix(".tmp")
+    tmp.write_text(key, encoding="utf-8")
+    os.replace(tmp, key_file)
+    try:
+        key_file.chmod(0o600)
+    except OSError:  # pragma: no cover - permissions are advisory on Windows
+        pass
+    return key

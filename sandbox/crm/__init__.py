@@ -1,0 +1,56 @@
+"""The CRM a student works in: one blueprint package per module, on the tenant database.
+
+Nothing here knows about lessons or grading. Each module registers a sidebar entry;
+the sidebar lists only the modules that exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, abort, request
+from flask_login import current_user
+
+from sandbox.i18n import lazy_gettext as _l
+from sandbox.tenancy import current_handle
+
+
+@dataclass(frozen=True)
+class Module:
+    endpoint: str
+    label: object
+    icon: str
+
+
+MODULES = (
+    Module("accounts.index", _l("Accounts"), "building"),
+    Module("contacts.index", _l("Contacts"), "person-lines-fill"),
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def refuse_writes_when_read_only() -> None:
+    """An instructor viewing a student's CRM may look but never change anything."""
+    handle = current_handle()
+    if request.method not in SAFE_METHODS and (handle is None or handle.readonly):
+        abort(403)
+
+
+def require_login() -> None:
+    if not current_user.is_authenticated:
+        from sandbox.extensions import login_manager
+
+        return login_manager.unauthorized()
+    return None
+
+
+def register(app: Flask) -> None:
+    from sandbox.crm.accounts import bp as accounts_bp
+    from sandbox.crm.contacts import bp as contacts_bp
+
+    for bp, prefix in ((accounts_bp, "/crm/accounts"), (contacts_bp, "/crm/contacts")):
+        bp.before_request(require_login)
+        bp.before_request(refuse_writes_when_read_only)
+        app.register_blueprint(bp, url_prefix=prefix)
+    app.jinja_env.globals["CRM_MODULES"] = MODULES

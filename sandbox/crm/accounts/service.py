@@ -1,0 +1,59 @@
+"""Account rules: creating, updating, deleting and the duplicate check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from sandbox.crm.service import apply_changes, remove, save
+from sandbox.models.crm import Account, Contact
+
+FIELDS = (
+    "name",
+    "account_type",
+    "industry",
+    "phone",
+    "email",
+    "website",
+    "address",
+    "city",
+    "country",
+    "annual_revenue",
+    "employees",
+    "owner",
+    "description",
+)
+
+
+def find_same_name(
+    session: Session, name: str, exclude_id: int | None = None
+) -> Account | None:
+    """An existing account whose name matches ``name`` ignoring case and blanks."""
+    stmt = sa.select(Account).where(
+        sa.func.lower(sa.func.trim(Account.name)) == name.strip().lower()
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Account.id != exclude_id)
+    return session.scalars(stmt.limit(1)).first()
+
+
+def create_account(session: Session, data: dict[str, Any]) -> Account:
+    account = Account()
+    apply_changes(account, data, FIELDS)
+    return save(session, account)
+
+
+def update_account(session: Session, account: Account, data: dict[str, Any]) -> Account:
+    apply_changes(account, data, FIELDS)
+    return save(session, account)
+
+
+def delete_account(session: Session, account: Account) -> None:
+    """Delete an account; its contacts stay, no longer linked to it."""
+    for contact in session.scalars(
+        sa.select(Contact).where(Contact.account_id == account.id)
+    ):
+        contact.account_id = None
+    remove(session, account)

@@ -1,0 +1,32 @@
+from flask import redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from sandbox.auth.decorators import login_required
+from sandbox.auth.forms import LanguageForm
+from sandbox.auth.routes import _safe_next
+from sandbox.crm.audit import recent_activity
+from sandbox.extensions import db
+from sandbox.i18n import SESSION_KEY
+from sandbox.main import bp
+from sandbox.tenancy import current_handle
+
+
+@bp.route("/")
+@login_required
+def home():
+    """The workbench: to-dos, recent activity and reminders."""
+    if current_user.is_staff and current_handle() is None:
+        return redirect(url_for("instructor.index"))
+    activity = recent_activity(db.session, limit=10) if current_handle() else []
+    return render_template("main/home.html", activity=activity, todos=[], reminders=[])
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session[SESSION_KEY] = form.language.data
+        if current_user.is_authenticated:
+            current_user.preferred_language = form.language.data
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))

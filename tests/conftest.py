@@ -1,0 +1,96 @@
+"""Shared fixtures: a fresh instance per test, clients and login actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from sandbox import create_app
+from sandbox.extensions import db
+from sandbox.models.control import Role, Tenant, User
+from tests.helpers import PASSWORD, make_course, make_student, make_user
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "WTF_CSRF_ENABLED": False,
+    # A cheap hash keeps the suite fast; the production default is scrypt.
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+}
+
+
+def make_app(instance, **overrides):
+    app = create_app({**TEST_CONFIG, "INSTANCE_PATH": str(instance), **overrides})
+    with app.app_context():
+        db.create_all(bind_key=None)
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path / "instance")
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class Classroom:
+    """A course with one instructor and two students, each with a tenant."""
+
+    course_id: int
+    instructor: str
+    students: tuple[str, str]
+    tenant_ids: tuple[int, int]
+
+    def tenant(self, index: int) -> Tenant:
+        return db.session.get(Tenant, self.tenant_ids[index])
+
+
+@pytest.fixture
+def classroom(app) -> Classroom:
+    with app.app_context():
+        teacher = make_user("teacher", Role.INSTRUCTOR)
+        course = make_course(instructors=[teacher])
+        _, tenant_a = make_student(course, "alice")
+        _, tenant_b = make_student(course, "bob")
+        return Classroom(
+            course.id, "teacher", ("alice", "bob"), (tenant_a.id, tenant_b.id)
+        )
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str, password: str = PASSWORD):
+        return self._client.post(
+            "/auth/login", data={"username": username, "password": password}
+        )
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+def user_named(username: str) -> User:
+    from sandbox.auth.service import get_user
+
+    return get_user(username)
