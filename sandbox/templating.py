@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import format_datetime, format_decimal
 
 from sandbox import tenancy
-from sandbox.crm.labels import AUDIT_ACTION_LABELS, ENTITY_LABELS, FIELD_LABELS
+from sandbox.crm.labels import CHANGE_DESCRIPTIONS, ENTITY_LABELS, FIELD_LABELS
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.control import Role, Tenant
 
@@ -26,6 +26,15 @@ def tenant_owner_name() -> str:
     return tenant.student.name if tenant else ""
 
 
+def describe_change(entry) -> str:
+    """One audit-log entry as a sentence, e.g. "Account #12 updated"."""
+    template = CHANGE_DESCRIPTIONS.get(entry.action)
+    entity = ENTITY_LABELS.get(entry.entity, entry.entity)
+    if template is None:
+        return f"{entity} #{entry.entity_id} {entry.action}"
+    return template % {"entity": entity, "id": entry.entity_id}
+
+
 def _datetime(value) -> str:
     return format_datetime(value, "medium") if value else ""
 
@@ -39,8 +48,7 @@ def init_app(app: Flask) -> None:
         current_tenant=tenancy.current_handle,
         tenant_owner_name=tenant_owner_name,
         role_label=lambda role: ROLE_LABELS.get(role, role),
-        entity_label=lambda entity: ENTITY_LABELS.get(entity, entity),
-        action_label=lambda action: AUDIT_ACTION_LABELS.get(action, action),
+        describe_change=describe_change,
         field_label=lambda field: FIELD_LABELS.get(field, field),
     )
     app.jinja_env.filters.update(datetime=_datetime, money=_money)

@@ -10,6 +10,7 @@ from wtforms.validators import (
 )
 
 from sandbox.auth.service import PASSWORD_MIN_LENGTH
+from sandbox.forms import choices
 from sandbox.i18n import LANGUAGES
 from sandbox.i18n import lazy_gettext as _l
 
@@ -61,9 +62,9 @@ class ProfileForm(FlaskForm):
         _l("Display name"), validators=[DataRequired(), Length(max=120)]
     )
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
-    preferred_language = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    preferred_language = SelectField(_l("Language"), choices=choices(LANGUAGES.items()))
     submit = SubmitField(_l("Save profile"))
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    language = SelectField(_l("Language"), choices=choices(LANGUAGES.items()))

@@ -8,7 +8,7 @@ from sandbox.auth.decorators import login_required
 from sandbox.auth.forms import ChangePasswordForm, LoginForm, ProfileForm
 from sandbox.auth.service import authenticate, set_password
 from sandbox.extensions import db
-from sandbox.i18n import SESSION_KEY
+from sandbox.i18n import SESSION_KEY, ngettext
 from sandbox.i18n import gettext as _
 
 
@@ -37,9 +37,10 @@ def login():
         )
         if result.throttled:
             flash(
-                _(
-                    "Too many failed attempts. Try again in %(minutes)d minutes.",
-                    minutes=result.retry_minutes,
+                ngettext(
+                    "Too many failed attempts. Try again in %(num)d minute.",
+                    "Too many failed attempts. Try again in %(num)d minutes.",
+                    result.retry_minutes,
                 ),
                 "danger",
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, abort, request
+from flask import Blueprint, Flask, abort, request
 from flask_login import current_user
 
 from sandbox.i18n import lazy_gettext as _l
@@ -45,12 +45,18 @@ def require_login() -> None:
     return None
 
 
+def module_blueprint(name: str, import_name: str) -> Blueprint:
+    """A CRM module's blueprint: login required, and no writes in a read-only view."""
+    bp = Blueprint(name, import_name)
+    bp.before_request(require_login)
+    bp.before_request(refuse_writes_when_read_only)
+    return bp
+
+
 def register(app: Flask) -> None:
     from sandbox.crm.accounts import bp as accounts_bp
     from sandbox.crm.contacts import bp as contacts_bp
 
-    for bp, prefix in ((accounts_bp, "/crm/accounts"), (contacts_bp, "/crm/contacts")):
-        bp.before_request(require_login)
-        bp.before_request(refuse_writes_when_read_only)
-        app.register_blueprint(bp, url_prefix=prefix)
+    app.register_blueprint(accounts_bp, url_prefix="/crm/accounts")
+    app.register_blueprint(contacts_bp, url_prefix="/crm/contacts")
     app.jinja_env.globals["CRM_MODULES"] = MODULES

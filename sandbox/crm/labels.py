@@ -23,10 +23,11 @@ INDUSTRY_LABELS = {
     "government": _l("Government"),
 }
 
-AUDIT_ACTION_LABELS = {
-    "create": _l("created"),
-    "update": _l("updated"),
-    "delete": _l("deleted"),
+#: Whole sentences, so every language can order the words its own way.
+CHANGE_DESCRIPTIONS = {
+    "create": _l("%(entity)s #%(id)s created"),
+    "update": _l("%(entity)s #%(id)s updated"),
+    "delete": _l("%(entity)s #%(id)s deleted"),
 }
 
 ENTITY_LABELS = {
@@ -35,8 +36,8 @@ ENTITY_LABELS = {
 }
 
 FIELD_LABELS = {
-    "name": _l("Name"),
-    "account_type": _l("Type"),
+    "name": _l("Account name"),
+    "account_type": _l("Account type"),
     "industry": _l("Industry"),
     "phone": _l("Phone"),
     "email": _l("Email"),

@@ -6,6 +6,7 @@ from sandbox.auth.decorators import instructor_required
 from sandbox.crm.forms import ConfirmForm
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
+from sandbox.i18n import ngettext
 from sandbox.instructor import bp
 from sandbox.instructor.service import courses_for, reset_class, roster
 from sandbox.models.control import Course, Tenant
@@ -75,7 +76,14 @@ def reset_course(course_id: int):
     if form.validate_on_submit():
         count = reset_class(course, actor=current_user)
         db.session.commit()
-        flash(_("%(count)d student CRMs have been reset.", count=count), "success")
+        flash(
+            ngettext(
+                "%(num)d student CRM has been reset.",
+                "%(num)d student CRMs have been reset.",
+                count,
+            ),
+            "success",
+        )
         return redirect(url_for("instructor.course", course_id=course.id))
     return render_template(
         "instructor/confirm_reset.html", form=form, course=course, who=None
@@ -91,13 +99,7 @@ def view_tenant(course_id: int, tenant_id: int):
     if not form.validate_on_submit():
         abort(400)
     session[tenancy.VIEWING_KEY] = tenant.id
-    flash(
-        _(
-            "You are viewing the CRM of %(name)s. It is read-only.",
-            name=tenant.student.name,
-        ),
-        "info",
-    )
+    # The read-only banner on every CRM page says whose CRM this is.
     return redirect(url_for("accounts.index"))
 
 

@@ -1,7 +1,7 @@
 """Accounts: the companies the student's company sells to."""
 
-from flask import Blueprint
+from sandbox.crm import module_blueprint
 
-bp = Blueprint("accounts", __name__)
+bp = module_blueprint("accounts", __name__)
 
 from sandbox.crm.accounts import routes  # noqa: E402, F401

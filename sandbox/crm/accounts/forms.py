@@ -3,6 +3,7 @@ from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Op
 
 from sandbox.crm.forms import RecordForm
 from sandbox.crm.labels import ACCOUNT_TYPE_LABELS, FIELD_LABELS, INDUSTRY_LABELS
+from sandbox.forms import choices
 from sandbox.i18n import lazy_gettext as _l
 
 L = FIELD_LABELS
@@ -11,11 +12,13 @@ L = FIELD_LABELS
 class AccountForm(RecordForm):
     name = StringField(L["name"], validators=[DataRequired(), Length(max=200)])
     account_type = SelectField(
-        L["account_type"], choices=list(ACCOUNT_TYPE_LABELS.items()), default="prospect"
+        L["account_type"],
+        choices=choices(ACCOUNT_TYPE_LABELS.items()),
+        default="prospect",
     )
     industry = SelectField(
         L["industry"],
-        choices=[("", _l("— None —")), *INDUSTRY_LABELS.items()],
+        choices=choices([("", _l("— None —")), *INDUSTRY_LABELS.items()]),
         validators=[Optional()],
     )
     phone = StringField(L["phone"], validators=[Optional(), Length(max=40)])

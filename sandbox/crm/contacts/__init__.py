@@ -1,7 +1,7 @@
 """Contacts: the people at accounts."""
 
-from flask import Blueprint
+from sandbox.crm import module_blueprint
 
-bp = Blueprint("contacts", __name__)
+bp = module_blueprint("contacts", __name__)
 
 from sandbox.crm.contacts import routes  # noqa: E402, F401

@@ -3,6 +3,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from sandbox.crm.forms import RecordForm
 from sandbox.crm.labels import FIELD_LABELS
+from sandbox.forms import choices
 from sandbox.i18n import lazy_gettext as _l
 
 L = FIELD_LABELS
@@ -32,7 +33,6 @@ class ContactForm(RecordForm):
     submit = SubmitField(_l("Save"))
 
     def set_account_choices(self, accounts):
-        self.account_id.choices = [
-            (None, _l("— No account —")),
-            *((a.id, a.name) for a in accounts),
-        ]
+        self.account_id.choices = choices(
+            [("", _l("— No account —")), *((str(a.id), a.name) for a in accounts)]
+        )

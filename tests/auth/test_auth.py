@@ -1,0 +1,160 @@
+"""Logging in and out, password storage, throttling, profile and password changes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from sandbox.extensions import db
+from sandbox.models.control import AuditEvent, Role
+from tests.conftest import user_named
+from tests.helpers import PASSWORD, make_user
+
+
+def test_login_and_logout(client, auth, classroom):
+    response = auth.login("alice")
+    assert response.status_code == 302 and response.location == "/"
+    assert b"Workbench" in client.get("/").data
+    auth.logout()
+    assert client.get("/").status_code == 302
+
+
+def test_usernames_are_case_insensitive(client, auth, classroom):
+    assert auth.login("  ALICE ").location == "/"
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, auth, classroom):
+    wrong = auth.login("alice", "not-the-password").get_data(as_text=True)
+    unknown = auth.login("nobody-here", "whatever").get_data(as_text=True)
+    assert "Wrong username or password." in wrong
+    assert "Wrong username or password." in unknown
+    assert client.get("/").status_code == 302
+
+
+def test_passwords_are_stored_hashed(app, classroom):
+    with app.app_context():
+        user = user_named("alice")
+        assert PASSWORD not in user.password_hash
+        assert user.password_hash.startswith(("pbkdf2:", "scrypt:"))
+        assert user.check_password(PASSWORD) and not user.check_password("nope")
+
+
+def test_production_default_hash_is_scrypt(tmp_path):
+    from sandbox.config import defaults
+
+    assert defaults(tmp_path)["PASSWORD_HASH_METHOD"] == "scrypt"
+
+
+def test_throttling_engages_after_repeated_failures(app, client, auth, classroom):
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit):
+        assert "Wrong username" in auth.login("alice", "bad").get_data(as_text=True)
+    page = auth.login("alice").get_data(as_text=True)  # even the right password
+    assert "Too many failed attempts" in page
+    assert client.get("/").status_code == 302
+    with app.app_context():
+        actions = list(db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.target == "alice")))
+    assert actions.count("login.failed") == limit and "login.throttled" in actions
+
+
+def test_throttling_does_not_reveal_whether_a_user_exists(app, auth, classroom):
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for name in ("alice", "ghost"):
+        for _ in range(limit):
+            auth.login(name, "bad")
+    real = auth.login("alice", "bad").get_data(as_text=True)
+    ghost = auth.login("ghost", "bad").get_data(as_text=True)
+    assert "Too many failed attempts" in real and "Too many failed attempts" in ghost
+
+
+def test_throttling_is_per_username(app, client, auth, classroom):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth.login("alice", "bad")
+    assert auth.login("bob").location == "/"
+
+
+def test_lockout_expires(app, client, auth, classroom):
+    from datetime import timedelta
+
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth.login("alice", "bad")
+    with app.app_context():
+        for event in db.session.scalars(sa.select(AuditEvent)):
+            event.at -= timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"] + 1)
+        db.session.commit()
+    assert auth.login("alice").location == "/"
+
+
+def test_inactive_users_cannot_log_in(app, auth, classroom):
+    with app.app_context():
+        user_named("alice").active = False
+        db.session.commit()
+    assert "Wrong username or password." in auth.login("alice").get_data(as_text=True)
+
+
+def test_login_follows_only_local_next_urls(client, classroom):
+    for target, expected in (("/crm/accounts/", "/crm/accounts/"),
+                             ("https://evil.example/", "/"),
+                             ("//evil.example/", "/")):
+        response = client.post(f"/auth/login?next={target}",
+                               data={"username": "alice", "password": PASSWORD})
+        assert response.location == expected
+        client.post("/auth/logout")
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client, classroom):
+    response = client.post("/auth/login", data={"username": "alice", "password": PASSWORD})
+    cookie = next(v for k, v in response.headers.items()
+                  if k == "Set-Cookie" and v.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_change_password(app, client, auth, classroom):
+    auth.login("alice")
+    response = client.post("/auth/password", data={
+        "current_password": "wrong", "new_password": "brand-new-pass",
+        "confirm": "brand-new-pass"})
+    assert "The current password is not correct." in response.get_data(as_text=True)
+    response = client.post("/auth/password", data={
+        "current_password": PASSWORD, "new_password": "short", "confirm": "short"})
+    assert "between 8 and 200 characters" in response.get_data(as_text=True)
+    response = client.post("/auth/password", data={
+        "current_password": PASSWORD, "new_password": "brand-new-pass",
+        "confirm": "different-pass"})
+    assert "The passwords do not match." in response.get_data(as_text=True)
+    response = client.post("/auth/password", data={
+        "current_password": PASSWORD, "new_password": "brand-new-pass",
+        "confirm": "brand-new-pass"})
+    assert response.status_code == 302
+    auth.logout()
+    assert auth.login("alice").location is None  # the old password no longer works
+    assert auth.login("alice", "brand-new-pass").location == "/"
+
+
+def test_profile_saves_name_email_and_language(app, client, auth, classroom):
+    auth.login("alice")
+    response = client.post("/auth/profile", data={
+        "display_name": "Alice Wang", "email": "not-an-email", "preferred_language": "zh"})
+    assert "Invalid email address" in response.get_data(as_text=True)
+    response = client.post("/auth/profile", data={
+        "display_name": "Alice Wang", "email": "alice@example.edu",
+        "preferred_language": "zh"})
+    assert response.status_code == 302
+    with app.app_context():
+        user = user_named("alice")
+        assert (user.display_name, user.email, user.preferred_language) == (
+            "Alice Wang", "alice@example.edu", "zh")
+
+
+def test_instructor_home_goes_to_courses(client, auth, classroom):
+    auth.login("teacher")
+    assert client.get("/").location == "/instructor/"
+    page = client.get("/instructor/").get_data(as_text=True)
+    assert "CRM 101" in page
+
+
+def test_admin_sees_every_course(app, client, auth, classroom):
+    with app.app_context():
+        make_user("root", Role.ADMIN)
+    auth.login("root")
+    assert "CRM 101" in client.get("/instructor/").get_data(as_text=True)

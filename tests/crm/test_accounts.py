@@ -1,0 +1,180 @@
+"""Accounts: list, search, filters, sort, pagination, create, edit, delete, history."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from sandbox import tenancy
+from sandbox.models.crm import Account, AuditLog, Contact
+from tests.helpers import make_account, make_contact
+
+
+def names_on(page) -> list[str]:
+    return re.findall(r'<a href="/crm/accounts/\d+">([^<]+)</a>', page.get_data(as_text=True))
+
+
+def in_tenant(app, classroom, fn, index=0):
+    with app.app_context():
+        with tenancy.tenant_session(classroom.tenant(index)) as session:
+            return fn(session)
+
+
+def test_list_paginates_with_totals(client, auth, classroom):
+    auth.login("alice")
+    page = client.get("/crm/accounts/").get_data(as_text=True)
+    assert "50 records · page 1 of 3 · 20 per page" in page
+    assert len(names_on(client.get("/crm/accounts/"))) == 20
+    assert len(names_on(client.get("/crm/accounts/?page=3"))) == 10
+    last = client.get("/crm/accounts/?page=99").get_data(as_text=True)
+    assert "page 3 of 3" in last  # past the end shows the last page
+    assert "page 1 of 3" in client.get("/crm/accounts/?page=abc").get_data(as_text=True)
+    assert "page 1 of 1" in client.get("/crm/accounts/?per_page=100").get_data(as_text=True)
+
+
+def test_list_sorts_by_name_and_revenue(app, client, auth, classroom):
+    auth.login("alice")
+    ascending = names_on(client.get("/crm/accounts/?per_page=100"))
+    assert ascending == sorted(ascending, key=str.lower) or ascending == sorted(ascending)
+    descending = names_on(client.get("/crm/accounts/?sort=name&dir=desc&per_page=100"))
+    assert descending == list(reversed(ascending))
+    by_revenue = names_on(client.get("/crm/accounts/?sort=revenue&dir=desc&per_page=100"))
+    top = in_tenant(app, classroom, lambda s: s.scalars(
+        sa.select(Account.annual_revenue).order_by(Account.annual_revenue.desc())).first())
+    first = in_tenant(app, classroom, lambda s: s.scalar(
+        sa.select(Account.annual_revenue).where(Account.name == by_revenue[0])))
+    assert first == top
+    # an unknown sort column falls back to the default instead of failing
+    assert client.get("/crm/accounts/?sort=password&dir=sideways").status_code == 200
+
+
+def test_search_and_filters(app, client, auth, classroom):
+    in_tenant(app, classroom, lambda s: make_account(
+        s, name="Zhejiang Tea Export", city="Hangzhou", account_type="partner",
+        industry="retail"))
+    auth.login("alice")
+    assert names_on(client.get("/crm/accounts/?q=tea+export")) == ["Zhejiang Tea Export"]
+    assert names_on(client.get("/crm/accounts/?q=hangzhou")) == ["Zhejiang Tea Export"]
+    partners = in_tenant(app, classroom, lambda s: s.scalar(
+        sa.select(sa.func.count()).where(Account.account_type == "partner")))
+    page = client.get("/crm/accounts/?type=partner&per_page=100")
+    assert len(names_on(page)) == partners
+    filtered = names_on(client.get("/crm/accounts/?type=partner&industry=retail&q=zhejiang"))
+    assert filtered == ["Zhejiang Tea Export"]
+    empty = client.get("/crm/accounts/?q=no-such-company-anywhere").get_data(as_text=True)
+    assert "No accounts match your search." in empty
+
+
+def test_empty_state_invites_the_first_account(app, client, auth, classroom):
+    def wipe(session):
+        session.execute(sa.update(Contact).values(account_id=None))
+        session.execute(sa.delete(Account))
+        session.commit()
+
+    in_tenant(app, classroom, wipe)
+    auth.login("alice")
+    page = client.get("/crm/accounts/").get_data(as_text=True)
+    assert "There are no accounts yet." in page and "Create the first account" in page
+
+
+def test_create_validates_and_shows_errors_beside_fields(app, client, auth, classroom):
+    auth.login("alice")
+    response = client.post("/crm/accounts/new", data={
+        "name": "   ", "account_type": "customer", "email": "nope", "website": "not a url",
+        "annual_revenue": "-5", "employees": "many"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert page.count("invalid-feedback") >= 5
+    assert "This field is required." in page and "Invalid email address." in page
+    count = in_tenant(app, classroom, lambda s: s.scalar(sa.select(sa.func.count(Account.id))))
+    assert count == 50
+
+
+def test_create_rejects_an_unknown_account_type(client, auth, classroom):
+    auth.login("alice")
+    response = client.post("/crm/accounts/new", data={"name": "X", "account_type": "vip"})
+    assert "Not a valid choice" in response.get_data(as_text=True)
+
+
+def test_create_refuses_a_duplicate_name(app, client, auth, classroom):
+    existing = in_tenant(app, classroom, lambda s: s.get(Account, 1).name)
+    auth.login("alice")
+    response = client.post("/crm/accounts/new", data={
+        "name": f"  {existing.upper()} ", "account_type": "customer"})
+    assert "already exists" in response.get_data(as_text=True)
+
+
+def test_create_then_detail_and_audit(app, client, auth, classroom):
+    auth.login("alice")
+    response = client.post("/crm/accounts/new", data={
+        "name": "  Lakeside Logistics  ", "account_type": "customer",
+        "industry": "logistics", "annual_revenue": "1200000", "email": ""})
+    assert response.status_code == 302
+    account_id = int(response.location.rsplit("/", 1)[1])
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Lakeside Logistics" in page and "1,200,000" in page
+
+    def check(session):
+        account = session.get(Account, account_id)
+        assert account.name == "Lakeside Logistics" and account.email is None
+        entry = session.scalar(sa.select(AuditLog).filter_by(entity="account",
+                                                             entity_id=account_id))
+        assert entry.action == "create" and entry.actor == "alice"
+        assert entry.changes["name"] == [None, "Lakeside Logistics"]
+
+    in_tenant(app, classroom, check)
+
+
+def test_edit_records_old_and_new_values(app, client, auth, classroom):
+    old = in_tenant(app, classroom, lambda s: s.get(Account, 3).name)
+    auth.login("alice")
+    form = {"name": "Renamed Holdings", "account_type": "partner"}
+    assert client.post("/crm/accounts/3/edit", data=form).status_code == 302
+    page = client.get("/crm/accounts/3").get_data(as_text=True)
+    assert "Renamed Holdings" in page and old in page  # the history shows both
+
+    def check(session):
+        entry = session.scalars(sa.select(AuditLog).filter_by(
+            entity="account", entity_id=3, action="update")).one()
+        assert entry.changes["name"] == [old, "Renamed Holdings"]
+        assert "updated_at" not in entry.changes
+
+    in_tenant(app, classroom, check)
+
+
+def test_saving_without_changes_writes_no_audit_row(app, client, auth, classroom):
+    auth.login("alice")
+    form = client.get("/crm/accounts/4/edit").get_data(as_text=True)
+    name = re.search(r'id="name"[^>]*value="([^"]*)"', form).group(1)
+    account = in_tenant(app, classroom, lambda s: s.get(Account, 4))
+    client.post("/crm/accounts/4/edit", data={
+        "name": name, "account_type": account.account_type,
+        "industry": account.industry or "", "phone": account.phone or "",
+        "email": account.email or "", "website": account.website or "",
+        "address": account.address or "", "city": account.city or "",
+        "country": account.country or "", "annual_revenue": account.annual_revenue,
+        "employees": account.employees, "owner": account.owner or "",
+        "description": account.description or ""})
+    updates = in_tenant(app, classroom, lambda s: s.scalar(
+        sa.select(sa.func.count(AuditLog.id)).filter_by(action="update")))
+    assert updates == 0
+
+
+def test_delete_asks_first_and_keeps_contacts(app, client, auth, classroom):
+    contact_id = in_tenant(app, classroom, lambda s: make_contact(s, account_id=5).id)
+    auth.login("alice")
+    confirm = client.get("/crm/accounts/5/delete").get_data(as_text=True)
+    assert "This cannot be undone." in confirm
+    assert in_tenant(app, classroom, lambda s: s.get(Account, 5)) is not None
+    assert client.post("/crm/accounts/5/delete").location == "/crm/accounts/"
+    assert in_tenant(app, classroom, lambda s: s.get(Account, 5)) is None
+    assert in_tenant(app, classroom, lambda s: s.get(Contact, contact_id).account_id) is None
+    assert client.get("/crm/accounts/5").status_code == 404
+
+
+def test_unknown_account_is_a_friendly_404(client, auth, classroom):
+    auth.login("alice")
+    response = client.get("/crm/accounts/424242")
+    assert response.status_code == 404
+    assert "does not exist" in response.get_data(as_text=True)
