@@ -465,9 +465,15 @@ def snapshot_path(tenant: Tenant, name: str) -> Path:
 
 
 def backup_database(source: Path, dest: Path) -> None:
-    """Copy a live SQLite database consistently with the online backup API."""
+    """Copy a live SQLite database consistently with the online backup API.
+
+    The copy holds the file's gate, so a reset waits rather than swapping the file
+    out from under it.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+    gate = registry().gate(source)
+    gate.enter(registry().reset_wait)
     try:
         src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True, timeout=30)
         try:
@@ -480,6 +486,7 @@ def backup_database(source: Path, dest: Path) -> None:
             src.close()
         os.replace(tmp, dest)
     finally:
+        gate.leave()
         tmp.unlink(missing_ok=True)
 
 
