@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = sandbox_config.ensure_secret_key(instance)
 
     register_extensions(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_cli(app)
     register_error_handlers(app)
@@ -60,6 +61,12 @@ def _control_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+def register_url_converters(app: Flask) -> None:
+    from sandbox.routing import RecordIdConverter
+
+    app.url_map.converters["id"] = RecordIdConverter
 
 
 def register_blueprints(app: Flask) -> None:

@@ -31,12 +31,18 @@ def test_twenty_threads_in_twenty_tenants(app, classroom):
     def work(name: str) -> None:
         try:
             client = app.test_client()
-            assert client.post("/auth/login", data={"username": name,
-                                                    "password": PASSWORD}).status_code == 302
+            assert (
+                client.post(
+                    "/auth/login", data={"username": name, "password": PASSWORD}
+                ).status_code
+                == 302
+            )
             start.wait()
             for i in range(WRITES):
-                response = client.post("/crm/accounts/new", data={
-                    "name": f"{name} deal {i}", "account_type": "customer"})
+                response = client.post(
+                    "/crm/accounts/new",
+                    data={"name": f"{name} deal {i}", "account_type": "customer"},
+                )
                 assert response.status_code == 302, response.status_code
                 client.get("/crm/accounts/?q=deal")
         except BaseException as error:  # noqa: BLE001 - reported below
@@ -54,10 +60,17 @@ def test_twenty_threads_in_twenty_tenants(app, classroom):
         for tenant in course.tenants:
             name = tenant.student.username
             with tenancy.tenant_session(tenant) as session:
-                mine = session.scalar(sa.select(sa.func.count(Account.id)).where(
-                    Account.name.like(f"{name} deal %")))
-                others = session.scalar(sa.select(sa.func.count(Account.id)).where(
-                    Account.name.like("% deal %"), ~Account.name.like(f"{name} deal %")))
+                mine = session.scalar(
+                    sa.select(sa.func.count(Account.id)).where(
+                        Account.name.like(f"{name} deal %")
+                    )
+                )
+                others = session.scalar(
+                    sa.select(sa.func.count(Account.id)).where(
+                        Account.name.like("% deal %"),
+                        ~Account.name.like(f"{name} deal %"),
+                    )
+                )
                 audits = session.scalar(sa.select(sa.func.count(AuditLog.id)))
             expected = WRITES if name in names else 0
             assert (mine, others, audits) == (expected, 0, expected), name

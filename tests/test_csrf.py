@@ -23,7 +23,6 @@ def csrf_app(tmp_path):
         db.session.remove()
 
 
-
 def csrf_token(client, url: str) -> str:
     page = client.get(url).data
     match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
@@ -33,7 +32,9 @@ def csrf_token(client, url: str) -> str:
 
 def test_login_without_token_is_refused(csrf_app):
     client = csrf_app.test_client()
-    response = client.post("/auth/login", data={"username": "alice", "password": PASSWORD})
+    response = client.post(
+        "/auth/login", data={"username": "alice", "password": PASSWORD}
+    )
     assert response.status_code == 400
     assert b"Reload the page" in response.data
     assert client.get("/").status_code == 302  # still logged out
@@ -42,21 +43,26 @@ def test_login_without_token_is_refused(csrf_app):
 def test_login_with_token_works(csrf_app):
     client = csrf_app.test_client()
     token = csrf_token(client, "/auth/login")
-    response = client.post("/auth/login", data={"username": "alice", "password": PASSWORD,
-                                                "csrf_token": token})
+    response = client.post(
+        "/auth/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 302 and response.location == "/"
 
 
 def test_crm_posts_without_token_are_refused_and_change_nothing(csrf_app):
     client = csrf_app.test_client()
     token = csrf_token(client, "/auth/login")
-    client.post("/auth/login", data={"username": "alice", "password": PASSWORD,
-                                     "csrf_token": token})
-    for url, data in (("/crm/accounts/new", {"name": "No Token Ltd",
-                                             "account_type": "customer"}),
-                      ("/crm/accounts/1/delete", {}),
-                      ("/language", {"language": "zh"}),
-                      ("/auth/logout", {})):
+    client.post(
+        "/auth/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+    )
+    for url, data in (
+        ("/crm/accounts/new", {"name": "No Token Ltd", "account_type": "customer"}),
+        ("/crm/accounts/1/delete", {}),
+        ("/language", {"language": "zh"}),
+        ("/auth/logout", {}),
+    ):
         assert client.post(url, data=data).status_code == 400, url
     assert b"No Token Ltd" not in client.get("/crm/accounts/?q=No+Token").data
     assert client.get("/crm/accounts/1").status_code == 200  # not deleted, still in
@@ -65,8 +71,17 @@ def test_crm_posts_without_token_are_refused_and_change_nothing(csrf_app):
 def test_every_form_page_carries_a_token(csrf_app):
     client = csrf_app.test_client()
     token = csrf_token(client, "/auth/login")
-    client.post("/auth/login", data={"username": "alice", "password": PASSWORD,
-                                     "csrf_token": token})
-    for url in ("/crm/accounts/new", "/crm/accounts/1/edit", "/crm/accounts/1/delete",
-                "/crm/contacts/new", "/auth/profile", "/auth/password", "/"):
+    client.post(
+        "/auth/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+    )
+    for url in (
+        "/crm/accounts/new",
+        "/crm/accounts/1/edit",
+        "/crm/accounts/1/delete",
+        "/crm/contacts/new",
+        "/auth/profile",
+        "/auth/password",
+        "/",
+    ):
         assert csrf_token(client, url)

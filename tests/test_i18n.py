@@ -26,6 +26,7 @@ def load(path: Path, reader):
 
 def plain(catalog) -> dict:
     """Message id -> translation, with plural forms as tuples."""
+
     def key(value):
         return tuple(value) if isinstance(value, (list, tuple)) else value
 
@@ -39,11 +40,17 @@ def zh(app, text: str) -> str:
 
 def source_messages() -> set[str]:
     method_map = [("sandbox/**.py", "python"), ("sandbox/templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None,
-                "lazy_gettext": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+    }
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, keywords=keywords):
+        str(ROOT), method_map, keywords=keywords
+    ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
 
@@ -55,8 +62,12 @@ def test_every_string_in_the_code_has_a_chinese_translation():
         if not message.id:
             continue
         key = message.id[0] if isinstance(message.id, tuple) else message.id
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        translated[key] = strings if all(strings) and "fuzzy" not in message.flags else None
+        strings = (
+            message.string if isinstance(message.string, tuple) else (message.string,)
+        )
+        translated[key] = (
+            strings if all(strings) and "fuzzy" not in message.flags else None
+        )
     missing = sorted(m for m in source_messages() if not translated.get(m))
     assert not missing, f"untranslated: {missing}"
 
@@ -66,7 +77,9 @@ def test_translations_keep_their_placeholders():
         if not message.id:
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        strings = (
+            message.string if isinstance(message.string, tuple) else (message.string,)
+        )
         expected = set(PLACEHOLDER.findall(ids[-1]))
         for string in strings:
             assert set(PLACEHOLDER.findall(string)) == expected, message.id
@@ -95,8 +108,14 @@ def test_choosing_chinese_renders_the_shell_in_chinese(app, client, auth, classr
     assert response.location == "/"
     page = client.get("/").get_data(as_text=True)
     assert '<html lang="zh-CN">' in page
-    for text in ("Workbench", "Accounts", "Contacts", "Recent activity", "Log out",
-                 "Profile"):
+    for text in (
+        "Workbench",
+        "Accounts",
+        "Contacts",
+        "Recent activity",
+        "Log out",
+        "Profile",
+    ):
         assert zh(app, text) != text and zh(app, text) in page, text
     accounts = client.get("/crm/accounts/").get_data(as_text=True)
     assert zh(app, "New account") in accounts and "New account" not in accounts
@@ -131,7 +150,9 @@ def test_unknown_languages_are_ignored(client, language):
 def test_form_errors_and_error_pages_are_translated(app, client, auth, classroom):
     auth.login("alice")
     client.post("/language", data={"language": "zh"})
-    page = client.post("/crm/accounts/new", data={"name": "", "account_type": "customer"})
+    page = client.post(
+        "/crm/accounts/new", data={"name": "", "account_type": "customer"}
+    )
     assert "This field is required." not in page.get_data(as_text=True)
     missing = client.get("/crm/accounts/99999")
     assert missing.status_code == 404

@@ -15,8 +15,9 @@ def account_names(app, tenant_getter):
             return {a.id: a.name for a in session.scalars(sa.select(Account))}
 
 
-def test_student_cannot_read_or_change_another_students_account(app, client, auth,
-                                                                  classroom):
+def test_student_cannot_read_or_change_another_students_account(
+    app, client, auth, classroom
+):
     with app.app_context():
         with tenancy.tenant_session(classroom.tenant(1)) as session:
             bobs = make_account(session, name="Bob Private Holdings").id
@@ -25,8 +26,10 @@ def test_student_cannot_read_or_change_another_students_account(app, client, aut
     auth.login("alice")
     assert client.get(f"/crm/accounts/{bobs}").status_code == 404
     assert client.get(f"/crm/accounts/{bobs}/edit").status_code == 404
-    response = client.post(f"/crm/accounts/{bobs}/edit",
-                           data={"name": "Hijacked", "account_type": "customer"})
+    response = client.post(
+        f"/crm/accounts/{bobs}/edit",
+        data={"name": "Hijacked", "account_type": "customer"},
+    )
     assert response.status_code == 404
     assert client.post(f"/crm/accounts/{bobs}/delete").status_code == 404
     listing = client.get("/crm/accounts/?q=Bob+Private")
@@ -58,12 +61,18 @@ def test_student_gets_403_on_instructor_pages(client, auth, classroom):
     auth.login("alice")
     course = classroom.course_id
     tenant = classroom.tenant_ids[1]
-    for url in ("/instructor/", f"/instructor/courses/{course}",
-                f"/instructor/courses/{course}/reset",
-                f"/instructor/courses/{course}/tenants/{tenant}/reset"):
+    for url in (
+        "/instructor/",
+        f"/instructor/courses/{course}",
+        f"/instructor/courses/{course}/reset",
+        f"/instructor/courses/{course}/tenants/{tenant}/reset",
+    ):
         assert client.get(url).status_code == 403, url
     assert client.post(f"/instructor/courses/{course}/reset").status_code == 403
-    assert client.post(f"/instructor/courses/{course}/tenants/{tenant}/view").status_code == 403
+    assert (
+        client.post(f"/instructor/courses/{course}/tenants/{tenant}/view").status_code
+        == 403
+    )
 
 
 def test_anonymous_users_are_sent_to_login(client, classroom):
@@ -76,7 +85,8 @@ def view_as_instructor(client, auth, classroom, index=0):
     auth.login(classroom.instructor)
     tenant = classroom.tenant_ids[index]
     response = client.post(
-        f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view")
+        f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view"
+    )
     assert response.status_code == 302
 
 
@@ -91,18 +101,27 @@ def test_instructor_reads_a_students_crm(app, client, auth, classroom):
 def test_instructor_read_only_view_refuses_posts(app, client, auth, classroom):
     before = account_names(app, lambda: classroom.tenant(0))
     view_as_instructor(client, auth, classroom)
-    assert client.post("/crm/accounts/new",
-                       data={"name": "Teacher Was Here", "account_type": "customer"}
-                       ).status_code == 403
-    assert client.post("/crm/accounts/1/edit",
-                       data={"name": "Changed", "account_type": "customer"}
-                       ).status_code == 403
+    assert (
+        client.post(
+            "/crm/accounts/new",
+            data={"name": "Teacher Was Here", "account_type": "customer"},
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/crm/accounts/1/edit", data={"name": "Changed", "account_type": "customer"}
+        ).status_code
+        == 403
+    )
     assert client.post("/crm/accounts/1/delete").status_code == 403
     assert client.post("/crm/contacts/new", data={"last_name": "X"}).status_code == 403
     assert account_names(app, lambda: classroom.tenant(0)) == before
 
 
-def test_instructor_cannot_view_a_course_they_do_not_teach(app, client, auth, classroom):
+def test_instructor_cannot_view_a_course_they_do_not_teach(
+    app, client, auth, classroom
+):
     from sandbox.models.control import Role
     from tests.helpers import make_user
 
@@ -111,7 +130,8 @@ def test_instructor_cannot_view_a_course_they_do_not_teach(app, client, auth, cl
     auth.login("other")
     tenant = classroom.tenant_ids[0]
     response = client.post(
-        f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view")
+        f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view"
+    )
     assert response.status_code == 404
     with client.session_transaction() as session:
         session[tenancy.VIEWING_KEY] = tenant

@@ -32,7 +32,9 @@ def test_same_scenario_and_seed_build_the_same_data(tmp_path):
     build_scenario(tmp_path / "c.sqlite", "default", 8, today=day)
     for table in ("account", "contact", "tenant_info"):
         assert rows(tmp_path / "a.sqlite", table) == rows(tmp_path / "b.sqlite", table)
-    assert rows(tmp_path / "a.sqlite", "account") != rows(tmp_path / "c.sqlite", "account")
+    assert rows(tmp_path / "a.sqlite", "account") != rows(
+        tmp_path / "c.sqlite", "account"
+    )
     assert len(rows(tmp_path / "a.sqlite", "account")) == 50
     assert len(rows(tmp_path / "a.sqlite", "contact")) == 100
 
@@ -40,10 +42,18 @@ def test_same_scenario_and_seed_build_the_same_data(tmp_path):
 def test_scenario_dates_follow_the_provisioning_day(tmp_path):
     build_scenario(tmp_path / "old.sqlite", "default", 7, today=date(2020, 1, 1))
     build_scenario(tmp_path / "new.sqlite", "default", 7, today=date(2026, 1, 1))
-    old = max(r[0] for r in sqlite3.connect(tmp_path / "old.sqlite").execute(
-        "SELECT created_at FROM account"))
-    new = max(r[0] for r in sqlite3.connect(tmp_path / "new.sqlite").execute(
-        "SELECT created_at FROM account"))
+    old = max(
+        r[0]
+        for r in sqlite3.connect(tmp_path / "old.sqlite").execute(
+            "SELECT created_at FROM account"
+        )
+    )
+    new = max(
+        r[0]
+        for r in sqlite3.connect(tmp_path / "new.sqlite").execute(
+            "SELECT created_at FROM account"
+        )
+    )
     assert old.startswith("2019") and new.startswith("2025")
 
 
@@ -60,8 +70,9 @@ def test_students_get_their_own_files_with_different_variants(app, classroom):
         for tenant in (alice, bob):
             path = tenancy.tenant_path(tenant.file_path)
             assert path.is_file() and tenancy.tenant_path(tenant.seed_path).is_file()
-            assert rows(path, "account") == rows(tenancy.tenant_path(tenant.seed_path),
-                                                 "account")
+            assert rows(path, "account") == rows(
+                tenancy.tenant_path(tenant.seed_path), "account"
+            )
 
 
 def test_tenant_connections_use_wal_and_foreign_keys(app, classroom):
@@ -88,11 +99,15 @@ def test_reset_restores_the_seed_and_discards_changes(app, classroom):
             assert session.scalar(sa.select(sa.func.count(AuditLog.id))) == 0
         assert rows(tenancy.tenant_path(tenant.file_path), "account") == seed_names
         assert tenant.reset_count == 1 and tenant.reset_at is not None
-        event = db.session.scalar(sa.select(AuditEvent).filter_by(action="tenant.reset"))
+        event = db.session.scalar(
+            sa.select(AuditEvent).filter_by(action="tenant.reset")
+        )
         assert event.detail["student"] == "alice"
 
 
-def test_failure_during_the_copy_leaves_the_previous_database(app, classroom, monkeypatch):
+def test_failure_during_the_copy_leaves_the_previous_database(
+    app, classroom, monkeypatch
+):
     with app.app_context():
         tenant = classroom.tenant(0)
         with tenancy.tenant_session(tenant) as session:
@@ -113,8 +128,12 @@ def test_failure_during_the_copy_leaves_the_previous_database(app, classroom, mo
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         conn.close()
         with tenancy.tenant_session(tenant) as session:
-            assert session.scalar(
-                sa.select(Account).filter_by(name="Kept Through A Crash")) is not None
+            assert (
+                session.scalar(
+                    sa.select(Account).filter_by(name="Kept Through A Crash")
+                )
+                is not None
+            )
         assert not list(path.parent.glob("*.tmp"))
         assert db.session.get(type(tenant), tenant.id).reset_count == 0
 
@@ -191,7 +210,10 @@ def test_snapshot_and_restore(app, classroom):
             make_account(session, name="After Snapshot")
         tenancy.restore_snapshot(tenant, "before-lab")
         with tenancy.tenant_session(tenant) as session:
-            assert session.scalar(sa.select(Account).filter_by(name="After Snapshot")) is None
+            assert (
+                session.scalar(sa.select(Account).filter_by(name="After Snapshot"))
+                is None
+            )
         with pytest.raises(ValueError):
             tenancy.snapshot(tenant, "../escape")
         with pytest.raises(FileNotFoundError):
@@ -201,7 +223,10 @@ def test_snapshot_and_restore(app, classroom):
 def test_delete_tenant_removes_files_and_row(app, classroom):
     with app.app_context():
         tenant = classroom.tenant(1)
-        paths = [tenancy.tenant_path(tenant.file_path), tenancy.tenant_path(tenant.seed_path)]
+        paths = [
+            tenancy.tenant_path(tenant.file_path),
+            tenancy.tenant_path(tenant.seed_path),
+        ]
         tenancy.delete_tenant(tenant)
         db.session.commit()
         assert not any(p.exists() for p in paths)

@@ -32,7 +32,7 @@ def index():
     return render_template("instructor/index.html", courses=courses_for(current_user))
 
 
-@bp.route("/courses/<int:course_id>")
+@bp.route("/courses/<id:course_id>")
 @instructor_required
 def course(course_id: int):
     course = _course_or_404(course_id)
@@ -45,7 +45,7 @@ def course(course_id: int):
 
 
 @bp.route(
-    "/courses/<int:course_id>/tenants/<int:tenant_id>/reset", methods=["GET", "POST"]
+    "/courses/<id:course_id>/tenants/<id:tenant_id>/reset", methods=["GET", "POST"]
 )
 @instructor_required
 def reset_student(course_id: int, tenant_id: int):
@@ -68,7 +68,7 @@ def reset_student(course_id: int, tenant_id: int):
     )
 
 
-@bp.route("/courses/<int:course_id>/reset", methods=["GET", "POST"])
+@bp.route("/courses/<id:course_id>/reset", methods=["GET", "POST"])
 @instructor_required
 def reset_course(course_id: int):
     course = _course_or_404(course_id)
@@ -90,7 +90,7 @@ def reset_course(course_id: int):
     )
 
 
-@bp.route("/courses/<int:course_id>/tenants/<int:tenant_id>/view", methods=["POST"])
+@bp.route("/courses/<id:course_id>/tenants/<id:tenant_id>/view", methods=["POST"])
 @instructor_required
 def view_tenant(course_id: int, tenant_id: int):
     course = _course_or_404(course_id)

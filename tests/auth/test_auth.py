@@ -52,8 +52,11 @@ def test_throttling_engages_after_repeated_failures(app, client, auth, classroom
     assert "Too many failed attempts" in page
     assert client.get("/").status_code == 302
     with app.app_context():
-        actions = list(db.session.scalars(
-            sa.select(AuditEvent.action).where(AuditEvent.target == "alice")))
+        actions = list(
+            db.session.scalars(
+                sa.select(AuditEvent.action).where(AuditEvent.target == "alice")
+            )
+        )
     assert actions.count("login.failed") == limit and "login.throttled" in actions
 
 
@@ -93,38 +96,68 @@ def test_inactive_users_cannot_log_in(app, auth, classroom):
 
 
 def test_login_follows_only_local_next_urls(client, classroom):
-    for target, expected in (("/crm/accounts/", "/crm/accounts/"),
-                             ("https://evil.example/", "/"),
-                             ("//evil.example/", "/")):
-        response = client.post(f"/auth/login?next={target}",
-                               data={"username": "alice", "password": PASSWORD})
+    for target, expected in (
+        ("/crm/accounts/", "/crm/accounts/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+    ):
+        response = client.post(
+            f"/auth/login?next={target}",
+            data={"username": "alice", "password": PASSWORD},
+        )
         assert response.location == expected
         client.post("/auth/logout")
 
 
 def test_session_cookie_is_httponly_and_samesite_lax(client, classroom):
-    response = client.post("/auth/login", data={"username": "alice", "password": PASSWORD})
-    cookie = next(v for k, v in response.headers.items()
-                  if k == "Set-Cookie" and v.startswith("session="))
+    response = client.post(
+        "/auth/login", data={"username": "alice", "password": PASSWORD}
+    )
+    cookie = next(
+        v
+        for k, v in response.headers.items()
+        if k == "Set-Cookie" and v.startswith("session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
 def test_change_password(app, client, auth, classroom):
     auth.login("alice")
-    response = client.post("/auth/password", data={
-        "current_password": "wrong", "new_password": "brand-new-pass",
-        "confirm": "brand-new-pass"})
+    response = client.post(
+        "/auth/password",
+        data={
+            "current_password": "wrong",
+            "new_password": "brand-new-pass",
+            "confirm": "brand-new-pass",
+        },
+    )
     assert "The current password is not correct." in response.get_data(as_text=True)
-    response = client.post("/auth/password", data={
-        "current_password": PASSWORD, "new_password": "short", "confirm": "short"})
+    response = client.post(
+        "/auth/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "short",
+            "confirm": "short",
+        },
+    )
     assert "between 8 and 200 characters" in response.get_data(as_text=True)
-    response = client.post("/auth/password", data={
-        "current_password": PASSWORD, "new_password": "brand-new-pass",
-        "confirm": "different-pass"})
+    response = client.post(
+        "/auth/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "brand-new-pass",
+            "confirm": "different-pass",
+        },
+    )
     assert "The passwords do not match." in response.get_data(as_text=True)
-    response = client.post("/auth/password", data={
-        "current_password": PASSWORD, "new_password": "brand-new-pass",
-        "confirm": "brand-new-pass"})
+    response = client.post(
+        "/auth/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "brand-new-pass",
+            "confirm": "brand-new-pass",
+        },
+    )
     assert response.status_code == 302
     auth.logout()
     assert auth.login("alice").location is None  # the old password no longer works
@@ -133,17 +166,31 @@ def test_change_password(app, client, auth, classroom):
 
 def test_profile_saves_name_email_and_language(app, client, auth, classroom):
     auth.login("alice")
-    response = client.post("/auth/profile", data={
-        "display_name": "Alice Wang", "email": "not-an-email", "preferred_language": "zh"})
+    response = client.post(
+        "/auth/profile",
+        data={
+            "display_name": "Alice Wang",
+            "email": "not-an-email",
+            "preferred_language": "zh",
+        },
+    )
     assert "Invalid email address" in response.get_data(as_text=True)
-    response = client.post("/auth/profile", data={
-        "display_name": "Alice Wang", "email": "alice@example.edu",
-        "preferred_language": "zh"})
+    response = client.post(
+        "/auth/profile",
+        data={
+            "display_name": "Alice Wang",
+            "email": "alice@example.edu",
+            "preferred_language": "zh",
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         user = user_named("alice")
         assert (user.display_name, user.email, user.preferred_language) == (
-            "Alice Wang", "alice@example.edu", "zh")
+            "Alice Wang",
+            "alice@example.edu",
+            "zh",
+        )
 
 
 def test_instructor_home_goes_to_courses(client, auth, classroom):

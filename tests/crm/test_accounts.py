@@ -12,7 +12,9 @@ from tests.helpers import make_account, make_contact
 
 
 def names_on(page) -> list[str]:
-    return re.findall(r'<a href="/crm/accounts/\d+">([^<]+)</a>', page.get_data(as_text=True))
+    return re.findall(
+        r'<a href="/crm/accounts/\d+">([^<]+)</a>', page.get_data(as_text=True)
+    )
 
 
 def in_tenant(app, classroom, fn, index=0):
@@ -30,39 +32,74 @@ def test_list_paginates_with_totals(client, auth, classroom):
     last = client.get("/crm/accounts/?page=99").get_data(as_text=True)
     assert "page 3 of 3" in last  # past the end shows the last page
     assert "page 1 of 3" in client.get("/crm/accounts/?page=abc").get_data(as_text=True)
-    assert "page 1 of 1" in client.get("/crm/accounts/?per_page=100").get_data(as_text=True)
+    assert "page 1 of 1" in client.get("/crm/accounts/?per_page=100").get_data(
+        as_text=True
+    )
 
 
 def test_list_sorts_by_name_and_revenue(app, client, auth, classroom):
     auth.login("alice")
     ascending = names_on(client.get("/crm/accounts/?per_page=100"))
-    assert ascending == sorted(ascending, key=str.lower) or ascending == sorted(ascending)
+    assert ascending == sorted(ascending, key=str.lower) or ascending == sorted(
+        ascending
+    )
     descending = names_on(client.get("/crm/accounts/?sort=name&dir=desc&per_page=100"))
     assert descending == list(reversed(ascending))
-    by_revenue = names_on(client.get("/crm/accounts/?sort=revenue&dir=desc&per_page=100"))
-    top = in_tenant(app, classroom, lambda s: s.scalars(
-        sa.select(Account.annual_revenue).order_by(Account.annual_revenue.desc())).first())
-    first = in_tenant(app, classroom, lambda s: s.scalar(
-        sa.select(Account.annual_revenue).where(Account.name == by_revenue[0])))
+    by_revenue = names_on(
+        client.get("/crm/accounts/?sort=revenue&dir=desc&per_page=100")
+    )
+    top = in_tenant(
+        app,
+        classroom,
+        lambda s: s.scalars(
+            sa.select(Account.annual_revenue).order_by(Account.annual_revenue.desc())
+        ).first(),
+    )
+    first = in_tenant(
+        app,
+        classroom,
+        lambda s: s.scalar(
+            sa.select(Account.annual_revenue).where(Account.name == by_revenue[0])
+        ),
+    )
     assert first == top
     # an unknown sort column falls back to the default instead of failing
     assert client.get("/crm/accounts/?sort=password&dir=sideways").status_code == 200
 
 
 def test_search_and_filters(app, client, auth, classroom):
-    in_tenant(app, classroom, lambda s: make_account(
-        s, name="Zhejiang Tea Export", city="Hangzhou", account_type="partner",
-        industry="retail"))
+    in_tenant(
+        app,
+        classroom,
+        lambda s: make_account(
+            s,
+            name="Zhejiang Tea Export",
+            city="Hangzhou",
+            account_type="partner",
+            industry="retail",
+        ),
+    )
     auth.login("alice")
-    assert names_on(client.get("/crm/accounts/?q=tea+export")) == ["Zhejiang Tea Export"]
+    assert names_on(client.get("/crm/accounts/?q=tea+export")) == [
+        "Zhejiang Tea Export"
+    ]
     assert names_on(client.get("/crm/accounts/?q=hangzhou")) == ["Zhejiang Tea Export"]
-    partners = in_tenant(app, classroom, lambda s: s.scalar(
-        sa.select(sa.func.count()).where(Account.account_type == "partner")))
+    partners = in_tenant(
+        app,
+        classroom,
+        lambda s: s.scalar(
+            sa.select(sa.func.count()).where(Account.account_type == "partner")
+        ),
+    )
     page = client.get("/crm/accounts/?type=partner&per_page=100")
     assert len(names_on(page)) == partners
-    filtered = names_on(client.get("/crm/accounts/?type=partner&industry=retail&q=zhejiang"))
+    filtered = names_on(
+        client.get("/crm/accounts/?type=partner&industry=retail&q=zhejiang")
+    )
     assert filtered == ["Zhejiang Tea Export"]
-    empty = client.get("/crm/accounts/?q=no-such-company-anywhere").get_data(as_text=True)
+    empty = client.get("/crm/accounts/?q=no-such-company-anywhere").get_data(
+        as_text=True
+    )
     assert "No accounts match your search." in empty
 
 
@@ -80,36 +117,57 @@ def test_empty_state_invites_the_first_account(app, client, auth, classroom):
 
 def test_create_validates_and_shows_errors_beside_fields(app, client, auth, classroom):
     auth.login("alice")
-    response = client.post("/crm/accounts/new", data={
-        "name": "   ", "account_type": "customer", "email": "nope", "website": "not a url",
-        "annual_revenue": "-5", "employees": "many"})
+    response = client.post(
+        "/crm/accounts/new",
+        data={
+            "name": "   ",
+            "account_type": "customer",
+            "email": "nope",
+            "website": "not a url",
+            "annual_revenue": "-5",
+            "employees": "many",
+        },
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert page.count("invalid-feedback") >= 5
     assert "This field is required." in page and "Invalid email address." in page
-    count = in_tenant(app, classroom, lambda s: s.scalar(sa.select(sa.func.count(Account.id))))
+    count = in_tenant(
+        app, classroom, lambda s: s.scalar(sa.select(sa.func.count(Account.id)))
+    )
     assert count == 50
 
 
 def test_create_rejects_an_unknown_account_type(client, auth, classroom):
     auth.login("alice")
-    response = client.post("/crm/accounts/new", data={"name": "X", "account_type": "vip"})
+    response = client.post(
+        "/crm/accounts/new", data={"name": "X", "account_type": "vip"}
+    )
     assert "Not a valid choice" in response.get_data(as_text=True)
 
 
 def test_create_refuses_a_duplicate_name(app, client, auth, classroom):
     existing = in_tenant(app, classroom, lambda s: s.get(Account, 1).name)
     auth.login("alice")
-    response = client.post("/crm/accounts/new", data={
-        "name": f"  {existing.upper()} ", "account_type": "customer"})
+    response = client.post(
+        "/crm/accounts/new",
+        data={"name": f"  {existing.upper()} ", "account_type": "customer"},
+    )
     assert "already exists" in response.get_data(as_text=True)
 
 
 def test_create_then_detail_and_audit(app, client, auth, classroom):
     auth.login("alice")
-    response = client.post("/crm/accounts/new", data={
-        "name": "  Lakeside Logistics  ", "account_type": "customer",
-        "industry": "logistics", "annual_revenue": "1200000", "email": ""})
+    response = client.post(
+        "/crm/accounts/new",
+        data={
+            "name": "  Lakeside Logistics  ",
+            "account_type": "customer",
+            "industry": "logistics",
+            "annual_revenue": "1200000",
+            "email": "",
+        },
+    )
     assert response.status_code == 302
     account_id = int(response.location.rsplit("/", 1)[1])
     page = client.get(response.location).get_data(as_text=True)
@@ -118,8 +176,9 @@ def test_create_then_detail_and_audit(app, client, auth, classroom):
     def check(session):
         account = session.get(Account, account_id)
         assert account.name == "Lakeside Logistics" and account.email is None
-        entry = session.scalar(sa.select(AuditLog).filter_by(entity="account",
-                                                             entity_id=account_id))
+        entry = session.scalar(
+            sa.select(AuditLog).filter_by(entity="account", entity_id=account_id)
+        )
         assert entry.action == "create" and entry.actor == "alice"
         assert entry.changes["name"] == [None, "Lakeside Logistics"]
 
@@ -135,8 +194,11 @@ def test_edit_records_old_and_new_values(app, client, auth, classroom):
     assert "Renamed Holdings" in page and old in page  # the history shows both
 
     def check(session):
-        entry = session.scalars(sa.select(AuditLog).filter_by(
-            entity="account", entity_id=3, action="update")).one()
+        entry = session.scalars(
+            sa.select(AuditLog).filter_by(
+                entity="account", entity_id=3, action="update"
+            )
+        ).one()
         assert entry.changes["name"] == [old, "Renamed Holdings"]
         assert "updated_at" not in entry.changes
 
@@ -148,16 +210,31 @@ def test_saving_without_changes_writes_no_audit_row(app, client, auth, classroom
     form = client.get("/crm/accounts/4/edit").get_data(as_text=True)
     name = re.search(r'id="name"[^>]*value="([^"]*)"', form).group(1)
     account = in_tenant(app, classroom, lambda s: s.get(Account, 4))
-    client.post("/crm/accounts/4/edit", data={
-        "name": name, "account_type": account.account_type,
-        "industry": account.industry or "", "phone": account.phone or "",
-        "email": account.email or "", "website": account.website or "",
-        "address": account.address or "", "city": account.city or "",
-        "country": account.country or "", "annual_revenue": account.annual_revenue,
-        "employees": account.employees, "owner": account.owner or "",
-        "description": account.description or ""})
-    updates = in_tenant(app, classroom, lambda s: s.scalar(
-        sa.select(sa.func.count(AuditLog.id)).filter_by(action="update")))
+    client.post(
+        "/crm/accounts/4/edit",
+        data={
+            "name": name,
+            "account_type": account.account_type,
+            "industry": account.industry or "",
+            "phone": account.phone or "",
+            "email": account.email or "",
+            "website": account.website or "",
+            "address": account.address or "",
+            "city": account.city or "",
+            "country": account.country or "",
+            "annual_revenue": account.annual_revenue,
+            "employees": account.employees,
+            "owner": account.owner or "",
+            "description": account.description or "",
+        },
+    )
+    updates = in_tenant(
+        app,
+        classroom,
+        lambda s: s.scalar(
+            sa.select(sa.func.count(AuditLog.id)).filter_by(action="update")
+        ),
+    )
     assert updates == 0
 
 
@@ -169,7 +246,10 @@ def test_delete_asks_first_and_keeps_contacts(app, client, auth, classroom):
     assert in_tenant(app, classroom, lambda s: s.get(Account, 5)) is not None
     assert client.post("/crm/accounts/5/delete").location == "/crm/accounts/"
     assert in_tenant(app, classroom, lambda s: s.get(Account, 5)) is None
-    assert in_tenant(app, classroom, lambda s: s.get(Contact, contact_id).account_id) is None
+    assert (
+        in_tenant(app, classroom, lambda s: s.get(Contact, contact_id).account_id)
+        is None
+    )
     assert client.get("/crm/accounts/5").status_code == 404
 
 

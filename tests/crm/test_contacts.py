@@ -21,9 +21,16 @@ def test_list_and_search_by_account_name(app, client, auth, classroom):
     page = client.get("/crm/contacts/").get_data(as_text=True)
     assert "100 records · page 1 of 5" in page
     account = in_tenant(app, classroom, lambda s: s.get(Account, 1))
-    expected = in_tenant(app, classroom, lambda s: s.scalar(
-        sa.select(sa.func.count(Contact.id)).where(Contact.account_id == 1)))
-    found = client.get("/crm/contacts/", query_string={"q": account.name, "per_page": 100})
+    expected = in_tenant(
+        app,
+        classroom,
+        lambda s: s.scalar(
+            sa.select(sa.func.count(Contact.id)).where(Contact.account_id == 1)
+        ),
+    )
+    found = client.get(
+        "/crm/contacts/", query_string={"q": account.name, "per_page": 100}
+    )
     assert f"{expected} records" in found.get_data(as_text=True)
 
 
@@ -31,8 +38,15 @@ def test_create_contact_for_an_account(app, client, auth, classroom):
     auth.login("alice")
     form = client.get("/crm/contacts/new?account_id=2").get_data(as_text=True)
     assert re.search(r'<option selected value="2">', form)
-    response = client.post("/crm/contacts/new", data={
-        "first_name": "Mei", "last_name": "Chen", "account_id": "2", "email": "mei@x.cn"})
+    response = client.post(
+        "/crm/contacts/new",
+        data={
+            "first_name": "Mei",
+            "last_name": "Chen",
+            "account_id": "2",
+            "email": "mei@x.cn",
+        },
+    )
     assert response.status_code == 302
     contact_id = int(response.location.rsplit("/", 1)[1])
     account_page = client.get("/crm/accounts/2").get_data(as_text=True)
@@ -41,8 +55,12 @@ def test_create_contact_for_an_account(app, client, auth, classroom):
     def check(session):
         contact = session.get(Contact, contact_id)
         assert contact.account_id == 2
-        assert session.scalar(sa.select(AuditLog).filter_by(
-            entity="contact", entity_id=contact_id)).action == "create"
+        assert (
+            session.scalar(
+                sa.select(AuditLog).filter_by(entity="contact", entity_id=contact_id)
+            ).action
+            == "create"
+        )
 
     in_tenant(app, classroom, check)
 
@@ -51,33 +69,57 @@ def test_contact_needs_a_last_name_and_a_real_account(app, client, auth, classro
     auth.login("alice")
     page = client.post("/crm/contacts/new", data={"first_name": "No", "account_id": ""})
     assert "This field is required." in page.get_data(as_text=True)
-    page = client.post("/crm/contacts/new", data={"last_name": "X", "account_id": "9999"})
+    page = client.post(
+        "/crm/contacts/new", data={"last_name": "X", "account_id": "9999"}
+    )
     assert "Not a valid choice" in page.get_data(as_text=True)
-    page = client.post("/crm/contacts/new", data={"last_name": "X", "account_id": "abc"})
+    page = client.post(
+        "/crm/contacts/new", data={"last_name": "X", "account_id": "abc"}
+    )
     assert page.status_code == 200
-    assert in_tenant(app, classroom, lambda s: s.scalar(
-        sa.select(sa.func.count(Contact.id)))) == 100
+    assert (
+        in_tenant(
+            app, classroom, lambda s: s.scalar(sa.select(sa.func.count(Contact.id)))
+        )
+        == 100
+    )
 
 
 def test_chinese_names_read_family_name_first(app, client, auth, classroom):
     auth.login("alice")
-    response = client.post("/crm/contacts/new", data={
-        "first_name": "小明", "last_name": "王", "account_id": ""})
+    response = client.post(
+        "/crm/contacts/new",
+        data={"first_name": "小明", "last_name": "王", "account_id": ""},
+    )
     assert "王小明" in client.get(response.location).get_data(as_text=True)
 
 
 def test_edit_and_delete_contact(app, client, auth, classroom):
     auth.login("alice")
-    assert client.post("/crm/contacts/1/edit", data={
-        "first_name": "Ada", "last_name": "Lovelace", "account_id": ""}).status_code == 302
+    assert (
+        client.post(
+            "/crm/contacts/1/edit",
+            data={"first_name": "Ada", "last_name": "Lovelace", "account_id": ""},
+        ).status_code
+        == 302
+    )
     assert "Ada Lovelace" in client.get("/crm/contacts/1").get_data(as_text=True)
     assert "This cannot be undone." in client.get("/crm/contacts/1/delete").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert client.post("/crm/contacts/1/delete").location == "/crm/contacts/"
     assert client.get("/crm/contacts/1").status_code == 404
-    actions = in_tenant(app, classroom, lambda s: list(s.scalars(
-        sa.select(AuditLog.action).filter_by(entity="contact", entity_id=1)
-        .order_by(AuditLog.id))))
+    actions = in_tenant(
+        app,
+        classroom,
+        lambda s: list(
+            s.scalars(
+                sa.select(AuditLog.action)
+                .filter_by(entity="contact", entity_id=1)
+                .order_by(AuditLog.id)
+            )
+        ),
+    )
     assert actions == ["update", "delete"]
 
 

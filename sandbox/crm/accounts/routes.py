@@ -71,7 +71,7 @@ def create():
     return render_template("accounts/form.html", form=form, account=None)
 
 
-@bp.route("/<int:account_id>")
+@bp.route("/<id:account_id>")
 @login_required
 def detail(account_id: int):
     account = get_account_or_404(account_id)
@@ -84,7 +84,7 @@ def detail(account_id: int):
     )
 
 
-@bp.route("/<int:account_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:account_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(account_id: int):
     account = get_account_or_404(account_id)
@@ -96,7 +96,7 @@ def edit(account_id: int):
     return render_template("accounts/form.html", form=form, account=account)
 
 
-@bp.route("/<int:account_id>/delete", methods=["GET", "POST"])
+@bp.route("/<id:account_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(account_id: int):
     account = get_account_or_404(account_id)

@@ -65,7 +65,7 @@ def create():
     return render_template("contacts/form.html", form=form, contact=None)
 
 
-@bp.route("/<int:contact_id>")
+@bp.route("/<id:contact_id>")
 @login_required
 def detail(contact_id: int):
     contact = get_contact_or_404(contact_id)
@@ -76,7 +76,7 @@ def detail(contact_id: int):
     )
 
 
-@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:contact_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(contact_id: int):
     contact = get_contact_or_404(contact_id)
@@ -88,7 +88,7 @@ def edit(contact_id: int):
     return render_template("contacts/form.html", form=form, contact=contact)
 
 
-@bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
+@bp.route("/<id:contact_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(contact_id: int):
     contact = get_contact_or_404(contact_id)

@@ -1,0 +1,108 @@
+"""The crm-sandbox command: init, demo, users and resets."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from sandbox import tenancy
+from sandbox.extensions import db
+from sandbox.models.control import Course, Role, Tenant, User
+from sandbox.models.crm import Account
+from tests.helpers import make_account
+
+
+def test_init_creates_an_admin_and_prints_the_password_once(app, runner):
+    first = runner.invoke(args=["init"])
+    assert first.exit_code == 0, first.output
+    password = re.search(r"admin\s+/ (\S+)", first.output).group(1)
+    with app.app_context():
+        admin = db.session.scalar(sa.select(User).filter_by(username="admin"))
+        assert admin.role is Role.ADMIN and admin.check_password(password)
+    second = runner.invoke(args=["init"])
+    assert second.exit_code == 0 and password not in second.output
+    assert "password set earlier" in second.output
+
+
+def test_demo_sets_up_a_class_without_serving(app, runner):
+    result = runner.invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "instructor  / demo" in result.output and "student1" in result.output
+    with app.app_context():
+        course = db.session.scalar(sa.select(Course).filter_by(code="CRM101"))
+        assert [u.username for u in course.instructors] == ["instructor"]
+        assert sorted(t.student.username for t in course.tenants) == [
+            f"student{n}" for n in range(1, 6)
+        ]
+        for tenant in course.tenants:
+            assert tenant.student.check_password("demo")
+            with tenancy.tenant_session(tenant) as session:
+                assert session.scalar(sa.select(sa.func.count(Account.id))) == 50
+    again = runner.invoke(args=["demo", "--no-serve"])  # idempotent
+    assert again.exit_code == 0, again.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Tenant.id))) == 5
+
+
+def test_user_create_and_password(app, runner):
+    result = runner.invoke(
+        args=[
+            "user",
+            "create",
+            "Wang.Fang",
+            "--role",
+            "instructor",
+            "--password",
+            "long-enough",
+            "--language",
+            "zh",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    duplicate = runner.invoke(
+        args=["user", "create", "wang.fang", "--password", "long-enough"]
+    )
+    assert duplicate.exit_code != 0 and "taken" in duplicate.output
+    weak = runner.invoke(args=["user", "create", "li", "--password", "short"])
+    assert weak.exit_code != 0 and "at least 8" in weak.output
+    changed = runner.invoke(
+        args=["user", "password", "wang.fang", "--password", "another-long-one"]
+    )
+    assert changed.exit_code == 0, changed.output
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).filter_by(username="wang.fang"))
+        assert user.role is Role.INSTRUCTOR and user.preferred_language == "zh"
+        assert user.check_password("another-long-one")
+    missing = runner.invoke(
+        args=["user", "password", "ghost", "--password", "whatever1"]
+    )
+    assert missing.exit_code != 0 and "no user named" in missing.output
+
+
+def test_tenant_reset_one_student_or_the_course(app, runner, classroom):
+    def add_work(index):
+        with app.app_context():
+            with tenancy.tenant_session(classroom.tenant(index)) as session:
+                make_account(session, name="Homework Inc")
+
+    def has_work(index):
+        with app.app_context():
+            with tenancy.tenant_session(classroom.tenant(index)) as session:
+                return (
+                    session.scalar(sa.select(Account).filter_by(name="Homework Inc"))
+                    is not None
+                )
+
+    add_work(0)
+    add_work(1)
+    result = runner.invoke(
+        args=["tenant", "reset", "--course", "CRM101", "--student", "alice"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (has_work(0), has_work(1)) == (False, True)
+    result = runner.invoke(args=["tenant", "reset", "--course", "CRM101"])
+    assert result.exit_code == 0 and "Reset 2" in result.output
+    assert not has_work(1)
+    bad = runner.invoke(args=["tenant", "reset", "--course", "NOPE"])
+    assert bad.exit_code != 0 and "no course" in bad.output
