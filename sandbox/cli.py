@@ -150,12 +150,25 @@ def demo_command(host: str, port: int, threads: int | None, no_serve: bool) -> N
 
 
 def _serve(host: str, port: int, threads: int | None) -> None:
-    from waitress import serve
+    from waitress import create_server
 
     app = current_app._get_current_object()
     threads = threads or int(app.config["SERVER_THREADS"])
-    click.echo(f"\nCRM Sandbox is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    serve(app, host=host, port=port, threads=threads, ident="crm-sandbox")
+    # The socket is bound before the address is printed, so whoever reads it can
+    # connect at once (and --port 0 prints the port actually chosen).
+    server = create_server(
+        app, host=host, port=port, threads=threads, ident="crm-sandbox"
+    )
+    click.echo(
+        f"\nCRM Sandbox is running at http://{host}:{server.effective_port}/"
+        "  (Ctrl+C to stop)"
+    )
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.close()
 
 
 @click.command("serve")
@@ -289,7 +302,10 @@ def backup_command(output: Path | None) -> None:
 )
 @with_appcontext
 def restore_command(archive: Path, force: bool) -> None:
-    """Restore an instance from a backup archive made by `crm-sandbox backup`."""
+    """Restore an instance from a backup archive made by `crm-sandbox backup`.
+
+    Stop the server first: a running server keeps the files it had open.
+    """
     from sandbox.backup import BackupError, restore_backup
 
     try:
