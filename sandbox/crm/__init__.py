@@ -20,12 +20,31 @@ class Module:
     endpoint: str
     label: object
     icon: str
+    model: str  # the main record's class name in sandbox.models.crm
 
 
 MODULES = (
-    Module("accounts.index", _l("Accounts"), "building"),
-    Module("contacts.index", _l("Contacts"), "person-lines-fill"),
+    Module("accounts.index", _l("Accounts"), "building", "Account"),
+    Module("contacts.index", _l("Contacts"), "person-lines-fill", "Contact"),
 )
+
+
+def module_counts(session) -> list[tuple[Module, int]]:
+    """Each module with the number of records it holds, for the workbench."""
+    import sqlalchemy as sa
+
+    from sandbox.models import crm as models
+
+    return [
+        (
+            module,
+            session.scalar(
+                sa.select(sa.func.count()).select_from(getattr(models, module.model))
+            ),
+        )
+        for module in MODULES
+    ]
+
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

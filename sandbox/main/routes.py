@@ -4,6 +4,7 @@ from flask_login import current_user
 from sandbox.auth.decorators import login_required
 from sandbox.auth.forms import LanguageForm
 from sandbox.auth.routes import _safe_next
+from sandbox.crm import module_counts
 from sandbox.crm.audit import recent_activity
 from sandbox.extensions import db
 from sandbox.i18n import SESSION_KEY
@@ -17,8 +18,17 @@ def home():
     """The workbench: to-dos, recent activity and reminders."""
     if current_user.is_staff and current_handle() is None:
         return redirect(url_for("instructor.index"))
-    activity = recent_activity(db.session, limit=10) if current_handle() else []
-    return render_template("main/home.html", activity=activity, todos=[], reminders=[])
+    if current_handle() is None:
+        return render_template(
+            "main/home.html", activity=[], counts=[], todos=[], reminders=[]
+        )
+    return render_template(
+        "main/home.html",
+        activity=recent_activity(db.session, limit=10),
+        counts=module_counts(db.session),
+        todos=[],
+        reminders=[],
+    )
 
 
 @bp.route("/language", methods=["POST"])
