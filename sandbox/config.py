@@ -44,9 +44,13 @@ def defaults(instance: Path) -> dict:
 
 
 def from_environment(config: dict) -> None:
-    """Apply ``SANDBOX_<KEY>`` variables; JSON values are decoded, others kept."""
+    """Apply ``SANDBOX_<KEY>`` for settings the app knows; JSON values are decoded.
+
+    Unknown names are left alone, so variables meant for other tools (a test
+    runner's, say) never leak into the configuration.
+    """
     for name, raw in os.environ.items():
-        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}INSTANCE":
+        if not name.startswith(ENV_PREFIX) or name[len(ENV_PREFIX) :] not in config:
             continue
         try:
             value = json.loads(raw)

@@ -20,6 +20,8 @@ def test_config_layers_defaults_then_instance_file_then_environment(
     assert app.config["PAGE_SIZE"] == 50  # from instance/config.py
     assert app.config["LOGIN_MAX_FAILURES"] == 3  # the environment wins
     assert app.config["SERVER_THREADS"] == "not json"
+    monkeypatch.setenv("SANDBOX_SOMETHING_ELSE", "1")
+    assert "SOMETHING_ELSE" not in create_app({"INSTANCE_PATH": str(instance)}).config
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("inst/sandbox.db")
 
 

@@ -133,6 +133,13 @@ def test_language_choice_is_remembered_on_the_profile(app, client, auth, classro
     assert '<html lang="zh-CN">' in client.get("/").get_data(as_text=True)
 
 
+def test_language_survives_logout(app, client, auth, classroom):
+    auth.login("alice")
+    client.post("/language", data={"language": "zh"})
+    auth.logout()
+    assert '<html lang="zh-CN">' in client.get("/auth/login").get_data(as_text=True)
+
+
 def test_anonymous_visitors_can_switch_and_browsers_can_ask(app, client):
     client.post("/language", data={"language": "zh"})
     assert zh(app, "Log in") in client.get("/auth/login").get_data(as_text=True)

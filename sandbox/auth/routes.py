@@ -58,8 +58,11 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    language = session.get(SESSION_KEY)
     logout_user()
     session.clear()
+    if language:
+        session[SESSION_KEY] = language  # the next login page stays in that language
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
