@@ -1,4 +1,4 @@
-"""The README's demo command, run for real: it serves, and student1 sees their own CRM."""
+"""The README's demo command, run for real: it serves; student1 sees only their CRM."""
 
 from __future__ import annotations
 
