@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from sandbox import create_app
+from sandbox import create_app, tenancy
 from sandbox.extensions import db
 from sandbox.models.control import Role, Tenant, User
 from tests.helpers import PASSWORD, make_course, make_student, make_user
@@ -27,14 +27,19 @@ def make_app(instance, **overrides):
     return app
 
 
-@pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path / "instance")
-    yield app
+def close_app(app) -> None:
+    """Release the app's database connections (an unclosed one fails the test)."""
     with app.app_context():
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path / "instance")
+    yield app
+    close_app(app)
 
 
 @pytest.fixture
@@ -58,6 +63,12 @@ class Classroom:
 
     def tenant(self, index: int) -> Tenant:
         return db.session.get(Tenant, self.tenant_ids[index])
+
+    def in_tenant(self, app, fn, index: int = 0):
+        """Run ``fn(session)`` on a student's tenant database and return its result."""
+        with app.app_context():
+            with tenancy.tenant_session(self.tenant(index)) as session:
+                return fn(session)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sandbox.extensions import db
 from sandbox.models.control import AuditEvent, Tenant
 from sandbox.models.crm import Account, Contact
 from sandbox.tenancy import tenant_session
-from tests.conftest import make_app
+from tests.conftest import close_app, make_app
 from tests.helpers import make_account
 
 CONTROL_TABLES = ("user", "course", "course_instructor", "enrollment", "tenant")
@@ -29,10 +29,7 @@ def other_app(tmp_path):
     """A second, empty instance to restore into."""
     app = make_app(tmp_path / "other")
     yield app
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+    close_app(app)
 
 
 # ------------------------------------------------------------------------ helpers

@@ -82,17 +82,17 @@ def test_user_create_and_password(app, runner):
 
 def test_tenant_reset_one_student_or_the_course(app, runner, classroom):
     def add_work(index):
-        with app.app_context():
-            with tenancy.tenant_session(classroom.tenant(index)) as session:
-                make_account(session, name="Homework Inc")
+        classroom.in_tenant(app, lambda s: make_account(s, name="Homework Inc"), index)
 
     def has_work(index):
-        with app.app_context():
-            with tenancy.tenant_session(classroom.tenant(index)) as session:
-                return (
-                    session.scalar(sa.select(Account).filter_by(name="Homework Inc"))
-                    is not None
-                )
+        return (
+            classroom.in_tenant(
+                app,
+                lambda s: s.scalar(sa.select(Account).filter_by(name="Homework Inc")),
+                index,
+            )
+            is not None
+        )
 
     add_work(0)
     add_work(1)

@@ -4,13 +4,12 @@ import re
 
 import pytest
 
-from tests.conftest import make_app
+from tests.conftest import close_app, make_app
 from tests.helpers import PASSWORD
 
 
 @pytest.fixture
 def csrf_app(tmp_path):
-    from sandbox.extensions import db
     from sandbox.models.control import Role
     from tests.helpers import make_course, make_student, make_user
 
@@ -19,8 +18,7 @@ def csrf_app(tmp_path):
         teacher = make_user("teacher", Role.INSTRUCTOR)
         make_student(make_course(instructors=[teacher]), "alice")
     yield app
-    with app.app_context():
-        db.session.remove()
+    close_app(app)
 
 
 def csrf_token(client, url: str) -> str:
@@ -28,6 +26,17 @@ def csrf_token(client, url: str) -> str:
     match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
     assert match, f"no CSRF token on {url}"
     return match.group(1).decode()
+
+
+def logged_in_client(app):
+    """A client logged in as alice through the real form, token and all."""
+    client = app.test_client()
+    token = csrf_token(client, "/auth/login")
+    client.post(
+        "/auth/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+    )
+    return client
 
 
 def test_login_without_token_is_refused(csrf_app):
@@ -51,12 +60,7 @@ def test_login_with_token_works(csrf_app):
 
 
 def test_crm_posts_without_token_are_refused_and_change_nothing(csrf_app):
-    client = csrf_app.test_client()
-    token = csrf_token(client, "/auth/login")
-    client.post(
-        "/auth/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
-    )
+    client = logged_in_client(csrf_app)
     for url, data in (
         ("/crm/accounts/new", {"name": "No Token Ltd", "account_type": "customer"}),
         ("/crm/accounts/1/delete", {}),
@@ -69,12 +73,7 @@ def test_crm_posts_without_token_are_refused_and_change_nothing(csrf_app):
 
 
 def test_every_form_page_carries_a_token(csrf_app):
-    client = csrf_app.test_client()
-    token = csrf_token(client, "/auth/login")
-    client.post(
-        "/auth/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
-    )
+    client = logged_in_client(csrf_app)
     for url in (
         "/crm/accounts/new",
         "/crm/accounts/1/edit",

@@ -12,9 +12,9 @@ from tests.helpers import make_account
 
 
 def work_count(app, classroom, index):
-    with app.app_context():
-        with tenancy.tenant_session(classroom.tenant(index)) as session:
-            return session.scalar(sa.select(sa.func.count(Account.id)))
+    return classroom.in_tenant(
+        app, lambda s: s.scalar(sa.select(sa.func.count(Account.id))), index
+    )
 
 
 def test_roster_lists_students_and_their_crms(client, auth, classroom):

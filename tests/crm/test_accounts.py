@@ -6,7 +6,6 @@ import re
 
 import sqlalchemy as sa
 
-from sandbox import tenancy
 from sandbox.models.crm import Account, AuditLog, Contact
 from tests.helpers import make_account, make_contact
 
@@ -15,12 +14,6 @@ def names_on(page) -> list[str]:
     return re.findall(
         r'<a href="/crm/accounts/\d+">([^<]+)</a>', page.get_data(as_text=True)
     )
-
-
-def in_tenant(app, classroom, fn, index=0):
-    with app.app_context():
-        with tenancy.tenant_session(classroom.tenant(index)) as session:
-            return fn(session)
 
 
 def test_list_paginates_with_totals(client, auth, classroom):
@@ -48,16 +41,14 @@ def test_list_sorts_by_name_and_revenue(app, client, auth, classroom):
     by_revenue = names_on(
         client.get("/crm/accounts/?sort=revenue&dir=desc&per_page=100")
     )
-    top = in_tenant(
+    top = classroom.in_tenant(
         app,
-        classroom,
         lambda s: s.scalars(
             sa.select(Account.annual_revenue).order_by(Account.annual_revenue.desc())
         ).first(),
     )
-    first = in_tenant(
+    first = classroom.in_tenant(
         app,
-        classroom,
         lambda s: s.scalar(
             sa.select(Account.annual_revenue).where(Account.name == by_revenue[0])
         ),
@@ -68,9 +59,8 @@ def test_list_sorts_by_name_and_revenue(app, client, auth, classroom):
 
 
 def test_search_and_filters(app, client, auth, classroom):
-    in_tenant(
+    classroom.in_tenant(
         app,
-        classroom,
         lambda s: make_account(
             s,
             name="Zhejiang Tea Export",
@@ -84,9 +74,8 @@ def test_search_and_filters(app, client, auth, classroom):
         "Zhejiang Tea Export"
     ]
     assert names_on(client.get("/crm/accounts/?q=hangzhou")) == ["Zhejiang Tea Export"]
-    partners = in_tenant(
+    partners = classroom.in_tenant(
         app,
-        classroom,
         lambda s: s.scalar(
             sa.select(sa.func.count()).where(Account.account_type == "partner")
         ),
@@ -109,7 +98,7 @@ def test_empty_state_invites_the_first_account(app, client, auth, classroom):
         session.execute(sa.delete(Account))
         session.commit()
 
-    in_tenant(app, classroom, wipe)
+    classroom.in_tenant(app, wipe)
     auth.login("alice")
     page = client.get("/crm/accounts/").get_data(as_text=True)
     assert "There are no accounts yet." in page and "Create the first account" in page
@@ -132,8 +121,8 @@ def test_create_validates_and_shows_errors_beside_fields(app, client, auth, clas
     assert response.status_code == 200
     assert page.count("invalid-feedback") >= 5
     assert "This field is required." in page and "Invalid email address." in page
-    count = in_tenant(
-        app, classroom, lambda s: s.scalar(sa.select(sa.func.count(Account.id)))
+    count = classroom.in_tenant(
+        app, lambda s: s.scalar(sa.select(sa.func.count(Account.id)))
     )
     assert count == 50
 
@@ -147,7 +136,7 @@ def test_create_rejects_an_unknown_account_type(client, auth, classroom):
 
 
 def test_create_refuses_a_duplicate_name(app, client, auth, classroom):
-    existing = in_tenant(app, classroom, lambda s: s.get(Account, 1).name)
+    existing = classroom.in_tenant(app, lambda s: s.get(Account, 1).name)
     auth.login("alice")
     response = client.post(
         "/crm/accounts/new",
@@ -182,11 +171,11 @@ def test_create_then_detail_and_audit(app, client, auth, classroom):
         assert entry.action == "create" and entry.actor == "alice"
         assert entry.changes["name"] == [None, "Lakeside Logistics"]
 
-    in_tenant(app, classroom, check)
+    classroom.in_tenant(app, check)
 
 
 def test_edit_records_old_and_new_values(app, client, auth, classroom):
-    old = in_tenant(app, classroom, lambda s: s.get(Account, 3).name)
+    old = classroom.in_tenant(app, lambda s: s.get(Account, 3).name)
     auth.login("alice")
     form = {"name": "Renamed Holdings", "account_type": "partner"}
     assert client.post("/crm/accounts/3/edit", data=form).status_code == 302
@@ -202,14 +191,14 @@ def test_edit_records_old_and_new_values(app, client, auth, classroom):
         assert entry.changes["name"] == [old, "Renamed Holdings"]
         assert "updated_at" not in entry.changes
 
-    in_tenant(app, classroom, check)
+    classroom.in_tenant(app, check)
 
 
 def test_saving_without_changes_writes_no_audit_row(app, client, auth, classroom):
     auth.login("alice")
     form = client.get("/crm/accounts/4/edit").get_data(as_text=True)
     name = re.search(r'id="name"[^>]*value="([^"]*)"', form).group(1)
-    account = in_tenant(app, classroom, lambda s: s.get(Account, 4))
+    account = classroom.in_tenant(app, lambda s: s.get(Account, 4))
     client.post(
         "/crm/accounts/4/edit",
         data={
@@ -228,9 +217,8 @@ def test_saving_without_changes_writes_no_audit_row(app, client, auth, classroom
             "description": account.description or "",
         },
     )
-    updates = in_tenant(
+    updates = classroom.in_tenant(
         app,
-        classroom,
         lambda s: s.scalar(
             sa.select(sa.func.count(AuditLog.id)).filter_by(action="update")
         ),
@@ -239,15 +227,15 @@ def test_saving_without_changes_writes_no_audit_row(app, client, auth, classroom
 
 
 def test_delete_asks_first_and_keeps_contacts(app, client, auth, classroom):
-    contact_id = in_tenant(app, classroom, lambda s: make_contact(s, account_id=5).id)
+    contact_id = classroom.in_tenant(app, lambda s: make_contact(s, account_id=5).id)
     auth.login("alice")
     confirm = client.get("/crm/accounts/5/delete").get_data(as_text=True)
     assert "This cannot be undone." in confirm
-    assert in_tenant(app, classroom, lambda s: s.get(Account, 5)) is not None
+    assert classroom.in_tenant(app, lambda s: s.get(Account, 5)) is not None
     assert client.post("/crm/accounts/5/delete").location == "/crm/accounts/"
-    assert in_tenant(app, classroom, lambda s: s.get(Account, 5)) is None
+    assert classroom.in_tenant(app, lambda s: s.get(Account, 5)) is None
     assert (
-        in_tenant(app, classroom, lambda s: s.get(Contact, contact_id).account_id)
+        classroom.in_tenant(app, lambda s: s.get(Contact, contact_id).account_id)
         is None
     )
     assert client.get("/crm/accounts/5").status_code == 404

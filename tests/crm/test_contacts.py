@@ -6,24 +6,16 @@ import re
 
 import sqlalchemy as sa
 
-from sandbox import tenancy
 from sandbox.models.crm import Account, AuditLog, Contact
-
-
-def in_tenant(app, classroom, fn):
-    with app.app_context():
-        with tenancy.tenant_session(classroom.tenant(0)) as session:
-            return fn(session)
 
 
 def test_list_and_search_by_account_name(app, client, auth, classroom):
     auth.login("alice")
     page = client.get("/crm/contacts/").get_data(as_text=True)
     assert "100 records · page 1 of 5" in page
-    account = in_tenant(app, classroom, lambda s: s.get(Account, 1))
-    expected = in_tenant(
+    account = classroom.in_tenant(app, lambda s: s.get(Account, 1))
+    expected = classroom.in_tenant(
         app,
-        classroom,
         lambda s: s.scalar(
             sa.select(sa.func.count(Contact.id)).where(Contact.account_id == 1)
         ),
@@ -62,7 +54,7 @@ def test_create_contact_for_an_account(app, client, auth, classroom):
             == "create"
         )
 
-    in_tenant(app, classroom, check)
+    classroom.in_tenant(app, check)
 
 
 def test_contact_needs_a_last_name_and_a_real_account(app, client, auth, classroom):
@@ -78,8 +70,8 @@ def test_contact_needs_a_last_name_and_a_real_account(app, client, auth, classro
     )
     assert page.status_code == 200
     assert (
-        in_tenant(
-            app, classroom, lambda s: s.scalar(sa.select(sa.func.count(Contact.id)))
+        classroom.in_tenant(
+            app, lambda s: s.scalar(sa.select(sa.func.count(Contact.id)))
         )
         == 100
     )
@@ -109,9 +101,8 @@ def test_edit_and_delete_contact(app, client, auth, classroom):
     )
     assert client.post("/crm/contacts/1/delete").location == "/crm/contacts/"
     assert client.get("/crm/contacts/1").status_code == 404
-    actions = in_tenant(
+    actions = classroom.in_tenant(
         app,
-        classroom,
         lambda s: list(
             s.scalars(
                 sa.select(AuditLog.action)
