@@ -201,7 +201,10 @@ def user_group() -> None:
 @click.option("--display-name", default="")
 @click.option("--email", default=None)
 @click.option(
-    "--language", type=click.Choice(["en", "zh"]), default="en", show_default=True
+    "--language",
+    type=click.Choice(["en", "zh"]),
+    default=None,
+    help="Interface language (default: follow the browser).",
 )
 @with_appcontext
 def user_create(username, role, password, display_name, email, language) -> None:

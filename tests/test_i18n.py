@@ -13,6 +13,8 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from flask_babel import force_locale, gettext
 
+from tests.helpers import PASSWORD
+
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "sandbox/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 MO = PO.with_suffix(".mo")
@@ -131,6 +133,26 @@ def test_language_choice_is_remembered_on_the_profile(app, client, auth, classro
     auth.logout()
     auth.login("alice")
     assert '<html lang="zh-CN">' in client.get("/").get_data(as_text=True)
+
+
+def test_new_users_follow_their_browser_until_they_choose(app, client, auth, classroom):
+    zh_browser = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    client.post(
+        "/auth/login",
+        data={"username": "alice", "password": PASSWORD},
+        headers=zh_browser,
+    )
+    assert '<html lang="zh-CN">' in client.get("/", headers=zh_browser).get_data(
+        as_text=True
+    )
+    client.post(
+        "/auth/profile",
+        headers=zh_browser,
+        data={"display_name": "Alice", "email": "", "preferred_language": "en"},
+    )
+    assert '<html lang="en">' in client.get("/", headers=zh_browser).get_data(
+        as_text=True
+    )
 
 
 def test_language_survives_logout(app, client, auth, classroom):

@@ -62,7 +62,10 @@ class ProfileForm(FlaskForm):
         _l("Display name"), validators=[DataRequired(), Length(max=120)]
     )
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
-    preferred_language = SelectField(_l("Language"), choices=choices(LANGUAGES.items()))
+    preferred_language = SelectField(
+        _l("Language"),
+        choices=choices([("", _l("Same as my browser")), *LANGUAGES.items()]),
+    )
     submit = SubmitField(_l("Save profile"))
 
 

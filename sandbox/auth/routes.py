@@ -74,7 +74,7 @@ def profile():
     if form.validate_on_submit():
         current_user.display_name = form.display_name.data.strip()
         current_user.email = form.email.data or None
-        current_user.preferred_language = form.preferred_language.data
+        current_user.preferred_language = form.preferred_language.data or None
         db.session.commit()
         flash(_("Your profile has been saved."), "success")
         return redirect(url_for("auth.profile"))

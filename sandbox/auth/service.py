@@ -101,7 +101,7 @@ def create_user(
     *,
     display_name: str = "",
     email: str | None = None,
-    language: str = "en",
+    language: str | None = None,
     allow_weak_password: bool = False,
 ) -> User:
     """Add a user to the session (the caller commits).

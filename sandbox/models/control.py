@@ -49,7 +49,8 @@ class User(UserMixin, db.Model):
             values_callable=lambda e: [m.value for m in e],
         )
     )
-    preferred_language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    #: ``en`` or ``zh``; None follows the browser (or the language picked this session).
+    preferred_language: Mapped[str | None] = mapped_column(sa.String(8))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
