@@ -1,5 +1,8 @@
-"""URL converters."""
+"""URL converters and redirect targets."""
 
+from urllib.parse import urlsplit
+
+from flask import url_for
 from werkzeug.routing import IntegerConverter
 
 #: The largest value an SQLite INTEGER holds.
@@ -11,3 +14,13 @@ class RecordIdConverter(IntegerConverter):
 
     def __init__(self, url_map, **kwargs):
         super().__init__(url_map, min=1, max=SQLITE_MAX_INT)
+
+
+def local_url(target: str | None, endpoint: str = "main.home") -> str:
+    """``target`` if it is a path on this site, else ``endpoint``'s URL (no open
+    redirects through ``?next=``)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and "\\" not in target:
+            return target
+    return url_for(endpoint)

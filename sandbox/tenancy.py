@@ -13,7 +13,6 @@ new requests in: no connection ever straddles the old and the new database.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import os
 import re
 import shutil
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 TENANT_BIND = "tenant"
 EXTENSION_KEY = "sandbox.tenancy"
 VIEWING_KEY = "viewing_tenant_id"
-COURSE_KEY = "course_id"
 SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -54,10 +52,6 @@ class NoTenant(TenantError):
 
 class TenantBusy(TenantError):
     """The tenant stayed in use for longer than a reset may wait."""
-
-
-class ReadOnlyTenant(TenantError):
-    """A write was attempted through a read-only view of a tenant."""
 
 
 @dataclass(frozen=True)
@@ -198,10 +192,6 @@ def registry() -> TenantRegistry:
 
 # ------------------------------------------------------------------ which tenant now
 
-_bound: contextvars.ContextVar[TenantHandle | None] = contextvars.ContextVar(
-    "bound_tenant", default=None
-)
-
 
 def tenant_path(relative: str | os.PathLike[str]) -> Path:
     """The absolute path of a file stored relative to the instance folder."""
@@ -214,16 +204,6 @@ def handle_for(tenant: Tenant, readonly: bool = False) -> TenantHandle:
 
 
 @contextlib.contextmanager
-def bind_tenant(tenant: Tenant, readonly: bool = False) -> Iterator[TenantHandle]:
-    """Route ``db.session``'s tenant tables to ``tenant`` (CLI commands, tests)."""
-    token = _bound.set(handle_for(tenant, readonly))
-    try:
-        yield _bound.get()
-    finally:
-        _bound.reset(token)
-
-
-@contextlib.contextmanager
 def tenant_session(tenant: Tenant, readonly: bool = False) -> Iterator[sa.orm.Session]:
     """A plain session on one tenant, closed on exit; the caller commits."""
     handle = handle_for(tenant, readonly)
@@ -231,17 +211,16 @@ def tenant_session(tenant: Tenant, readonly: bool = False) -> Iterator[sa.orm.Se
         yield sess
 
 
-def student_tenant(user: User, course_id: int | None = None) -> Tenant | None:
-    """The student's tenant in ``course_id``, else in their most recent course."""
+def student_tenant(user: User) -> Tenant | None:
+    """The student's tenant in their most recently joined course."""
     from sandbox.extensions import db
     from sandbox.models.control import Tenant
 
-    query = sa.select(Tenant).where(Tenant.student_id == user.id)
-    if course_id is not None:
-        found = db.session.scalar(query.where(Tenant.course_id == course_id))
-        if found is not None:
-            return found
-    return db.session.scalar(query.order_by(Tenant.created_at.desc(), Tenant.id.desc()))
+    return db.session.scalar(
+        sa.select(Tenant)
+        .where(Tenant.student_id == user.id)
+        .order_by(Tenant.created_at.desc(), Tenant.id.desc())
+    )
 
 
 def viewable_tenant(user: User, tenant_id: int) -> Tenant | None:
@@ -261,7 +240,7 @@ def _resolve_request_tenant() -> TenantHandle | None:
     if not current_user.is_authenticated:
         return None
     if current_user.is_student:
-        tenant = student_tenant(current_user, session.get(COURSE_KEY))
+        tenant = student_tenant(current_user)
         return handle_for(tenant) if tenant else None
     viewing = session.get(VIEWING_KEY)
     if viewing is not None:
@@ -273,10 +252,7 @@ def _resolve_request_tenant() -> TenantHandle | None:
 
 
 def current_handle() -> TenantHandle | None:
-    """The tenant the current unit of work uses, or None when there is none."""
-    bound = _bound.get()
-    if bound is not None:
-        return bound
+    """The tenant this request works in, or None (no request, or no workspace)."""
     if not has_request_context():
         return None
     if "tenant_handle" not in g:

@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
@@ -10,20 +8,7 @@ from sandbox.auth.service import authenticate, set_password
 from sandbox.extensions import db
 from sandbox.i18n import SESSION_KEY, ngettext
 from sandbox.i18n import gettext as _
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after login (no open redirects)."""
-    if target:
-        parts = urlsplit(target)
-        if (
-            not parts.scheme
-            and not parts.netloc
-            and target.startswith("/")
-            and not target.startswith("//")
-        ):
-            return target
-    return url_for("main.home")
+from sandbox.routing import local_url
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -52,7 +37,7 @@ def login():
             if language:
                 session[SESSION_KEY] = language
             login_user(result.user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(local_url(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 

@@ -3,12 +3,12 @@ from flask_login import current_user
 
 from sandbox.auth.decorators import login_required
 from sandbox.auth.forms import LanguageForm
-from sandbox.auth.routes import _safe_next
 from sandbox.crm import module_counts
 from sandbox.crm.audit import recent_activity
 from sandbox.extensions import db
 from sandbox.i18n import SESSION_KEY
 from sandbox.main import bp
+from sandbox.routing import local_url
 from sandbox.tenancy import current_handle
 
 
@@ -39,4 +39,4 @@ def set_language():
         if current_user.is_authenticated:
             current_user.preferred_language = form.language.data
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(local_url(request.form.get("next")))

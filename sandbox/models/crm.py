@@ -6,7 +6,6 @@ Every insert, update and delete of an :class:`Audited` model writes a row to
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -21,11 +20,6 @@ from sandbox.extensions import db
 from sandbox.models import utcnow
 
 TENANT_BIND = "tenant"
-
-#: Who is acting outside a request (CLI commands, scenario builders, tests).
-audit_actor: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "audit_actor", default="system"
-)
 
 ACCOUNT_TYPES = ("customer", "prospect", "partner", "reseller", "other")
 INDUSTRIES = (
@@ -138,9 +132,10 @@ class TenantInfo(TenantModel):
 
 
 def current_actor() -> str:
+    """The logged-in user's name; "system" for work outside a request (CLI, setup)."""
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.username
-    return audit_actor.get()
+    return "system"
 
 
 def _plain(value: Any) -> Any:

@@ -239,6 +239,15 @@ def test_delete_asks_first_and_keeps_contacts(app, client, auth, classroom):
         is None
     )
     assert client.get("/crm/accounts/5").status_code == 404
+    unlinked = classroom.in_tenant(
+        app,
+        lambda s: s.scalars(
+            sa.select(AuditLog).filter_by(
+                entity="contact", entity_id=contact_id, action="update"
+            )
+        ).one(),
+    )
+    assert unlinked.changes == {"account_id": [5, None]}
 
 
 def test_unknown_account_is_a_friendly_404(client, auth, classroom):

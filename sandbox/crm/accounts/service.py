@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from sandbox.crm.service import apply_changes, remove, save
-from sandbox.models.crm import Account, Contact
+from sandbox.models.crm import Account
 
 FIELDS = (
     "name",
@@ -51,9 +51,9 @@ def update_account(session: Session, account: Account, data: dict[str, Any]) -> 
 
 
 def delete_account(session: Session, account: Account) -> None:
-    """Delete an account; its contacts stay, no longer linked to it."""
-    for contact in session.scalars(
-        sa.select(Contact).where(Contact.account_id == account.id)
-    ):
-        contact.account_id = None
+    """Delete an account; its contacts stay, no longer linked to it.
+
+    The ``Account.contacts`` relationship unlinks them in the same flush, so each
+    contact's history records the change.
+    """
     remove(session, account)
