@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,8 +61,12 @@ def list_records(
     """Apply the request's ``q``, filters, ``sort``/``dir``, ``page``/``per_page``."""
     listing = Listing(q=request.args.get("q", "").strip()[:200])
     if listing.q:
-        pattern = f"%{listing.q}%"
-        stmt = stmt.where(sa.or_(*(column.ilike(pattern) for column in search)))
+        # % and _ in what the user typed are text to find, not wildcards.
+        escaped = re.sub(r"([\\%_])", r"\\\1", listing.q)
+        pattern = f"%{escaped}%"
+        stmt = stmt.where(
+            sa.or_(*(column.ilike(pattern, escape="\\") for column in search))
+        )
     for name, column in (filters or {}).items():
         value = request.args.get(name, "").strip()
         if value:

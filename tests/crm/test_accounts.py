@@ -86,6 +86,16 @@ def test_search_and_filters(app, client, auth, classroom):
         client.get("/crm/accounts/?type=partner&industry=retail&q=zhejiang")
     )
     assert filtered == ["Zhejiang Tea Export"]
+    classroom.in_tenant(app, lambda s: make_account(s, name="100% Natural_Foods"))
+    assert names_on(client.get("/crm/accounts/", query_string={"q": "100%"})) == [
+        "100% Natural_Foods"
+    ]
+    assert names_on(client.get("/crm/accounts/", query_string={"q": "l_f"})) == [
+        "100% Natural_Foods"
+    ]
+    assert names_on(client.get("/crm/accounts/", query_string={"q": "%"})) == [
+        "100% Natural_Foods"
+    ]
     empty = client.get("/crm/accounts/?q=no-such-company-anywhere").get_data(
         as_text=True
     )
