@@ -165,8 +165,7 @@ def _manifest(tenants: list[dict[str, Any]], members: dict[str, Any]) -> dict[st
 
 def _write_archive(output: Path, staging: Path, manifest: dict[str, Any]) -> None:
     """Zip the staged files to a temporary name, then swap it in as ``output``."""
-    tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with tenancy.temporary_beside(output) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             text = json.dumps(manifest, indent=2, ensure_ascii=False)
             archive.writestr(MANIFEST, text)
@@ -175,8 +174,6 @@ def _write_archive(output: Path, staging: Path, manifest: dict[str, Any]) -> Non
         with open(tmp, "rb+") as file:
             os.fsync(file.fileno())
         os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # -------------------------------------------------------------------------- restore
@@ -450,29 +447,13 @@ def _install(
     for engine in db.engines.values():
         engine.dispose()
     for name in sorted(members, key=lambda member: member == CONTROL_DB):
-        if name == CONTROL_DB:
-            _replace(staging / name, instance / name)
-        else:
-            _replace_tenant_file(staging / name, instance / name)
+        dest = instance / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            tenancy.swap_in(staging / name, dest)
+        except tenancy.TenantBusy as error:
+            raise BackupError(
+                f"{dest} stayed in use, so the restore is incomplete; stop "
+                f"the server and restore again"
+            ) from error
         steps.advance()
-
-
-def _replace_tenant_file(source: Path, dest: Path) -> None:
-    registry = tenancy.registry()
-    try:
-        with registry.gate(dest).exclusive(registry.reset_wait):
-            registry.forget(dest)
-            _replace(source, dest)
-    except tenancy.TenantBusy as error:
-        raise BackupError(
-            f"{dest} stayed in use, so the restore is incomplete; stop "
-            f"the server and restore again"
-        ) from error
-
-
-def _replace(source: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, dest)
-    # A sidecar of the replaced file would be replayed onto the restored one.
-    for suffix in ("-wal", "-shm", "-journal"):
-        Path(f"{dest}{suffix}").unlink(missing_ok=True)

@@ -320,37 +320,45 @@ def _remove_sidecars(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def install_file(source: Path, dest: Path) -> None:
-    """Atomically make ``dest`` a copy of ``source``.
-
-    The copy goes to a temporary name beside ``dest`` first; only a complete copy is
-    swapped in with ``os.replace``, so a crash leaves the old or the new file, never a
-    torn one.
-    """
+@contextlib.contextmanager
+def temporary_beside(dest: Path) -> Iterator[Path]:
+    """A temporary path in ``dest``'s folder (so ``os.replace`` onto ``dest`` is
+    atomic), removed on exit if it is still there."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
     try:
-        _copy_file(source, tmp)
-        gate = registry().gate(dest)
-        with gate.exclusive(registry().reset_wait):
-            _checkpoint(dest)
-            os.replace(tmp, dest)
-            _remove_sidecars(dest)
+        yield tmp
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def swap_in(prepared: Path, dest: Path) -> None:
+    """Make the complete database file ``prepared`` become ``dest``, atomically.
+
+    Waits for connections to ``dest`` to close, folds its write-ahead log in, swaps
+    with ``os.replace`` and drops the old file's sidecars, so no stale ``-wal`` is
+    ever replayed onto the new file. A crash leaves the old or the new file.
+    """
+    with registry().gate(dest).exclusive(registry().reset_wait):
+        _checkpoint(dest)
+        os.replace(prepared, dest)
+        _remove_sidecars(dest)
+
+
+def install_file(source: Path, dest: Path) -> None:
+    """Atomically make ``dest`` a copy of ``source``: copied beside it, then swapped."""
+    with temporary_beside(dest) as tmp:
+        _copy_file(source, tmp)
+        swap_in(tmp, dest)
 
 
 def _build_seed(tenant: Tenant, today: date | None) -> None:
     from sandbox.scenarios import build_scenario
 
     seed_file = tenant_path(tenant.seed_path)
-    seed_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = seed_file.with_name(f".{seed_file.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with temporary_beside(seed_file) as tmp:
         build_scenario(tmp, tenant.scenario, tenant.variant_seed, today=today)
         os.replace(tmp, seed_file)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def provision_tenant(
@@ -443,27 +451,20 @@ def snapshot_path(tenant: Tenant, name: str) -> Path:
 def backup_database(source: Path, dest: Path) -> None:
     """Copy a live SQLite database consistently with the online backup API.
 
-    The copy holds the file's gate, so a reset waits rather than swapping the file
-    out from under it.
+    The copy counts as a connection at the file's gate, so a reset waits rather than
+    swapping the file out from under it.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
     gate = registry().gate(source)
     gate.enter(registry().reset_wait)
     try:
-        src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True, timeout=30)
-        try:
-            dst = sqlite3.connect(tmp)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
-        os.replace(tmp, dest)
+        with temporary_beside(dest) as tmp:
+            uri = f"{source.as_uri()}?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as src:
+                with contextlib.closing(sqlite3.connect(tmp)) as dst:
+                    src.backup(dst)
+            os.replace(tmp, dest)
     finally:
         gate.leave()
-        tmp.unlink(missing_ok=True)
 
 
 def snapshot(tenant: Tenant, name: str) -> Path:
