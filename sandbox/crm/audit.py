@@ -12,22 +12,17 @@ def timeline(
     session: Session, entity: str, entity_id: int, limit: int = 50
 ) -> list[AuditLog]:
     """The changes to one record, newest first."""
-    return list(
-        session.scalars(
-            sa.select(AuditLog)
-            .where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
-            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
-            .limit(limit)
-        )
+    return _newest(
+        session, limit, AuditLog.entity == entity, AuditLog.entity_id == entity_id
     )
 
 
 def recent_activity(session: Session, limit: int = 10) -> list[AuditLog]:
     """The latest changes across the whole tenant, newest first."""
-    return list(
-        session.scalars(
-            sa.select(AuditLog)
-            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
-            .limit(limit)
-        )
-    )
+    return _newest(session, limit)
+
+
+def _newest(session: Session, limit: int, *where: sa.ColumnElement) -> list[AuditLog]:
+    stmt = sa.select(AuditLog).where(*where)
+    stmt = stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
+    return list(session.scalars(stmt))

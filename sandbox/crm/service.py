@@ -20,22 +20,23 @@ def apply_changes(
         setattr(record, name, value)
 
 
-def save(session: Session, record: db.Model) -> db.Model:
-    """Add and commit a record; on failure nothing is written."""
-    session.add(record)
+def _commit(session: Session) -> None:
+    """Commit, or roll back and re-raise: a failed action writes nothing."""
     try:
         session.commit()
     except Exception:
         session.rollback()
         raise
+
+
+def save(session: Session, record: db.Model) -> db.Model:
+    """Add and commit a record; on failure nothing is written."""
+    session.add(record)
+    _commit(session)
     return record
 
 
 def remove(session: Session, record: db.Model) -> None:
     """Delete and commit a record; on failure nothing is written."""
     session.delete(record)
-    try:
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+    _commit(session)

@@ -84,7 +84,7 @@ class Contact(Timestamped, Audited):
     account_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("account.id", ondelete="SET NULL"), index=True
     )
-    first_name: Mapped[str] = mapped_column(sa.String(80), default="")
+    first_name: Mapped[str | None] = mapped_column(sa.String(80))
     last_name: Mapped[str] = mapped_column(sa.String(80), index=True)
     title: Mapped[str | None] = mapped_column(sa.String(120))
     department: Mapped[str | None] = mapped_column(sa.String(120))

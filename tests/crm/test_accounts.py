@@ -265,3 +265,21 @@ def test_unknown_account_is_a_friendly_404(client, auth, classroom):
     response = client.get("/crm/accounts/424242")
     assert response.status_code == 404
     assert "does not exist" in response.get_data(as_text=True)
+
+
+def test_edit_refuses_another_accounts_name_and_writes_nothing(
+    app, client, auth, classroom
+):
+    first, third = classroom.in_tenant(
+        app, lambda s: (s.get(Account, 1).name, s.get(Account, 3).name)
+    )
+    auth.login("alice")
+    response = client.post(
+        "/crm/accounts/3/edit", data={"name": first, "account_type": "partner"}
+    )
+    assert "already exists" in response.get_data(as_text=True)
+    assert classroom.in_tenant(app, lambda s: s.get(Account, 3).name) == third
+    same = client.post(  # keeping its own name is not a duplicate
+        "/crm/accounts/3/edit", data={"name": third, "account_type": "partner"}
+    )
+    assert same.status_code == 302

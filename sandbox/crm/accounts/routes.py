@@ -5,9 +5,9 @@ from sandbox.auth.decorators import login_required
 from sandbox.crm.accounts import bp
 from sandbox.crm.accounts.forms import AccountForm
 from sandbox.crm.accounts.service import (
+    DuplicateAccountName,
     create_account,
     delete_account,
-    find_same_name,
     update_account,
 )
 from sandbox.crm.audit import timeline
@@ -50,24 +50,24 @@ def index():
     )
 
 
-def _duplicate_error(form: AccountForm, exclude_id: int | None = None) -> bool:
-    same = find_same_name(db.session, form.name.data, exclude_id)
-    if same is not None:
-        form.name.errors.append(
-            _("An account named “%(name)s” already exists.", name=same.name)
-        )
-        return True
-    return False
+def _name_taken(form: AccountForm, error: DuplicateAccountName) -> None:
+    form.name.errors.append(
+        _("An account named “%(name)s” already exists.", name=error.existing.name)
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def create():
     form = AccountForm()
-    if form.validate_on_submit() and not _duplicate_error(form):
-        account = create_account(db.session, form.data)
-        flash(_("Account “%(name)s” created.", name=account.name), "success")
-        return redirect(url_for("accounts.detail", account_id=account.id))
+    if form.validate_on_submit():
+        try:
+            account = create_account(db.session, form.data)
+        except DuplicateAccountName as error:
+            _name_taken(form, error)
+        else:
+            flash(_("Account “%(name)s” created.", name=account.name), "success")
+            return redirect(url_for("accounts.detail", account_id=account.id))
     return render_template("accounts/form.html", form=form, account=None)
 
 
@@ -89,10 +89,14 @@ def detail(account_id: int):
 def edit(account_id: int):
     account = get_account_or_404(account_id)
     form = AccountForm(obj=account)
-    if form.validate_on_submit() and not _duplicate_error(form, account.id):
-        update_account(db.session, account, form.data)
-        flash(_("Account “%(name)s” saved.", name=account.name), "success")
-        return redirect(url_for("accounts.detail", account_id=account.id))
+    if form.validate_on_submit():
+        try:
+            update_account(db.session, account, form.data)
+        except DuplicateAccountName as error:
+            _name_taken(form, error)
+        else:
+            flash(_("Account “%(name)s” saved.", name=account.name), "success")
+            return redirect(url_for("accounts.detail", account_id=account.id))
     return render_template("accounts/form.html", form=form, account=account)
 
 

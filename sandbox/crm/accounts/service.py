@@ -27,6 +27,14 @@ FIELDS = (
 )
 
 
+class DuplicateAccountName(ValueError):
+    """Another account already has this name; ``existing`` is that account."""
+
+    def __init__(self, existing: Account) -> None:
+        super().__init__(f"an account named {existing.name!r} already exists")
+        self.existing = existing
+
+
 def find_same_name(
     session: Session, name: str, exclude_id: int | None = None
 ) -> Account | None:
@@ -39,13 +47,23 @@ def find_same_name(
     return session.scalars(stmt.limit(1)).first()
 
 
+def _refuse_duplicate(session: Session, name: str, exclude_id: int | None) -> None:
+    same = find_same_name(session, name or "", exclude_id)
+    if same is not None:
+        raise DuplicateAccountName(same)
+
+
 def create_account(session: Session, data: dict[str, Any]) -> Account:
+    """:raise DuplicateAccountName: the name is taken (nothing is written)."""
+    _refuse_duplicate(session, data.get("name"), None)
     account = Account()
     apply_changes(account, data, FIELDS)
     return save(session, account)
 
 
 def update_account(session: Session, account: Account, data: dict[str, Any]) -> Account:
+    """:raise DuplicateAccountName: the new name is taken (nothing is written)."""
+    _refuse_duplicate(session, data.get("name"), account.id)
     apply_changes(account, data, FIELDS)
     return save(session, account)
 

@@ -25,11 +25,9 @@ FIELDS = (
 def create_contact(session: Session, data: dict[str, Any]) -> Contact:
     contact = Contact()
     apply_changes(contact, data, FIELDS)
-    contact.first_name = contact.first_name or ""
     return save(session, contact)
 
 
 def update_contact(session: Session, contact: Contact, data: dict[str, Any]) -> Contact:
     apply_changes(contact, data, FIELDS)
-    contact.first_name = contact.first_name or ""
     return save(session, contact)
