@@ -28,13 +28,13 @@ def csrf_token(client, url: str) -> str:
     return match.group(1).decode()
 
 
-def logged_in_client(app):
-    """A client logged in as alice through the real form, token and all."""
+def logged_in_client(app, username="alice"):
+    """A client logged in through the real form, token and all."""
     client = app.test_client()
     token = csrf_token(client, "/auth/login")
     client.post(
         "/auth/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
     )
     return client
 
@@ -84,3 +84,15 @@ def test_every_form_page_carries_a_token(csrf_app):
         "/",
     ):
         assert csrf_token(client, url)
+
+
+def test_instructor_posts_without_token_are_refused(csrf_app):
+    client = logged_in_client(csrf_app, "teacher")
+    for url in (
+        "/instructor/courses/1/tenants/1/view",
+        "/instructor/stop-viewing",
+        "/instructor/courses/1/reset",
+    ):
+        assert client.post(url).status_code == 400, url
+    with client.session_transaction() as session:
+        assert "viewing_tenant_id" not in session

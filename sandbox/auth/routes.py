@@ -11,6 +11,14 @@ from sandbox.i18n import gettext as _
 from sandbox.routing import local_url
 
 
+def _fresh_session() -> None:
+    """Start a new session, keeping only the language the visitor chose."""
+    language = session.get(SESSION_KEY)
+    session.clear()
+    if language:
+        session[SESSION_KEY] = language
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -32,10 +40,7 @@ def login():
         elif result.user is None:
             flash(_("Wrong username or password."), "danger")
         else:
-            language = session.get(SESSION_KEY)
-            session.clear()  # a fresh session on login (no fixation)
-            if language:
-                session[SESSION_KEY] = language
+            _fresh_session()  # no session fixation
             login_user(result.user)
             return redirect(local_url(request.args.get("next")))
     return render_template("auth/login.html", form=form)
@@ -43,11 +48,8 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    language = session.get(SESSION_KEY)
     logout_user()
-    session.clear()
-    if language:
-        session[SESSION_KEY] = language  # the next login page stays in that language
+    _fresh_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 

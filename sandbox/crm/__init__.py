@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
 
 from sandbox.i18n import lazy_gettext as _l
+from sandbox.models.crm import Account, Contact
 from sandbox.tenancy import current_handle
 
 
@@ -19,28 +21,19 @@ class Module:
     endpoint: str
     label: object
     icon: str
-    model: str  # the main record's class name in sandbox.models.crm
+    model: type  # the module's main record
 
 
 MODULES = (
-    Module("accounts.index", _l("Accounts"), "building", "Account"),
-    Module("contacts.index", _l("Contacts"), "person-lines-fill", "Contact"),
+    Module("accounts.index", _l("Accounts"), "building", Account),
+    Module("contacts.index", _l("Contacts"), "person-lines-fill", Contact),
 )
 
 
 def module_counts(session) -> list[tuple[Module, int]]:
     """Each module with the number of records it holds, for the workbench."""
-    import sqlalchemy as sa
-
-    from sandbox.models import crm as models
-
     return [
-        (
-            module,
-            session.scalar(
-                sa.select(sa.func.count()).select_from(getattr(models, module.model))
-            ),
-        )
+        (module, session.scalar(sa.select(sa.func.count()).select_from(module.model)))
         for module in MODULES
     ]
 

@@ -40,7 +40,6 @@ def course(course_id: int):
         "instructor/course.html",
         course=course,
         roster=roster(course),
-        form=ConfirmForm(),
     )
 
 
@@ -95,9 +94,6 @@ def reset_course(course_id: int):
 def view_tenant(course_id: int, tenant_id: int):
     course = _course_or_404(course_id)
     tenant = _tenant_or_404(course, tenant_id)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
     session[tenancy.VIEWING_KEY] = tenant.id
     # The read-only banner on every CRM page says whose CRM this is.
     return redirect(url_for("accounts.index"))
@@ -106,9 +102,6 @@ def view_tenant(course_id: int, tenant_id: int):
 @bp.route("/stop-viewing", methods=["POST"])
 @instructor_required
 def stop_viewing():
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
     tenant_id = session.pop(tenancy.VIEWING_KEY, None)
     tenant = db.session.get(Tenant, tenant_id) if tenant_id else None
     if tenant is not None:

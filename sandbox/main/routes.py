@@ -16,16 +16,13 @@ from sandbox.tenancy import current_handle
 @login_required
 def home():
     """The workbench: to-dos, recent activity and reminders."""
-    if current_user.is_staff and current_handle() is None:
+    has_crm = current_handle() is not None
+    if current_user.is_staff and not has_crm:
         return redirect(url_for("instructor.index"))
-    if current_handle() is None:
-        return render_template(
-            "main/home.html", activity=[], counts=[], todos=[], reminders=[]
-        )
     return render_template(
         "main/home.html",
-        activity=recent_activity(db.session, limit=10),
-        counts=module_counts(db.session),
+        activity=recent_activity(db.session, limit=10) if has_crm else [],
+        counts=module_counts(db.session) if has_crm else [],
         todos=[],
         reminders=[],
     )
