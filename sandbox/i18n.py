@@ -34,8 +34,16 @@ def get_locale() -> str:
     return LOCALES[current_language()]
 
 
+def get_timezone() -> str | None:
+    """The time zone of the course whose CRM is open; else the app's default."""
+    from sandbox.tenancy import current_handle
+
+    handle = current_handle()
+    return handle.timezone if handle is not None else None
+
+
 def init_app(app) -> None:
-    babel.init_app(app, locale_selector=get_locale)
+    babel.init_app(app, locale_selector=get_locale, timezone_selector=get_timezone)
     app.jinja_env.globals.update(
         current_language=current_language, LANGUAGES=LANGUAGES, HTML_LANG=HTML_LANG
     )

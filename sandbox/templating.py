@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from flask_babel import format_datetime, format_decimal
+from flask import Flask, g, url_for
+from flask_babel import format_datetime
+from markupsafe import Markup
 
 from sandbox import tenancy
-from sandbox.crm.labels import CHANGE_DESCRIPTIONS, ENTITY_LABELS, FIELD_LABELS
+from sandbox.crm.display import currency, field_label, is_money, money, show_value
+from sandbox.crm.listing import PAGE_SIZES
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.control import Role, Tenant
 
@@ -26,21 +28,22 @@ def tenant_owner_name() -> str:
     return tenant.student.name if tenant else ""
 
 
-def describe_change(entry) -> str:
-    """One audit-log entry as a sentence, e.g. "Account #12 updated"."""
-    template = CHANGE_DESCRIPTIONS.get(entry.action)
-    entity = ENTITY_LABELS.get(entry.entity, entry.entity)
-    if template is None:
-        return f"{entity} #{entry.entity_id} {entry.action}"
-    return template % {"entity": entity, "id": entry.entity_id}
+def icon(name: str, size: str | None = None) -> Markup:
+    """A Bootstrap icon from the locally served sprite (decorative: hidden from
+    screen readers, so the text beside it is what they read)."""
+    if "icon_sprite" not in g:
+        g.icon_sprite = url_for(
+            "bootstrap.static", filename="icons/bootstrap-icons.svg"
+        )
+    dimensions = Markup(' width="{0}" height="{0}"').format(size) if size else ""
+    return Markup(
+        '<svg class="bi"{} fill="currentColor" aria-hidden="true">'
+        '<use href="{}#{}"/></svg>'
+    ).format(dimensions, g.icon_sprite, name)
 
 
 def _datetime(value) -> str:
     return format_datetime(value, "medium") if value else ""
-
-
-def _money(value) -> str:
-    return format_decimal(value, format="#,##0")
 
 
 def init_app(app: Flask) -> None:
@@ -48,7 +51,11 @@ def init_app(app: Flask) -> None:
         current_tenant=tenancy.current_handle,
         tenant_owner_name=tenant_owner_name,
         role_label=lambda role: ROLE_LABELS.get(role, role),
-        describe_change=describe_change,
-        field_label=lambda field: FIELD_LABELS.get(field, field),
+        field_label=field_label,
+        show_value=show_value,
+        is_money=is_money,
+        currency=currency,
+        icon=icon,
+        page_sizes=PAGE_SIZES,
     )
-    app.jinja_env.filters.update(datetime=_datetime, money=_money)
+    app.jinja_env.filters.update(datetime=_datetime, money=money)

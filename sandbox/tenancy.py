@@ -62,6 +62,8 @@ class TenantHandle:
     path: Path
     readonly: bool
     engine: sa.Engine
+    #: The course's time zone: times in this CRM are shown in it.
+    timezone: str = "UTC"
 
 
 # --------------------------------------------------------------------------- engines
@@ -200,7 +202,13 @@ def tenant_path(relative: str | os.PathLike[str]) -> Path:
 
 def handle_for(tenant: Tenant, readonly: bool = False) -> TenantHandle:
     path = tenant_path(tenant.file_path)
-    return TenantHandle(tenant.id, path, readonly, registry().engine(path, readonly))
+    return TenantHandle(
+        tenant.id,
+        path,
+        readonly,
+        registry().engine(path, readonly),
+        tenant.course.timezone or "UTC",
+    )
 
 
 @contextlib.contextmanager
@@ -219,6 +227,7 @@ def student_tenant(user: User) -> Tenant | None:
     return db.session.scalar(
         sa.select(Tenant)
         .where(Tenant.student_id == user.id)
+        .options(sa.orm.joinedload(Tenant.course))
         .order_by(Tenant.created_at.desc(), Tenant.id.desc())
     )
 

@@ -1,25 +1,176 @@
-"""Reading the tenant's audit log: record timelines and recent activity."""
+"""The tenant's audit log as people read it: record timelines and recent activity.
+
+Creates, updates and deletes are logged automatically (see
+:mod:`sandbox.models.crm.base`). Business actions — convert, close won, escalate … —
+are logged by the service that performs them with :func:`record_action`, in the same
+transaction, and each action has a sentence defined once with :func:`define_action`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session, object_session
 
-from sandbox.models.crm import AuditLog
+from sandbox.crm.display import field_label, format_value
+from sandbox.crm.registry import module_for_entity
+from sandbox.i18n import lazy_gettext as _l
+from sandbox.models import utcnow
+from sandbox.models.crm import Audited, AuditLog, current_actor
+from sandbox.models.crm.base import model_for_table, plain
+
+#: action -> sentence; ``%(entity)s`` is the record's noun, ``%(record)s`` its name
+#: (a link), other placeholders are keys of the action's details.
+ACTIONS: dict[str, object] = {
+    "create": _l("Created %(entity)s %(record)s"),
+    "update": _l("Updated %(entity)s %(record)s"),
+    "delete": _l("Deleted %(entity)s %(record)s"),
+}
+GENERIC_ACTION = _l("%(action)s: %(entity)s %(record)s")
 
 
-def timeline(
-    session: Session, entity: str, entity_id: int, limit: int = 50
-) -> list[AuditLog]:
+def define_action(action: str, sentence: object) -> None:
+    """Give business action ``action`` its (translatable) timeline sentence."""
+    if action in ACTIONS and ACTIONS[action] is not sentence:
+        raise ValueError(f"the action {action!r} already has a sentence")
+    ACTIONS[action] = sentence
+
+
+def record_action(
+    record: Audited,
+    action: str,
+    details: dict[str, Any] | None = None,
+    *,
+    session: Session | None = None,
+) -> AuditLog:
+    """Log business action ``action`` on ``record`` in the record's transaction.
+
+    ``details`` are the action's facts (JSON values): the lead an account came
+    from, the reason a deal was lost … They fill the action's sentence and are kept
+    for the instructor's view and for checks. The caller commits.
+    """
+    if action not in ACTIONS:
+        raise KeyError(f"the action {action!r} has no sentence; call define_action")
+    session = session or object_session(record)
+    if session is None:
+        raise ValueError("record_action needs a record that belongs to a session")
+    if record.id is None:
+        session.flush()
+    entry = AuditLog(
+        at=utcnow(),
+        actor=current_actor(),
+        entity=sa.inspect(record).mapper.local_table.name,
+        entity_id=record.id,
+        record_name=record.display_name[:300],
+        action=action,
+        changes={},
+        details={k: plain(v) for k, v in (details or {}).items()},
+    )
+    session.add(entry)
+    return entry
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    old: str | Markup
+    new: str | Markup
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One audit row, ready to show: when, who, a sentence and the field changes."""
+
+    at: Any
+    actor: str
+    action: str
+    sentence: Markup
+    changes: tuple[Change, ...]
+    log: AuditLog
+
+
+class _Links:
+    """Record URLs for a page of entries, each module's URL built once."""
+
+    def __init__(self) -> None:
+        self._makers: dict[str, Callable[[int], str] | None] = {}
+
+    def url(self, entity: str, entity_id: int) -> str | None:
+        if entity not in self._makers:
+            module = module_for_entity(entity)
+            self._makers[entity] = module.record_url_maker() if module else None
+        maker = self._makers[entity]
+        return maker(entity_id) if maker else None
+
+
+def _sentence(entry: AuditLog, links: _Links) -> Markup:
+    module = module_for_entity(entry.entity)
+    noun = module.noun if module else entry.entity
+    name = entry.record_name or f"#{entry.entity_id}"
+    url = None if entry.action == "delete" else links.url(entry.entity, entry.entity_id)
+    record = (
+        Markup('<a class="fw-semibold" href="{}">{}</a>').format(url, name)
+        if url
+        else Markup("<strong>{}</strong>").format(name)
+    )
+    params = {
+        key: value
+        for key, value in (entry.details or {}).items()
+        if isinstance(value, (str, int, float))
+    }
+    params.update(entity=noun, record=record, action=entry.action)
+    template = ACTIONS.get(entry.action, GENERIC_ACTION)
+    try:
+        return escape(str(template)) % params
+    except (KeyError, ValueError, TypeError):
+        return escape(str(GENERIC_ACTION)) % params
+
+
+def _changes(entry: AuditLog) -> tuple[Change, ...]:
+    if entry.action != "update" or not entry.changes:
+        return ()
+    model = model_for_table(entry.entity)
+    if model is None:
+        return tuple(Change(k, str(v[0]), str(v[1])) for k, v in entry.changes.items())
+    refs = (entry.details or {}).get("refs", {})
+    out = []
+    for field, (old, new) in entry.changes.items():
+        old_name, new_name = refs.get(field, (None, None))
+        out.append(
+            Change(
+                field_label(model, field),
+                format_value(model, field, old, old_name),
+                format_value(model, field, new, new_name),
+            )
+        )
+    return tuple(out)
+
+
+def describe(entries: list[AuditLog]) -> list[TimelineEntry]:
+    links = _Links()
+    return [
+        TimelineEntry(e.at, e.actor, e.action, _sentence(e, links), _changes(e), e)
+        for e in entries
+    ]
+
+
+def timeline(session: Session, record: Audited, limit: int = 50) -> list[TimelineEntry]:
     """The changes to one record, newest first."""
-    return _newest(
-        session, limit, AuditLog.entity == entity, AuditLog.entity_id == entity_id
+    entity = sa.inspect(record).mapper.local_table.name
+    return describe(
+        _newest(
+            session, limit, AuditLog.entity == entity, AuditLog.entity_id == record.id
+        )
     )
 
 
-def recent_activity(session: Session, limit: int = 10) -> list[AuditLog]:
+def recent_activity(session: Session, limit: int = 10) -> list[TimelineEntry]:
     """The latest changes across the whole tenant, newest first."""
-    return _newest(session, limit)
+    return describe(_newest(session, limit))
 
 
 def _newest(session: Session, limit: int, *where: sa.ColumnElement) -> list[AuditLog]:

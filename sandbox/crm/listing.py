@@ -1,30 +1,95 @@
-"""Search, filters, sort and pagination for list pages, read from the query string."""
+"""List pages: search, filters, sort and pagination read from the query string.
+
+A list page runs a fixed number of queries whatever its size: one count, one page of
+rows (related records joined or loaded in one more query), never one per row. Cells
+are rendered here, once per row, so the template does no per-cell work.
+"""
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, request
-from flask_sqlalchemy.pagination import Pagination
+from markupsafe import Markup, escape
 
+from sandbox.crm.codes import code_list
+from sandbox.crm.display import money
+from sandbox.crm.registry import ListColumn, Module, get_module
 from sandbox.extensions import db
 
 PAGE_SIZES = (10, 20, 50, 100)
+#: No list has more pages than this; a larger ``?page=`` is the last page.
+MAX_PAGE = 10**9
+MAX_QUERY_LENGTH = 200
+
+
+def int_arg(name: str, default: int, *, low: int = 1, high: int = MAX_PAGE) -> int:
+    """An integer query parameter clamped to ``[low, high]``; junk gives ``default``."""
+    raw = request.args.get(name, "")
+    try:
+        value = (
+            int(raw) if len(raw) <= 20 else (high if raw.strip().isdigit() else default)
+        )
+    except ValueError:
+        return default
+    return min(max(value, low), high)
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A select above the list: ``?<name>=<code>`` keeps rows whose column equals it."""
+
+    name: str
+    column: Any
+    label: object
+    codes: str | None = None
+    choices: Callable[[], list[tuple[str, str]]] | None = None
+
+    def options(self) -> list[tuple[str, str]]:
+        if self.codes:
+            return code_list(self.codes).choices()
+        return self.choices() if self.choices else []
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
 
 
 @dataclass
 class Listing:
     """What the user asked a list page for, and the page of rows it got."""
 
+    endpoint: str = ""
     q: str = ""
     sort: str = ""
     direction: str = "asc"
     filters: dict[str, str] = field(default_factory=dict)
-    page: Pagination | None = None
+    filter_specs: Sequence[ListFilter] = ()
+    columns: Sequence[ListColumn] = ()
+    page: Page | None = None
+    rows: list[tuple[Any, list[Markup]]] = field(default_factory=list)
+    extra_args: dict[str, str] = field(default_factory=dict)
 
     def args(self, **changes: Any) -> dict[str, Any]:
         """Query-string arguments keeping this state except for ``changes``."""
@@ -34,6 +99,7 @@ class Listing:
             "dir": self.direction,
             "per_page": self.page.per_page if self.page else None,
             **self.filters,
+            **self.extra_args,
         }
         current.update(changes)
         return {k: v for k, v in current.items() if v not in (None, "")}
@@ -42,12 +108,16 @@ class Listing:
         direction = "desc" if self.sort == column and self.direction == "asc" else "asc"
         return self.args(sort=column, dir=direction, page=None)
 
+    @property
+    def searching(self) -> bool:
+        return bool(self.q or self.filters)
 
-def _int_arg(name: str, default: int) -> int:
-    try:
-        return int(request.args.get(name, default))
-    except (TypeError, ValueError):
-        return default
+
+def search_condition(q: str, search: Sequence[sa.ColumnElement]) -> sa.ColumnElement:
+    """Rows where any of ``search`` contains ``q`` (``%`` and ``_`` are plain text)."""
+    escaped = re.sub(r"([\\%_])", r"\\\1", q)
+    pattern = f"%{escaped}%"
+    return sa.or_(*(column.ilike(pattern, escape="\\") for column in search))
 
 
 def list_records(
@@ -56,36 +126,122 @@ def list_records(
     search: Sequence[sa.ColumnElement],
     sorts: Mapping[str, sa.ColumnElement],
     default_sort: str,
-    filters: Mapping[str, sa.ColumnElement] | None = None,
+    filters: Sequence[ListFilter] = (),
+    tiebreak: sa.ColumnElement | None = None,
+    default_direction: str = "asc",
 ) -> Listing:
     """Apply the request's ``q``, filters, ``sort``/``dir``, ``page``/``per_page``."""
-    listing = Listing(q=request.args.get("q", "").strip()[:200])
+    listing = Listing(
+        endpoint=request.endpoint or "",
+        q=request.args.get("q", "").strip()[:MAX_QUERY_LENGTH],
+        filter_specs=filters,
+    )
     if listing.q:
-        # % and _ in what the user typed are text to find, not wildcards.
-        escaped = re.sub(r"([\\%_])", r"\\\1", listing.q)
-        pattern = f"%{escaped}%"
-        stmt = stmt.where(
-            sa.or_(*(column.ilike(pattern, escape="\\") for column in search))
-        )
-    for name, column in (filters or {}).items():
-        value = request.args.get(name, "").strip()
+        stmt = stmt.where(search_condition(listing.q, search))
+    for spec in filters:
+        value = request.args.get(spec.name, "").strip()[:MAX_QUERY_LENGTH]
         if value:
-            listing.filters[name] = value
-            stmt = stmt.where(column == value)
+            listing.filters[spec.name] = value
+            stmt = stmt.where(spec.column == value)
     listing.sort = request.args.get("sort", default_sort)
     if listing.sort not in sorts:
         listing.sort = default_sort
-    listing.direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    direction = request.args.get("dir", default_direction)
+    listing.direction = "desc" if direction == "desc" else "asc"
     order = sorts[listing.sort]
-    stmt = stmt.order_by(order.desc() if listing.direction == "desc" else order.asc())
-    per_page = _int_arg("per_page", current_app.config["PAGE_SIZE"])
+    ordered = order.desc() if listing.direction == "desc" else order.asc()
+    per_page = int_arg(
+        "per_page", current_app.config["PAGE_SIZE"], high=max(PAGE_SIZES)
+    )
     if per_page not in PAGE_SIZES:
         per_page = current_app.config["PAGE_SIZE"]
-    page = max(1, _int_arg("page", 1))
-    listing.page = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
-    if listing.page.pages and page > listing.page.pages:
-        # A page past the end shows the last page rather than an empty one.
-        listing.page = db.paginate(
-            stmt, page=listing.page.pages, per_page=per_page, error_out=False
-        )
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    )
+    page_number = min(int_arg("page", 1), max(1, math.ceil(total / per_page)))
+    stmt = stmt.order_by(ordered, *(() if tiebreak is None else (tiebreak,)))
+    items = (
+        db.session.scalars(stmt.limit(per_page).offset((page_number - 1) * per_page))
+        .unique()
+        .all()
+    )
+    listing.page = Page(list(items), total, page_number, per_page)
     return listing
+
+
+def module_listing(
+    module: Module,
+    stmt: sa.Select | None = None,
+    *,
+    filters: Sequence[ListFilter] = (),
+    search: Sequence[sa.ColumnElement] | None = None,
+    default_direction: str = "asc",
+) -> Listing:
+    """A module's list page: its columns, each sortable, its search, ``filters``."""
+    listing = list_records(
+        sa.select(module.model) if stmt is None else stmt,
+        search=module.search if search is None else search,
+        sorts={c.key: c.sort for c in module.columns},
+        default_sort=module.default_sort,
+        filters=filters,
+        tiebreak=module.model.id,
+        default_direction=default_direction,
+    )
+    listing.columns = module.columns
+    listing.rows = render_rows(module, listing.page.items)
+    return listing
+
+
+def render_rows(
+    module: Module, records: Sequence[Any]
+) -> list[tuple[Any, list[Markup]]]:
+    """Each record with its cells as markup, in the order of ``module.columns``."""
+    renderers = [_cell_renderer(module, c) for c in module.columns]
+    return [(record, [render(record) for render in renderers]) for record in records]
+
+
+def _cell_renderer(module: Module, col: ListColumn) -> Callable[[Any], Markup]:
+    read = col.read
+    if col.kind == "link":
+        url = module.record_url_maker()
+        return lambda r: Markup('<a href="{}">{}</a>').format(url(r.id), read(r) or "—")
+    if col.kind == "ref":
+        target = get_module(col.ref) if col.ref else None
+        url = target.record_url_maker() if target else None
+
+        def ref(record: Any) -> Markup:
+            other = read(record)
+            if other is None:
+                return Markup("")
+            if url is None:
+                return escape(other.display_name)
+            return Markup('<a href="{}">{}</a>').format(
+                url(other.id), other.display_name
+            )
+
+        return ref
+    if col.kind == "code":
+        codes = code_list(col.codes) if col.codes else None
+
+        def code(record: Any) -> Markup:
+            value = read(record)
+            item = codes.get(value) if codes else None
+            if item is None:
+                return escape(value or "")
+            if item.color:
+                return Markup('<span class="badge text-bg-{}">{}</span>').format(
+                    item.color, item.label
+                )
+            return escape(item.label)
+
+        return code
+    if col.kind == "money":
+        return lambda r: escape(money(read(r)))
+    if col.kind in ("date", "datetime", "number"):
+        from flask_babel import format_date, format_datetime, format_decimal
+
+        fmt = {"date": format_date, "datetime": format_datetime}.get(
+            col.kind, format_decimal
+        )
+        return lambda r: escape(fmt(v) if (v := read(r)) is not None else "")
+    return lambda r: escape(read(r) if read(r) is not None else "")

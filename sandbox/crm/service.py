@@ -1,12 +1,16 @@
-"""Business rules shared by CRM modules: saving records from form data."""
+"""Business rules shared by CRM modules: saving, and deleting without orphans."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from sandbox.crm.registry import module_for_entity
 from sandbox.extensions import db
+from sandbox.models.crm import Audited
 
 
 def apply_changes(
@@ -20,7 +24,7 @@ def apply_changes(
         setattr(record, name, value)
 
 
-def _commit(session: Session) -> None:
+def commit(session: Session) -> None:
     """Commit, or roll back and re-raise: a failed action writes nothing."""
     try:
         session.commit()
@@ -32,11 +36,85 @@ def _commit(session: Session) -> None:
 def save(session: Session, record: db.Model) -> db.Model:
     """Add and commit a record; on failure nothing is written."""
     session.add(record)
-    _commit(session)
+    commit(session)
     return record
 
 
-def remove(session: Session, record: db.Model) -> None:
-    """Delete and commit a record; on failure nothing is written."""
-    session.delete(record)
-    _commit(session)
+@dataclass(frozen=True)
+class Related:
+    """Records of one kind that point at a record through ``column``."""
+
+    model: type[Audited]
+    column: sa.Column
+    count: int
+
+    @property
+    def label(self) -> object:
+        module = module_for_entity(self.model.__table__.name)
+        return module.label if module else self.model.__table__.name
+
+    @property
+    def detachable(self) -> bool:
+        """Whether the link can be cleared (else the records must be moved first)."""
+        return bool(self.column.nullable)
+
+
+def related_records(session: Session, record: Audited) -> list[Related]:
+    """Every kind of record that links to ``record``, with how many do."""
+    table = record.__table__
+    found = []
+    for mapper in db.Model.registry.mappers:
+        model = mapper.class_
+        if not issubclass(model, Audited):
+            continue
+        for column in mapper.local_table.columns:
+            if any(fk.column.table is table for fk in column.foreign_keys):
+                count = session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(mapper.local_table)
+                    .where(column == record.id)
+                )
+                if count:
+                    found.append(Related(model, column, count))
+    return found
+
+
+class HasRelatedRecords(ValueError):
+    """Deleting would orphan linked records; ``related`` says which."""
+
+    def __init__(self, related: list[Related]) -> None:
+        super().__init__("the record has related records")
+        self.related = related
+
+
+def delete_record(session: Session, record: Audited, *, detach: bool = False) -> None:
+    """Delete ``record``; records linked to it are unlinked only when ``detach``.
+
+    :raise HasRelatedRecords: records link to it and ``detach`` is false, or some
+        cannot be unlinked (they must be moved to another record first). Nothing is
+        written then.
+    """
+    related = related_records(session, record)
+    if related and (not detach or not all(r.detachable for r in related)):
+        raise HasRelatedRecords(related)
+    try:
+        for group in related:
+            attr = group.column.key
+            linked = session.scalars(
+                sa.select(group.model).where(getattr(group.model, attr) == record.id)
+            )
+            for other in linked:
+                setattr(other, attr, None)  # one by one, so each is audited
+        session.flush()
+        session.delete(record)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+def my_colleague_id(session: Session) -> int | None:
+    """The colleague the student plays, the default owner of what they create."""
+    from sandbox.models.crm import Colleague
+
+    return session.scalar(sa.select(Colleague.id).where(Colleague.is_self).limit(1))

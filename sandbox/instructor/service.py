@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
@@ -24,7 +25,12 @@ def courses_for(user: User) -> list[Course]:
 
 
 def create_course(
-    name: str, code: str, *, scenario: str = "default", instructors: Iterable[User] = ()
+    name: str,
+    code: str,
+    *,
+    scenario: str = "default",
+    instructors: Iterable[User] = (),
+    timezone: str = "UTC",
 ) -> Course:
     from sandbox.scenarios import SCENARIOS
 
@@ -33,10 +39,18 @@ def create_course(
         raise CourseError("a course needs a name and a code")
     if scenario not in SCENARIOS:
         raise CourseError(f"unknown scenario {scenario!r}")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CourseError(f"unknown time zone {timezone!r}") from None
     if db.session.scalar(sa.select(Course).where(Course.code == code)) is not None:
         raise CourseError(f"the course code {code!r} is taken")
     course = Course(
-        name=name.strip(), code=code, scenario=scenario, instructors=list(instructors)
+        name=name.strip(),
+        code=code,
+        scenario=scenario,
+        timezone=timezone,
+        instructors=list(instructors),
     )
     db.session.add(course)
     db.session.flush()

@@ -3,8 +3,8 @@ from flask_login import current_user
 
 from sandbox.auth.decorators import login_required
 from sandbox.auth.forms import LanguageForm
-from sandbox.crm import module_counts
 from sandbox.crm.audit import recent_activity
+from sandbox.crm.registry import module_counts
 from sandbox.extensions import db
 from sandbox.i18n import SESSION_KEY
 from sandbox.main import bp

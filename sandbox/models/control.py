@@ -96,6 +96,8 @@ class Course(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     scenario: Mapped[str] = mapped_column(sa.String(64), default="default")
+    #: IANA time zone the course's students see times in (Asia/Shanghai, …).
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     instructors: Mapped[list[User]] = relationship(

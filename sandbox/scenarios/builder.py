@@ -16,12 +16,14 @@ import sqlalchemy as sa
 import sqlite_utils
 from faker import Faker
 
-from sandbox.models.crm import ACCOUNT_TYPES, INDUSTRIES, tenant_metadata
+from sandbox.crm.codes import default_list
+from sandbox.models.crm import tenant_metadata
+from sandbox.text import name_key
 
-#: scenario name -> (Faker locale, number of accounts, number of contacts)
+#: scenario name -> (Faker locale, currency, number of accounts, number of contacts)
 SCENARIOS = {
-    "default": ("en_US", 50, 100),
-    "default-zh": ("zh_CN", 50, 100),
+    "default": ("en_US", "USD", 50, 100),
+    "default-zh": ("zh_CN", "CNY", 50, 100),
 }
 
 TITLES = (
@@ -34,7 +36,14 @@ TITLES = (
     "Procurement Specialist",
     "Marketing Manager",
 )
-OWNERS = ("Alex Morgan", "Jamie Chen", "Sam Patel", "Riley Zhang")
+#: The virtual team: (name, role); the first is the student's own seat.
+TEAM = (
+    ("You", "sales_rep"),
+    ("Alex Morgan", "sales_manager"),
+    ("Jamie Chen", "sales_rep"),
+    ("Sam Patel", "sales_rep"),
+    ("Riley Zhang", "service_agent"),
+)
 
 
 @functools.cache
@@ -64,7 +73,7 @@ def build_scenario(
     if scenario not in SCENARIOS:
         known = ", ".join(sorted(SCENARIOS))
         raise KeyError(f"unknown scenario {scenario!r}; known scenarios: {known}")
-    locale, n_accounts, n_contacts = SCENARIOS[scenario]
+    locale, currency, n_accounts, n_contacts = SCENARIOS[scenario]
     today = today or date.today()
     fake = _faker(locale)
     fake.unique.clear()
@@ -75,24 +84,46 @@ def build_scenario(
     def moment() -> str:
         return (start + timedelta(minutes=rnd.randrange(365 * 24 * 60))).isoformat(" ")
 
+    created = moment()
+    colleagues = [
+        {
+            "id": n,
+            "name": name,
+            "role": role,
+            "is_self": n == 1,
+            "active": True,
+            "created_at": created,
+            "updated_at": created,
+        }
+        for n, (name, role) in enumerate(TEAM, start=1)
+    ]
+    account_types = [c.code for c in default_list("account_type")]
+    industries = [c.code for c in default_list("industry")]
     accounts = []
-    for account_id in range(1, n_accounts + 1):
+    keys = set()
+    while len(accounts) < n_accounts:
+        name = fake.unique.company()
+        if name_key(name) in keys:
+            continue
+        keys.add(name_key(name))
         created = moment()
         accounts.append(
             {
-                "id": account_id,
-                "name": fake.unique.company(),
-                "account_type": rnd.choice(ACCOUNT_TYPES),
-                "industry": rnd.choice(INDUSTRIES),
+                "id": len(accounts) + 1,
+                "name": name,
+                "name_key": name_key(name),
+                "account_type": rnd.choice(account_types),
+                "industry": rnd.choice(industries),
                 "phone": fake.phone_number(),
                 "email": fake.company_email(),
                 "website": f"https://{fake.domain_name()}",
                 "city": fake.city(),
                 "country": fake.current_country(),
                 "address": fake.street_address(),
-                "annual_revenue": rnd.randrange(1, 500) * 100_000,
+                # Money columns hold cents.
+                "annual_revenue": rnd.randrange(1, 500) * 100_000 * 100,
                 "employees": rnd.randrange(5, 5000),
-                "owner": rnd.choice(OWNERS),
+                "owner_id": rnd.randrange(1, len(TEAM) + 1),
                 "description": fake.catch_phrase(),
                 "created_at": created,
                 "updated_at": created,
@@ -121,6 +152,7 @@ def build_scenario(
     db = sqlite_utils.Database(path)
     try:
         with db.conn:
+            db["colleague"].insert_all(colleagues)
             db["account"].insert_all(accounts)
             db["contact"].insert_all(contacts)
             db["tenant_info"].insert_all(
@@ -128,6 +160,7 @@ def build_scenario(
                     {"key": "scenario", "value": scenario},
                     {"key": "variant_seed", "value": str(seed)},
                     {"key": "built_on", "value": today.isoformat()},
+                    {"key": "currency", "value": currency},
                 ]
             )
     finally:

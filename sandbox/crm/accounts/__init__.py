@@ -1,7 +1,39 @@
 """Accounts: the companies the student's company sells to."""
 
-from sandbox.crm import module_blueprint
+from sandbox.crm.registry import Module, column, module_blueprint, register_module
+from sandbox.i18n import lazy_gettext as _l
+from sandbox.models.crm import Account, Colleague
 
 bp = module_blueprint("accounts", __name__)
+
+MODULE = register_module(
+    Module(
+        key="accounts",
+        label=_l("Accounts"),
+        entity_label=_l("Account"),
+        noun=_l("account"),
+        icon="building",
+        model=Account,
+        blueprint=bp,
+        group="sales",
+        order=20,
+        id_arg="account_id",
+        search=(Account.name, Account.city, Account.email, Account.phone),
+        columns=(
+            column(Account.name, kind="link"),
+            column(Account.account_type, key="type"),
+            column(Account.industry),
+            column(Account.city),
+            column(
+                Account.owner_id,
+                key="owner",
+                kind="ref",
+                sort=Colleague.name,
+                value=lambda account: account.owner,
+            ),
+            column(Account.annual_revenue, key="revenue"),
+        ),
+    )
+)
 
 from sandbox.crm.accounts import routes  # noqa: E402, F401

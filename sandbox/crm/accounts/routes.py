@@ -1,52 +1,72 @@
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template
+from sqlalchemy.orm import contains_eager
 
 from sandbox.auth.decorators import login_required
-from sandbox.crm.accounts import bp
+from sandbox.crm.accounts import MODULE, bp
 from sandbox.crm.accounts.forms import AccountForm
 from sandbox.crm.accounts.service import (
     DuplicateAccountName,
     create_account,
-    delete_account,
     update_account,
 )
 from sandbox.crm.audit import timeline
-from sandbox.crm.forms import ConfirmForm
-from sandbox.crm.labels import ACCOUNT_TYPE_LABELS, INDUSTRY_LABELS
-from sandbox.crm.listing import list_records
+from sandbox.crm.display import field_label
+from sandbox.crm.listing import ListFilter, module_listing
+from sandbox.crm.registry import writes
+from sandbox.crm.service import my_colleague_id
+from sandbox.crm.views import delete_page, render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
-from sandbox.models.crm import Account
-
-
-def get_account_or_404(account_id: int) -> Account:
-    account = db.session.get(Account, account_id)
-    if account is None:
-        abort(404)
-    return account
+from sandbox.models.crm import Account, Colleague
 
 
 @bp.route("/")
 @login_required
 def index():
-    listing = list_records(
-        sa.select(Account),
-        search=(Account.name, Account.city, Account.owner, Account.email),
-        sorts={
-            "name": Account.name,
-            "city": Account.city,
-            "type": Account.account_type,
-            "revenue": Account.annual_revenue,
-            "created": Account.created_at,
-        },
-        default_sort="name",
-        filters={"type": Account.account_type, "industry": Account.industry},
+    stmt = (
+        sa.select(Account)
+        .outerjoin(Account.owner)
+        .options(contains_eager(Account.owner))
+    )
+    listing = module_listing(
+        MODULE,
+        stmt,
+        filters=(
+            ListFilter(
+                "type",
+                Account.account_type,
+                field_label(Account, "account_type"),
+                codes="account_type",
+            ),
+            ListFilter(
+                "industry",
+                Account.industry,
+                field_label(Account, "industry"),
+                codes="industry",
+            ),
+            ListFilter(
+                "owner",
+                Account.owner_id,
+                field_label(Account, "owner_id"),
+                choices=lambda: [
+                    (str(i), n)
+                    for i, n in db.session.execute(
+                        sa.select(Colleague.id, Colleague.name).order_by(Colleague.name)
+                    )
+                ],
+            ),
+        ),
     )
     return render_template(
-        "accounts/index.html",
+        "crm/list.html",
+        module=MODULE,
         listing=listing,
-        types=ACCOUNT_TYPE_LABELS,
-        industries=INDUSTRY_LABELS,
+        search_hint=_("Name, city, email or phone"),
+        new_label=_("New account"),
+        no_match=_("No accounts match your search."),
+        no_records=_("There are no accounts yet."),
+        first_label=_("Create the first account"),
     )
 
 
@@ -58,8 +78,11 @@ def _name_taken(form: AccountForm, error: DuplicateAccountName) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@writes
 def create():
     form = AccountForm()
+    if not form.is_submitted():
+        form.owner_id.data = my_colleague_id(db.session)
     if form.validate_on_submit():
         try:
             account = create_account(db.session, form.data)
@@ -67,27 +90,27 @@ def create():
             _name_taken(form, error)
         else:
             flash(_("Account “%(name)s” created.", name=account.name), "success")
-            return redirect(url_for("accounts.detail", account_id=account.id))
-    return render_template("accounts/form.html", form=form, account=None)
+            return redirect(MODULE.record_url(account.id))
+    return render_form(MODULE, form)
 
 
 @bp.route("/<id:account_id>")
 @login_required
 def detail(account_id: int):
-    account = get_account_or_404(account_id)
+    account = db.get_or_404(Account, account_id)
     return render_template(
         "accounts/detail.html",
+        module=MODULE,
         account=account,
-        history=timeline(db.session, "account", account.id),
-        types=ACCOUNT_TYPE_LABELS,
-        industries=INDUSTRY_LABELS,
+        history=timeline(db.session, account),
     )
 
 
 @bp.route("/<id:account_id>/edit", methods=["GET", "POST"])
 @login_required
+@writes
 def edit(account_id: int):
-    account = get_account_or_404(account_id)
+    account = db.get_or_404(Account, account_id)
     form = AccountForm(obj=account)
     if form.validate_on_submit():
         try:
@@ -96,23 +119,12 @@ def edit(account_id: int):
             _name_taken(form, error)
         else:
             flash(_("Account “%(name)s” saved.", name=account.name), "success")
-            return redirect(url_for("accounts.detail", account_id=account.id))
-    return render_template("accounts/form.html", form=form, account=account)
+            return redirect(MODULE.record_url(account.id))
+    return render_form(MODULE, form, account)
 
 
 @bp.route("/<id:account_id>/delete", methods=["GET", "POST"])
 @login_required
+@writes
 def delete(account_id: int):
-    account = get_account_or_404(account_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        name = account.name
-        delete_account(db.session, account)
-        flash(_("Account “%(name)s” deleted.", name=name), "success")
-        return redirect(url_for("accounts.index"))
-    return render_template(
-        "crm/confirm_delete.html",
-        form=form,
-        record_name=account.name,
-        cancel_url=url_for("accounts.detail", account_id=account.id),
-    )
+    return delete_page(MODULE, db.get_or_404(Account, account_id))

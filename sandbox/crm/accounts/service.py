@@ -1,14 +1,16 @@
-"""Account rules: creating, updating, deleting and the duplicate check."""
+"""Account rules: creating, updating, deleting and the duplicate-name check."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sandbox.crm.service import apply_changes, remove, save
+from sandbox.crm.service import apply_changes, commit
 from sandbox.models.crm import Account
+from sandbox.text import is_blank, name_key
 
 FIELDS = (
     "name",
@@ -22,7 +24,7 @@ FIELDS = (
     "country",
     "annual_revenue",
     "employees",
-    "owner",
+    "owner_id",
     "description",
 )
 
@@ -38,40 +40,42 @@ class DuplicateAccountName(ValueError):
 def find_same_name(
     session: Session, name: str, exclude_id: int | None = None
 ) -> Account | None:
-    """An existing account whose name matches ``name`` ignoring case and blanks."""
-    stmt = sa.select(Account).where(
-        sa.func.lower(sa.func.trim(Account.name)) == name.strip().lower()
-    )
+    """An existing account whose name is the same once case, width, spaces and
+    trailing punctuation are folded away (see :func:`sandbox.text.name_key`)."""
+    stmt = sa.select(Account).where(Account.name_key == name_key(name))
     if exclude_id is not None:
         stmt = stmt.where(Account.id != exclude_id)
     return session.scalars(stmt.limit(1)).first()
 
 
-def _refuse_duplicate(session: Session, name: str, exclude_id: int | None) -> None:
-    same = find_same_name(session, name or "", exclude_id)
+def _save(session: Session, account: Account) -> Account:
+    if is_blank(account.name):
+        raise ValueError("an account needs a name")
+    with session.no_autoflush:
+        same = find_same_name(session, account.name, account.id)
     if same is not None:
+        session.rollback()
         raise DuplicateAccountName(same)
+    session.add(account)
+    try:
+        commit(session)
+    except IntegrityError:
+        # Another request saved the same name between our check and our commit.
+        same = find_same_name(session, account.name)
+        if same is None:
+            raise
+        raise DuplicateAccountName(same) from None
+    return account
 
 
 def create_account(session: Session, data: dict[str, Any]) -> Account:
     """:raise DuplicateAccountName: the name is taken (nothing is written)."""
-    _refuse_duplicate(session, data.get("name"), None)
     account = Account()
     apply_changes(account, data, FIELDS)
-    return save(session, account)
+    return _save(session, account)
 
 
 def update_account(session: Session, account: Account, data: dict[str, Any]) -> Account:
     """:raise DuplicateAccountName: the new name is taken (nothing is written)."""
-    _refuse_duplicate(session, data.get("name"), account.id)
     apply_changes(account, data, FIELDS)
-    return save(session, account)
-
-
-def delete_account(session: Session, account: Account) -> None:
-    """Delete an account; its contacts stay, no longer linked to it.
-
-    The ``Account.contacts`` relationship unlinks them in the same flush, so each
-    contact's history records the change.
-    """
-    remove(session, account)
+    return _save(session, account)

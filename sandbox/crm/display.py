@@ -1,0 +1,155 @@
+"""How CRM values look on a page: field labels per entity and formatted values.
+
+A column's label and kind come from its ``info`` (see :mod:`sandbox.models.crm.base`),
+so the form, the list, the detail page and the timeline always agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, has_request_context
+from flask_babel import format_date, format_datetime, format_decimal
+from markupsafe import Markup
+
+from sandbox.crm.codes import code_label
+from sandbox.i18n import gettext as _
+from sandbox.i18n import lazy_gettext as _l
+
+#: Labels for fields every entity shares, when a column does not name its own.
+COMMON_LABELS = {
+    "id": _l("Number"),
+    "name": _l("Name"),
+    "created_at": _l("Created on"),
+    "updated_at": _l("Last changed"),
+    "owner_id": _l("Owner"),
+}
+EMPTY = Markup('<span class="text-muted">—</span>')
+
+
+def column_info(model: type, field: str) -> dict[str, Any]:
+    column = model.__table__.columns.get(field)
+    return column.info if column is not None else {}
+
+
+def field_label(model: type, field: str) -> str:
+    """The label of ``field`` on ``model`` ("Lead name" for a lead's ``name``)."""
+    label = column_info(model, field).get("label") or COMMON_LABELS.get(field)
+    return str(label) if label is not None else field.replace("_", " ").capitalize()
+
+
+def tenant_info() -> dict[str, str]:
+    """The current tenant's facts (scenario, currency …), read once per request."""
+    from sandbox.extensions import db
+    from sandbox.models.crm import TenantInfo
+    from sandbox.tenancy import current_handle
+
+    if not has_request_context() or current_handle() is None:
+        return {}
+    if "tenant_info" not in g:
+        rows = db.session.execute(sa.select(TenantInfo.key, TenantInfo.value))
+        g.tenant_info = dict(rows.all())
+    return g.tenant_info
+
+
+def currency() -> str:
+    """The scenario's currency code (USD, CNY …)."""
+    return tenant_info().get("currency", "USD")
+
+
+def money(value: Any) -> str:
+    """An amount with two decimals and thousands separators: ``1,234,567.00``."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(str(value)), format="#,##0.00")
+
+
+def _as_datetime(value: Any) -> dt.datetime | dt.date | Any:
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def format_value(
+    model: type, field: str, value: Any, ref_name: str | None = None
+) -> str | Markup:
+    """``value`` of ``field`` as the detail page shows it (plain text, or markup)."""
+    if value is None or value == "":
+        return EMPTY
+    column = model.__table__.columns.get(field)
+    info = column.info if column is not None else {}
+    if column is not None and column.foreign_keys:
+        return ref_name or f"#{value}"
+    if "codes" in info:
+        return code_label(info["codes"], value)
+    if info.get("money"):
+        return money(value)
+    if isinstance(value, bool) or (
+        column is not None and isinstance(column.type, sa.Boolean)
+    ):
+        return _("Yes") if value else _("No")
+    if column is not None and isinstance(column.type, sa.DateTime):
+        moment = _as_datetime(value)
+        return (
+            format_datetime(moment, "medium")
+            if isinstance(moment, dt.datetime)
+            else str(value)
+        )
+    if column is not None and isinstance(column.type, sa.Date):
+        day = _as_datetime(value)
+        return (
+            format_date(day, "medium")
+            if isinstance(day, (dt.date, dt.datetime))
+            else str(value)
+        )
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value)
+    if info.get("multiline"):
+        return Markup('<span class="multiline">{}</span>').format(value)
+    return str(value)
+
+
+def is_money(model: type, field: str) -> bool:
+    return bool(column_info(model, field).get("money"))
+
+
+def _related(record: Any, field: str) -> Any:
+    mapper = sa.inspect(record).mapper
+    for rel in mapper.relationships:
+        if any(col.key == field for col in rel.local_columns):
+            return getattr(record, rel.key)
+    return None
+
+
+def show_value(record: Any, field: str, *, badge: bool = False) -> str | Markup:
+    """``record.field`` as a detail page shows it: related records as links, codes
+    by their label (as a coloured badge if asked), money with two decimals."""
+    from sandbox.crm.codes import code_list
+    from sandbox.crm.registry import module_for_entity
+
+    model = type(record)
+    value = getattr(record, field)
+    column = model.__table__.columns.get(field)
+    if value is not None and column is not None and column.foreign_keys:
+        other = _related(record, field)
+        if other is None:
+            return f"#{value}"
+        module = module_for_entity(other.__table__.name)
+        if module is None:
+            return other.display_name
+        return Markup('<a href="{}">{}</a>').format(
+            module.record_url(other.id), other.display_name
+        )
+    info = column.info if column is not None else {}
+    if badge and "codes" in info and value:
+        item = code_list(info["codes"]).get(value)
+        label = item.label if item else value
+        color = item.color if item and item.color else "secondary"
+        return Markup('<span class="badge text-bg-{}">{}</span>').format(color, label)
+    return format_value(model, field, value)

@@ -1,0 +1,63 @@
+"""Page helpers every module's explicit routes call: the form page and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request
+from werkzeug.wrappers import Response
+
+from sandbox.crm.forms import DeleteForm
+from sandbox.crm.registry import Module
+from sandbox.crm.service import HasRelatedRecords, delete_record, related_records
+from sandbox.extensions import db
+from sandbox.i18n import gettext as _
+
+
+def render_form(module: Module, form: Any, record: Any = None, **context: Any) -> str:
+    """The one record-form page: title, breadcrumbs, the form, Save and Cancel."""
+    return render_template(
+        "crm/form.html", module=module, form=form, record=record, **context
+    )
+
+
+def delete_page(module: Module, record: Any) -> str | Response:
+    """Confirm, then delete ``record``; related records are named first, and unlinked
+    only when the user ticks that choice (records that cannot be unlinked block)."""
+    form = DeleteForm()
+    related = related_records(db.session, record)
+    if form.validate_on_submit():
+        name = record.display_name
+        try:
+            delete_record(db.session, record, detach=bool(form.detach.data))
+        except HasRelatedRecords as error:
+            related = error.related
+            flash(
+                _("“%(name)s” still has related records; see below.", name=name),
+                "warning",
+            )
+        else:
+            flash(
+                _(
+                    "%(entity)s “%(name)s” deleted.",
+                    entity=module.entity_label,
+                    name=name,
+                ),
+                "success",
+            )
+            return redirect(module_index_url(module))
+    return render_template(
+        "crm/confirm_delete.html",
+        module=module,
+        form=form,
+        record=record,
+        related=related,
+        blocking=[r for r in related if not r.detachable],
+        cancel_url=module.record_url(record.id),
+    ), (409 if request.method == "POST" else 200)
+
+
+def module_index_url(module: Module) -> str:
+    from flask import url_for
+
+    return url_for(module.index_endpoint)
