@@ -173,3 +173,178 @@ define(
         ("service_manager", "Service manager", "客服经理"),
     ],
 )
+define(
+    "account_source",
+    _l("Account sources"),
+    [
+        ("web", "Website", "官网"),
+        ("referral", "Referral", "客户推荐"),
+        ("exhibition", "Exhibition", "展会"),
+        ("cold_call", "Cold call", "电话拜访"),
+        ("partner", "Partner", "合作伙伴"),
+        ("advertisement", "Advertisement", "广告"),
+        ("other", "Other", "其他"),
+    ],
+)
+define(
+    "account_status",
+    _l("Account statuses"),
+    [
+        ("new", "New", "新客户", "info"),
+        ("developing", "Developing", "开发中", "primary"),
+        ("active", "Active", "合作中", "success"),
+        ("dormant", "Dormant", "休眠", "secondary"),
+        ("lost", "Lost", "已流失", "danger"),
+    ],
+)
+define(
+    "account_intention",
+    _l("Account intentions"),
+    [
+        ("high", "High", "强烈", "danger"),
+        ("medium", "Medium", "一般", "warning"),
+        ("low", "Low", "较弱", "secondary"),
+        ("none", "None yet", "暂无", "light"),
+    ],
+)
+define(
+    "account_rating",
+    _l("Account ratings"),
+    [
+        ("a", "A — key account", "A 类（重点客户）", "success"),
+        ("b", "B — regular", "B 类（普通客户）", "primary"),
+        ("c", "C — small", "C 类（小客户）", "secondary"),
+    ],
+)
+define(
+    "review_state",
+    _l("Review states"),
+    [
+        ("pending", "Pending review", "待审核", "warning"),
+        ("approved", "Approved", "审核通过", "success"),
+        ("rejected", "Rejected", "驳回", "danger"),
+    ],
+)
+define(
+    "account_relation",
+    _l("Account relationships"),
+    [
+        ("serves", "Serves (channel → end customer)", "服务（渠道 → 终端）"),
+        ("subsidiary", "Subsidiary", "子公司"),
+        ("affiliate", "Affiliate", "关联公司"),
+    ],
+)
+define(
+    "contact_role",
+    _l("Contact roles"),
+    [
+        ("decision_maker", "Decision maker", "决策者"),
+        ("economic_buyer", "Economic buyer", "采购决策人"),
+        ("technical_buyer", "Technical evaluator", "技术评估人"),
+        ("influencer", "Influencer", "影响者"),
+        ("user", "User", "使用者"),
+        ("other", "Other", "其他"),
+    ],
+)
+define(
+    "lead_source",
+    _l("Lead sources"),
+    [
+        ("web", "Website", "官网"),
+        ("referral", "Referral", "客户推荐"),
+        ("exhibition", "Exhibition", "展会"),
+        ("seminar", "Seminar", "研讨会"),
+        ("email", "Email campaign", "邮件营销"),
+        ("cold_call", "Cold call", "电话拜访"),
+        ("advertisement", "Advertisement", "广告"),
+        ("partner", "Partner", "合作伙伴"),
+        ("other", "Other", "其他"),
+    ],
+)
+define(
+    "lead_status",
+    _l("Lead statuses"),
+    [
+        ("new", "New", "新线索", "info"),
+        ("contacted", "Contacted", "已联系", "primary"),
+        ("qualified", "Qualified", "已确认", "success"),
+        ("unqualified", "Unqualified", "无效", "secondary"),
+        ("converted", "Converted", "已转化", "dark"),
+    ],
+)
+define(
+    "lead_rating",
+    _l("Lead ratings"),
+    [
+        ("hot", "Hot", "热", "danger"),
+        ("warm", "Warm", "温", "warning"),
+        ("cold", "Cold", "冷", "info"),
+    ],
+)
+define(
+    "unqualified_reason",
+    _l("Reasons a lead is unqualified"),
+    [
+        ("no_budget", "No budget", "没有预算"),
+        ("no_need", "No need", "没有需求"),
+        ("no_contact", "Could not reach", "无法联系"),
+        ("competitor", "Chose a competitor", "已选择竞争对手"),
+        ("duplicate", "Duplicate", "重复线索"),
+        ("other", "Other", "其他"),
+    ],
+)
+define(
+    "forecast_category",
+    _l("Forecast categories"),
+    [
+        ("pipeline", "Pipeline", "渠道中", "secondary"),
+        ("best_case", "Best case", "最佳情况", "info"),
+        ("commit", "Commit", "承诺", "primary"),
+        ("closed", "Closed", "已成交", "success"),
+        ("omitted", "Omitted", "不计入", "light"),
+    ],
+)
+define(
+    "opportunity_type",
+    _l("Opportunity types"),
+    [
+        ("new_business", "New business", "新业务"),
+        ("existing_business", "Existing business", "老客户业务"),
+    ],
+)
+define(
+    "lost_reason",
+    _l("Lost reasons"),
+    [
+        ("price", "Price", "价格"),
+        ("features", "Features", "功能不满足"),
+        ("competitor", "Lost to a competitor", "输给竞争对手"),
+        ("no_budget", "No budget", "没有预算"),
+        ("no_decision", "No decision", "客户未决策"),
+        ("timing", "Timing", "时机不对"),
+        ("relationship", "Relationship", "客户关系"),
+        ("other", "Other", "其他"),
+    ],
+)
+define(
+    "threat_level",
+    _l("Threat levels"),
+    [
+        ("low", "Low", "低", "success"),
+        ("medium", "Medium", "中", "warning"),
+        ("high", "High", "高", "danger"),
+    ],
+)
+define(
+    "product_unit",
+    _l("Units"),
+    [
+        ("each", "Each", "个"),
+        ("set", "Set", "套"),
+        ("license", "License", "许可"),
+        ("user_month", "User per month", "用户/月"),
+        ("hour", "Hour", "小时"),
+        ("kg", "Kilogram", "千克"),
+        ("piece", "Piece", "件"),
+    ],
+)

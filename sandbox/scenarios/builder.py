@@ -18,6 +18,7 @@ from faker import Faker
 
 from sandbox.crm.codes import default_list
 from sandbox.models.crm import tenant_metadata
+from sandbox.models.crm.sales import DEFAULT_STAGES
 from sandbox.text import name_key
 
 #: scenario name -> (Faker locale, currency, number of accounts, number of contacts)
@@ -124,6 +125,7 @@ def build_scenario(
                 "annual_revenue": rnd.randrange(1, 500) * 100_000 * 100,
                 "employees": rnd.randrange(5, 5000),
                 "owner_id": rnd.randrange(1, len(TEAM) + 1),
+                "inactive": False,
                 "description": fake.catch_phrase(),
                 "created_at": created,
                 "updated_at": created,
@@ -153,6 +155,24 @@ def build_scenario(
     try:
         with db.conn:
             db["colleague"].insert_all(colleagues)
+            db["stage"].insert_all(
+                {
+                    "id": n,
+                    "code": code,
+                    "name": en,
+                    "name_zh": zh,
+                    "position": n,
+                    "probability": probability,
+                    "forecast_category": category,
+                    "is_closed": closed,
+                    "is_won": won,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+                for n, (code, en, zh, probability, category, closed, won) in enumerate(
+                    DEFAULT_STAGES, start=1
+                )
+            )
             db["account"].insert_all(accounts)
             db["contact"].insert_all(contacts)
             db["tenant_info"].insert_all(

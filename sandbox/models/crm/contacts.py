@@ -45,8 +45,16 @@ class Contact(Timestamped, Audited):
     notes: Mapped[str | None] = mapped_column(
         sa.Text, info={"label": _l("Notes"), "multiline": True}
     )
+    role: Mapped[str | None] = mapped_column(
+        sa.String(40), info={"label": _l("Role"), "codes": "contact_role"}
+    )
+    reports_to_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contact.id", ondelete="SET NULL"),
+        info={"label": _l("Reports to")},
+    )
 
     account: Mapped[Account | None] = relationship(back_populates="contacts")
+    reports_to: Mapped[Contact | None] = relationship(remote_side="Contact.id")
 
     @property
     def full_name(self) -> str:
