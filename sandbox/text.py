@@ -52,3 +52,44 @@ def name_key(name: str) -> str:
     "ACME  Ltd.", "Acme Ltd" and full-width "ＡＣＭＥ Ｌｔｄ．" share one key.
     """
     return _TRAILING_PUNCTUATION.sub("", fold(name))
+
+
+#: Legal-form words that do not tell two companies apart ("Acme Ltd" is "Acme").
+_COMPANY_SUFFIXES = (
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "集团公司",
+    "集团",
+    "公司",
+    "incorporated",
+    "corporation",
+    "company",
+    "limited",
+    "group",
+    "gmbh",
+    "corp",
+    "inc",
+    "ltd",
+    "llc",
+    "plc",
+    "co",
+)
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def company_key(name: str) -> str:
+    """The core of a company name: folded, legal forms and punctuation removed.
+
+    "ACME  Ltd.", "Acme Limited" and "ＡＣＭＥ Ｌｔｄ．" all give "acme";
+    "杭州某某科技有限公司" gives "杭州某某科技".
+    """
+    words = [w for w in _NOT_WORD.split(fold(name)) if w]
+    while len(words) > 1 and words[-1] in _COMPANY_SUFFIXES:
+        words.pop()
+    core = "".join(words)
+    for suffix in _COMPANY_SUFFIXES:
+        if core.endswith(suffix) and len(core) > len(suffix) and not suffix.isascii():
+            core = core[: -len(suffix)]
+            break
+    return core

@@ -73,6 +73,15 @@ def column(attr: Any, *, key: str | None = None, **options: Any) -> ListColumn:
 
 
 @dataclass(frozen=True)
+class Reminder:
+    """Something on the workbench that needs the student's attention."""
+
+    text: str
+    url: str
+    level: str = "warning"  # a Bootstrap colour
+
+
+@dataclass(frozen=True)
 class Module:
     """A CRM module: its record, pages and place in the navigation.
 
@@ -84,6 +93,9 @@ class Module:
     :param columns: the list page's columns
     :param default_sort: the list's sort key when none is asked for
     :param id_arg: the detail route's argument name ("lead_id")
+    :param reminders: ``reminders(session)`` lists the module's
+        :class:`Reminder` items for the workbench (overdue deals, SLA alarms …)
+    :param todos: ``todos(session)`` lists its to-dos for the workbench
     """
 
     key: str
@@ -99,7 +111,8 @@ class Module:
     columns: Sequence[ListColumn] = ()
     default_sort: str = "name"
     id_arg: str = ""
-    lookup_label: Callable[[Any], str] | None = None
+    reminders: Callable[[Any], list[Reminder]] | None = None
+    todos: Callable[[Any], list[Reminder]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -197,6 +210,16 @@ def module_counts(session) -> list[tuple[Module, int]]:
         )
     )
     return list(zip(mods, session.execute(counts).one(), strict=True))
+
+
+def workbench_items(session, kind: str) -> list[Reminder]:
+    """Every module's ``reminders`` or ``todos``, in navigation order."""
+    items: list[Reminder] = []
+    for module in app_modules():
+        provider = getattr(module, kind)
+        if provider is not None:
+            items.extend(provider(session))
+    return items
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

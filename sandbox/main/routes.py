@@ -4,7 +4,7 @@ from flask_login import current_user
 from sandbox.auth.decorators import login_required
 from sandbox.auth.forms import LanguageForm
 from sandbox.crm.audit import recent_activity
-from sandbox.crm.registry import module_counts
+from sandbox.crm.registry import module_counts, workbench_items
 from sandbox.extensions import db
 from sandbox.i18n import SESSION_KEY
 from sandbox.main import bp
@@ -23,8 +23,8 @@ def home():
         "main/home.html",
         activity=recent_activity(db.session, limit=10) if has_crm else [],
         counts=module_counts(db.session) if has_crm else [],
-        todos=[],
-        reminders=[],
+        todos=workbench_items(db.session, "todos") if has_crm else [],
+        reminders=workbench_items(db.session, "reminders") if has_crm else [],
     )
 
 

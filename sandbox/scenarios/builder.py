@@ -19,7 +19,7 @@ from faker import Faker
 from sandbox.crm.codes import default_list
 from sandbox.models.crm import tenant_metadata
 from sandbox.models.crm.sales import DEFAULT_STAGES
-from sandbox.text import name_key
+from sandbox.text import company_key, name_key
 
 #: scenario name -> (Faker locale, currency, number of accounts, number of contacts)
 SCENARIOS = {
@@ -113,6 +113,7 @@ def build_scenario(
                 "id": len(accounts) + 1,
                 "name": name,
                 "name_key": name_key(name),
+                "match_key": company_key(name),
                 "account_type": rnd.choice(account_types),
                 "industry": rnd.choice(industries),
                 "phone": fake.phone_number(),

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from sandbox.crm.service import apply_changes, commit
 from sandbox.models.crm import Account
-from sandbox.text import is_blank, name_key
+from sandbox.text import company_key, is_blank, name_key
+
+SIMILAR_LIMIT = 5
 
 FIELDS = (
     "name",
@@ -46,6 +48,43 @@ def find_same_name(
     if exclude_id is not None:
         stmt = stmt.where(Account.id != exclude_id)
     return session.scalars(stmt.limit(1)).first()
+
+
+def similar_accounts(
+    session: Session,
+    name: str,
+    *,
+    exclude_id: int | None = None,
+    limit: int = SIMILAR_LIMIT,
+) -> list[Account]:
+    """Accounts that are probably the company called ``name`` (at most ``limit``).
+
+    Case, width, spaces, punctuation and legal forms (Ltd, Inc, 有限公司 …) are
+    ignored, and one name containing the other counts: "杭州某某科技" finds
+    "杭州某某科技有限公司". The owner is loaded with each, to say whose it is.
+    """
+    core = company_key(name)
+    if not core:
+        return []
+    stmt = (
+        sa.select(Account)
+        .options(sa.orm.joinedload(Account.owner))
+        .where(
+            sa.or_(
+                Account.match_key == core,
+                sa.func.instr(Account.match_key, core) > 0,
+                sa.and_(
+                    Account.match_key != "",
+                    sa.func.instr(sa.literal(core), Account.match_key) > 0,
+                ),
+            )
+        )
+        .order_by((Account.match_key == core).desc(), sa.func.length(Account.name))
+        .limit(limit)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Account.id != exclude_id)
+    return list(session.scalars(stmt))
 
 
 def _save(session: Session, account: Account) -> Account:

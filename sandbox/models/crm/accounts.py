@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.base import Audited, Money, Timestamped
 from sandbox.models.crm.team import Colleague
-from sandbox.text import name_key
+from sandbox.text import company_key, name_key
 
 #: Colleagues who share an account with its owner (共同所有人).
 account_co_owner = sa.Table(
@@ -33,6 +33,9 @@ class Account(Timestamped, Audited):
     #: ``name`` folded (see :func:`sandbox.text.name_key`); unique, so two saves of
     #: the same name at once cannot both succeed.
     name_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    #: The name without legal forms (see :func:`sandbox.text.company_key`), for
+    #: finding accounts that are probably the same company.
+    match_key: Mapped[str] = mapped_column(sa.String(200), index=True, default="")
     account_type: Mapped[str] = mapped_column(
         sa.String(20),
         default="prospect",
@@ -148,3 +151,4 @@ class AccountRelation(Timestamped, Audited):
 @sa.event.listens_for(Account.name, "set", propagate=True)
 def _keep_name_key(target: Account, value: str | None, *_args) -> None:
     target.name_key = name_key(value or "")
+    target.match_key = company_key(value or "")
