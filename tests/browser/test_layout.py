@@ -1,0 +1,112 @@
+"""Layout in a real browser: long names wrap, phones see content first, pickers work."""
+
+from __future__ import annotations
+
+import re
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the ``browser`` fixture skips (or fails) with the reason
+    expect = None
+
+#: Taller than one line of a table header (about 41 px) but short of two (about 64).
+ONE_LINE = 56
+LONG_NAME = "Unbroken" + "X" * 192  # 200 characters and nowhere to break
+
+#: Elements (tag, id, class, right edge) that reach past the window's right edge.
+OVERFLOW_SCRIPT = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    // Off-canvas panels and screen-reader-only text are not laid out on the page.
+    if (box.width === 0 || el.closest('.offcanvas-md, .visually-hidden')) continue;
+    if (box.right > width + 1) {
+      wide.push(`${el.tagName}.${el.className} right=${Math.round(box.right)}`);
+    }
+  }
+  return {width, scroll: document.documentElement.scrollWidth, wide};
+}"""
+
+
+def assert_fits(page, *, strict: bool = True) -> None:
+    """Nothing is wider than the window (``strict``), or at least the page itself
+    does not scroll sideways (a wide table may scroll inside its own box)."""
+    result = page.evaluate(OVERFLOW_SCRIPT)
+    assert result["scroll"] <= result["width"], result
+    if strict:
+        assert result["wide"] == [], result
+
+
+def test_a_200_character_name_never_widens_the_page(page, live_server, login):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    login("student1")
+    page.goto(live_server.url_for("/crm/accounts/new"))
+    page.get_by_label("Account name").fill(LONG_NAME)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text(LONG_NAME[:40])
+    assert_fits(page)  # the detail page, with the flash message and heading
+
+    detail_url = page.url
+    page.goto(live_server.url_for("/crm/accounts/?sort=name&dir=desc"))
+    expect(page.locator("main table")).to_contain_text(LONG_NAME[:40])
+    assert_fits(page)
+    header = page.locator("main table thead th").first
+    assert header.bounding_box()["height"] < ONE_LINE  # never stacked
+
+    page.goto(f"{detail_url}/edit")
+    assert_fits(page)
+    page.goto(f"{detail_url}/delete")
+    assert_fits(page)
+
+
+def test_chinese_list_headers_stay_on_one_line(page, live_server, login):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    login("student1")
+    page.get_by_role("button", name="Language: English").click()
+    page.get_by_role("button", name="简体中文", exact=True).click()
+    page.goto(live_server.url_for("/crm/contacts/"))
+    for header in page.locator("main table thead th").all():
+        box = header.bounding_box()
+        assert box["height"] < ONE_LINE, header.inner_text()
+    assert_fits(page)
+
+
+def test_on_a_phone_the_content_comes_first_and_the_menu_opens_on_demand(
+    page, live_server, login
+):
+    page.set_viewport_size({"width": 390, "height": 844})
+    login("student1")
+    page.goto(live_server.url_for("/crm/accounts/"))
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Accounts")
+    assert heading.bounding_box()["y"] < 844 / 2
+    sidebar = page.locator("#sidebar")
+    expect(sidebar).not_to_be_visible()
+    assert_fits(page, strict=False)
+
+    page.get_by_role("button", name="CRM modules").click()
+    expect(sidebar).to_be_visible()
+    sidebar.get_by_role("link", name="Contacts").click()
+    expect(page).to_have_url(live_server.url_for("/crm/contacts/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Contacts")
+
+
+def test_the_record_picker_finds_an_account_as_you_type(page, live_server, login):
+    login("student1")
+    page.goto(live_server.url_for("/crm/accounts/?sort=name"))
+    account = page.locator("main table tbody tr").first.get_by_role("link").inner_text()
+    page.goto(live_server.url_for("/crm/contacts/new"))
+    page.get_by_label("Last name").fill("Picker")
+    picker = page.get_by_role("combobox", name="Account")
+    picker.fill(account[:5])
+    option = page.get_by_role("option", name=account)
+    expect(option).to_be_visible()
+    picker.press("ArrowDown")
+    # The first suggestion is highlighted; Enter takes the highlighted one.
+    first = page.get_by_role("option").first.inner_text()
+    picker.press("Enter")
+    expect(picker).to_have_value(first)
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/crm/contacts/\d+$"))
+    expect(page.locator("main")).to_contain_text(first)
