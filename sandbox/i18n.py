@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import g, request, session
 from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import current_user
 
@@ -18,7 +18,17 @@ SESSION_KEY = "lang"
 
 
 def current_language() -> str:
-    """The code (``en`` or ``zh``) of the language this request renders in."""
+    """The code (``en`` or ``zh``) of the language this request renders in.
+
+    Decided once per request: every label on a page asks.
+    """
+    lang = g.get("language")
+    if lang is None:
+        lang = g.language = _choose_language()
+    return lang
+
+
+def _choose_language() -> str:
     if current_user and current_user.is_authenticated:
         lang = current_user.preferred_language
         if lang in LOCALES:

@@ -23,6 +23,7 @@ from sandbox.crm.registry import ListColumn, Module, get_module
 from sandbox.extensions import db
 
 PAGE_SIZES = (10, 20, 50, 100)
+NUMERIC = frozenset({"money", "number"})
 #: No list has more pages than this; a larger ``?page=`` is the last page.
 MAX_PAGE = 10**9
 MAX_QUERY_LENGTH = 200
@@ -88,7 +89,7 @@ class Listing:
     filter_specs: Sequence[ListFilter] = ()
     columns: Sequence[ListColumn] = ()
     page: Page | None = None
-    rows: list[tuple[Any, list[Markup]]] = field(default_factory=list)
+    rows: list[tuple[Any, Markup]] = field(default_factory=list)
     extra_args: dict[str, str] = field(default_factory=dict)
 
     def args(self, **changes: Any) -> dict[str, Any]:
@@ -192,12 +193,23 @@ def module_listing(
     return listing
 
 
-def render_rows(
-    module: Module, records: Sequence[Any]
-) -> list[tuple[Any, list[Markup]]]:
-    """Each record with its cells as markup, in the order of ``module.columns``."""
+def render_rows(module: Module, records: Sequence[Any]) -> list[tuple[Any, Markup]]:
+    """Each record with its table cells (``<td>`` … ``</td>``) as one piece of markup,
+    in the order of ``module.columns``."""
     renderers = [_cell_renderer(module, c) for c in module.columns]
-    return [(record, [render(record) for render in renderers]) for record in records]
+    opening = [
+        Markup('<td class="text-end">') if c.kind in NUMERIC else Markup("<td>")
+        for c in module.columns
+    ]
+    closing = Markup("</td>")
+    rows = []
+    for record in records:
+        cells = Markup("").join(
+            start + render(record) + closing
+            for start, render in zip(opening, renderers, strict=True)
+        )
+        rows.append((record, cells))
+    return rows
 
 
 def _cell_renderer(module: Module, col: ListColumn) -> Callable[[Any], Markup]:

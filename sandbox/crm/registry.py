@@ -42,6 +42,7 @@ class ListColumn:
     :param value: reads the value from a row's record; defaults to the attribute
     :param codes: the code list of a ``code`` column
     :param ref: the module key of a ``ref`` column's record
+    :param attr: the record attribute shown, when it is not ``key``
     """
 
     key: str
@@ -51,9 +52,12 @@ class ListColumn:
     value: Callable[[Any], Any] | None = None
     codes: str | None = None
     ref: str | None = None
+    attr: str | None = None
 
     def read(self, record: Any) -> Any:
-        return self.value(record) if self.value else getattr(record, self.key, None)
+        if self.value is not None:
+            return self.value(record)
+        return getattr(record, self.attr or self.key, None)
 
 
 def column(attr: Any, *, key: str | None = None, **options: Any) -> ListColumn:
@@ -64,6 +68,7 @@ def column(attr: Any, *, key: str | None = None, **options: Any) -> ListColumn:
         kind = "code" if "codes" in info else "money" if info.get("money") else "text"
     return ListColumn(
         key=key or attr.key,
+        attr=attr.key,
         sort=options.pop("sort", attr),
         label=options.pop("label", info.get("label")),
         kind=kind,

@@ -582,3 +582,25 @@ def test_code_list_labels_follow_the_language(app):
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         assert code_list("lead_status").label_of("qualified") == "已确认"
         assert code_list("lead_status").label_of("made_up") == "made_up"
+
+
+def test_every_list_cell_shows_its_records_value(app, client, auth, classroom):
+    """Each column reads the attribute it names, even when its URL key differs."""
+    from sandbox.crm.listing import render_rows
+
+    auth.login("alice")
+    with app.test_request_context():
+        from flask_login import login_user
+
+        from sandbox.auth.service import get_user
+
+        login_user(get_user("alice"))
+        for module in app_modules():
+            records = db.session.scalars(sa.select(module.model).limit(5)).all()
+            for record, cells in render_rows(module, records):
+                tds = re.findall(r"<td[^>]*>(.*?)</td>", str(cells))
+                assert len(tds) == len(module.columns)
+                for col, td in zip(module.columns, tds, strict=True):
+                    value = col.read(record)
+                    if value not in (None, ""):
+                        assert td, (module.key, col.key, value)
