@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from sandbox import tenancy
@@ -66,3 +67,18 @@ def test_unknown_course_or_foreign_tenant_is_404(app, client, auth, classroom):
         ).status_code
         == 404
     )
+
+
+def test_a_chinese_course_shows_times_in_shanghai_unless_it_says_otherwise(app):
+    from sandbox.instructor.service import CourseError, create_course
+
+    with app.app_context():
+        assert create_course("中文", "ZH1", scenario="default-zh").timezone == (
+            "Asia/Shanghai"
+        )
+        assert create_course("English", "EN1").timezone == "UTC"
+        assert create_course("Paris", "FR1", timezone="Europe/Paris").timezone == (
+            "Europe/Paris"
+        )
+        with pytest.raises(CourseError, match="unknown time zone"):
+            create_course("Nowhere", "XX1", timezone="Mars/Olympus")

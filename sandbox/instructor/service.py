@@ -30,15 +30,19 @@ def create_course(
     *,
     scenario: str = "default",
     instructors: Iterable[User] = (),
-    timezone: str = "UTC",
+    timezone: str | None = None,
 ) -> Course:
-    from sandbox.scenarios import SCENARIOS
+    """Create a course; its time zone defaults to the scenario's (Asia/Shanghai for
+    a Chinese scenario, else UTC)."""
+    from sandbox.scenarios import SCENARIO_TIMEZONES, SCENARIOS
 
     code = code.strip()
     if not code or not name.strip():
         raise CourseError("a course needs a name and a code")
     if scenario not in SCENARIOS:
         raise CourseError(f"unknown scenario {scenario!r}")
+    if timezone is None:
+        timezone = SCENARIO_TIMEZONES.get(scenario, "UTC")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -37,6 +37,9 @@ TITLES = (
     "Procurement Specialist",
     "Marketing Manager",
 )
+#: The time zone a course on the scenario shows times in, unless it sets its own.
+SCENARIO_TIMEZONES = {"default": "UTC", "default-zh": "Asia/Shanghai"}
+
 #: The virtual team: (name, role); the first is the student's own seat.
 TEAM = (
     ("You", "sales_rep"),
