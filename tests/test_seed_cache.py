@@ -90,3 +90,6 @@ def test_a_cached_build_is_byte_identical_to_a_direct_build(
     assert provision(cached_app, "A1", "ben", 7) == direct
     assert len(builds) == 2  # the direct build, then the cache's only build
 
+
+def test_the_suite_runs_with_a_seed_cache(app, seed_cache):
+    assert app.config["SEED_CACHE_DIR"] == seed_cache
