@@ -838,8 +838,12 @@ def profile(args: argparse.Namespace, folder: Path) -> None:
     """Profile one page's product requests in-process (cProfile) and print the top."""
     import cProfile
     import pstats
+    from collections import Counter
+
+    import sqlalchemy as sa
 
     from sandbox import create_app
+    from sandbox.extensions import db
 
     page = next((p for p in PAGES if p.key == args.profile), None)
     if page is None:
@@ -857,18 +861,38 @@ def profile(args: argparse.Namespace, folder: Path) -> None:
     for _ in range(args.requests):
         client.get(page.path)
     plain_ms = (time.perf_counter() - start) * 1000 / args.requests
+    statements: Counter[tuple[str, str]] = Counter()
+
+    def count(conn, _cursor, statement, *_args) -> None:
+        database = "control" if conn.engine is db.engine else "tenant"
+        statements[(database, " ".join(statement.split()[:8]))] += 1
+
     profiler = cProfile.Profile()
+    with app.app_context():
+        sa.event.listen(sa.Engine, "before_cursor_execute", count)
     profiler.enable()
     for _ in range(args.requests):
         client.get(page.path)
     profiler.disable()
+    sa.event.remove(sa.Engine, "before_cursor_execute", count)
     print(
         f"\n{page.label} ({page.path}): {plain_ms:.2f} ms a request without the "
         f"profiler, {args.requests} requests profiled (test client, one thread)\n"
     )
-    stats = pstats.Stats(profiler)
-    stats.sort_stats("cumulative").print_stats(40)
-    print(json.dumps({"page": page.key, "ms_per_request": round(plain_ms, 2)}))
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    per_request = sum(statements.values()) / args.requests
+    print(f"SQL statements a request: {per_request:.1f}")
+    for (database, statement), n in statements.most_common(10):
+        print(f"  {n / args.requests:5.1f}  {database:8} {statement} …")
+    print(
+        json.dumps(
+            {
+                "page": page.key,
+                "ms_per_request": round(plain_ms, 2),
+                "sql_per_request": round(per_request, 1),
+            }
+        )
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
