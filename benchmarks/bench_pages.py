@@ -645,7 +645,8 @@ class Side:
         return statistics.median(run[key] for run in self.runs)
 
     def errors(self) -> int:
-        return sum(run["errors"] for run in self.runs)
+        """Failed requests, counting a run in which none completed as one."""
+        return sum(run["errors"] + (run["requests"] == 0) for run in self.runs)
 
 
 def measure_pages(base: str, cookies: dict[str, str], args, load) -> dict:
@@ -723,7 +724,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
 
 
 def page_figures(sides: dict) -> dict:
-    yard_p50 = sides[(YARDSTICK, "product")].median("p50_ms")
+    yard_p50 = sides[(YARDSTICK, "product")].median("p50_ms") or 1e-9
     figures = {}
     for page in PAGES:
         product = sides[(page.key, "product")]
@@ -740,7 +741,7 @@ def page_figures(sides: dict) -> dict:
                 ref_rps=round(ref.median("rps"), 1),
                 ref_p50_ms=round(ref.median("p50_ms"), 2),
                 ref_p99_ms=round(ref.median("p99_ms"), 2),
-                ratio=round(product.median("rps") / ref.median("rps"), 3),
+                ratio=round(product.median("rps") / (ref.median("rps") or 1e-9), 3),
             )
             row["errors"] += ref.errors()
         met = row["errors"] == 0
@@ -795,7 +796,9 @@ def report(args: argparse.Namespace, result: dict) -> dict:
             f"   {target_text(page)}: {verdict}"
         )
     errors = sum(row["errors"] for row in pages.values())
-    print(f"\nerrors (non-2xx/3xx, socket): {errors}")
+    print(
+        f"\nerrors (non-2xx/3xx, socket, or a run with no request completed): {errors}"
+    )
     tenants = result["fillers"] + len(STUDENTS)
     rss, peak = result["rss"]["VmRSS"], result["rss"]["VmHWM"]
     judged = tenants >= RSS_TENANTS
@@ -898,7 +901,7 @@ def profile(args: argparse.Namespace, folder: Path) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="a smoke run: 1 round of 1 s, 20 tenants"
+        "--quick", action="store_true", help="a smoke run: 1 round of 2 s, 20 tenants"
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -941,7 +944,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.duration, args.warmup = 1, 1.0, 1.0
+        args.rounds, args.duration, args.warmup = 1, 2.0, 1.0
         args.tenants = min(args.tenants, 20)
     if args.client == "auto":
         args.client = "wrk" if shutil.which("wrk") else "python"
