@@ -38,6 +38,9 @@ def defaults(instance: Path) -> dict:
         "TENANT_ENGINE_CACHE_SIZE": 256,
         "TENANT_BUSY_TIMEOUT": 30.0,
         "TENANT_RESET_WAIT": 10.0,
+        # A folder where built seed files are kept and copied from, keyed by
+        # scenario, variant seed, day and schema (the test suite sets it); None = off.
+        "SEED_CACHE_DIR": None,
         "PAGE_SIZE": 20,
         "SERVER_THREADS": 16,
     }

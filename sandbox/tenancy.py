@@ -13,6 +13,8 @@ new requests in: no connection ever straddles the old and the new database.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import re
 import shutil
@@ -361,12 +363,65 @@ def install_file(source: Path, dest: Path) -> None:
         swap_in(tmp, dest)
 
 
+@functools.cache
+def _build_fingerprint() -> str:
+    """A digest of what a built seed file depends on besides its scenario, seed and
+    day: the tenant schema (CREATE statements), the scenario builder's source files
+    and the Faker version. A change to any of them never serves a stale cached file.
+    """
+    import faker
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    import sandbox.scenarios
+    from sandbox.models.crm import tenant_metadata
+
+    digest = hashlib.sha256(faker.VERSION.encode())
+    dialect = sqlite.dialect()
+    for table in tenant_metadata().sorted_tables:
+        digest.update(str(CreateTable(table).compile(dialect=dialect)).encode())
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            digest.update(str(CreateIndex(index).compile(dialect=dialect)).encode())
+    package = Path(sandbox.scenarios.__file__).parent
+    for source in sorted(package.rglob("*")):
+        if source.is_file() and source.suffix != ".pyc":
+            digest.update(source.relative_to(package).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def _cached_seed(folder: Path, scenario: str, variant_seed: int, day: date) -> Path:
+    """The seed file for this key in the cache ``folder``, built there if missing.
+
+    The file is built beside its final name and renamed into place, so a parallel
+    reader sees a complete file or none (two builders of one key write equal files).
+    """
+    from sandbox.scenarios import build_scenario
+
+    key = f"{scenario}\x1f{variant_seed}\x1f{day.isoformat()}\x1f{_build_fingerprint()}"
+    cached = folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.sqlite"
+    if not cached.exists():
+        with temporary_beside(cached) as tmp:
+            build_scenario(tmp, scenario, variant_seed, today=day)
+            os.replace(tmp, cached)
+    return cached
+
+
 def _build_seed(tenant: Tenant, today: date | None) -> None:
     from sandbox.scenarios import build_scenario
 
     seed_file = tenant_path(tenant.seed_path)
+    day = today or date.today()
+    cache_dir = current_app.config.get("SEED_CACHE_DIR")
     with temporary_beside(seed_file) as tmp:
-        build_scenario(tmp, tenant.scenario, tenant.variant_seed, today=today)
+        if cache_dir:
+            # Tests build the same few tenants over and over: copy a cached build.
+            cached = _cached_seed(
+                Path(cache_dir), tenant.scenario, tenant.variant_seed, day
+            )
+            _copy_file(cached, tmp)
+        else:
+            build_scenario(tmp, tenant.scenario, tenant.variant_seed, today=day)
         os.replace(tmp, seed_file)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -20,8 +21,22 @@ TEST_CONFIG = {
 }
 
 
+#: The session's seed-file cache folder, set by the ``seed_cache`` fixture.
+_seed_cache_dir: str | None = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def seed_cache(tmp_path_factory) -> Iterator[str]:
+    """One seed-file cache for the whole run, so a tenant is built once per key."""
+    global _seed_cache_dir
+    _seed_cache_dir = str(tmp_path_factory.mktemp("seed-cache"))
+    yield _seed_cache_dir
+    _seed_cache_dir = None
+
+
 def make_app(instance, **overrides):
-    app = create_app({**TEST_CONFIG, "INSTANCE_PATH": str(instance), **overrides})
+    config = {**TEST_CONFIG, "SEED_CACHE_DIR": _seed_cache_dir}
+    app = create_app({**config, "INSTANCE_PATH": str(instance), **overrides})
     with app.app_context():
         db.create_all(bind_key=None)
     return app
