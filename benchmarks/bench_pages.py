@@ -98,7 +98,7 @@ ACCOUNT_LIST = (
 <th>Industry</th><th>City</th><th>Owner</th><th>Annual revenue</th></tr></thead><tbody>
 {% for a in rows %}<tr><td><a href="/crm/accounts/{{ a.id }}">{{ a.name }}</a></td>
 <td>{{ a.account_type }}</td><td>{{ a.industry or '' }}</td><td>{{ a.city or '' }}</td>
-<td>{{ a.owner or '' }}</td><td>{{ '{:,}'.format(a.annual_revenue)
+<td>{{ a.owner or '' }}</td><td>{{ '{:,.2f}'.format(a.annual_revenue / 100)
  if a.annual_revenue is not none else '' }}</td></tr>
 {% endfor %}</tbody></table><p>{{ total }} records · page 1</p>
 """
@@ -148,8 +148,10 @@ def account_list(per_page: int) -> Callable[[sqlite3.Connection], dict]:
     def query(conn: sqlite3.Connection) -> dict:
         rows = _rows(
             conn,
-            "SELECT id, name, account_type, industry, city, owner, annual_revenue"
-            " FROM account ORDER BY name LIMIT ?",
+            "SELECT a.id, a.name, a.account_type, a.industry, a.city,"
+            " o.name AS owner, a.annual_revenue"
+            " FROM account a LEFT JOIN colleague o ON o.id = a.owner_id"
+            " ORDER BY a.name LIMIT ?",
             per_page,
         )
         total = conn.execute("SELECT count(*) FROM account").fetchone()[0]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import g, request, session
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask import g, has_request_context, request, session
+from flask_babel import get_translations
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from sandbox.extensions import babel
@@ -52,8 +53,47 @@ def get_timezone() -> str | None:
     return handle.timezone if handle is not None else None
 
 
+def _translations():
+    """This request's catalogue, looked up once per request and locale.
+
+    Flask-Babel finds the catalogue anew for every string; a page has a hundred.
+    The cache is keyed on Flask-Babel's locale object, so ``force_locale`` (which
+    swaps that object) still switches the language.
+    """
+    if not has_request_context():
+        return get_translations()
+    context = g.get("_flask_babel")
+    locale = getattr(context, "babel_locale", None)
+    cached = g.get("_sandbox_translations")
+    if cached is not None and cached[0] is locale and locale is not None:
+        return cached[1]
+    translations = get_translations()
+    context = g.get("_flask_babel")
+    g._sandbox_translations = (getattr(context, "babel_locale", None), translations)
+    return translations
+
+
+def gettext(string: str, **variables) -> str:
+    text = _translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    return _translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    return LazyString(gettext, string, **variables)
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=get_locale, timezone_selector=get_timezone)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda string: _translations().ugettext(string),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.globals.update(
         current_language=current_language, LANGUAGES=LANGUAGES, HTML_LANG=HTML_LANG
     )

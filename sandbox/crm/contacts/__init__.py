@@ -1,5 +1,7 @@
 """Contacts: the people at accounts."""
 
+import sqlalchemy as sa
+
 from sandbox.crm.registry import Module, column, module_blueprint, register_module
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Contact
@@ -31,7 +33,8 @@ MODULE = register_module(
                 key="name",
                 kind="link",
                 label=_l("Name"),
-                sort=Contact.display_expression(),
+                # By family name, then given name, whatever order names show in.
+                sort=Contact.last_name + " " + sa.func.coalesce(Contact.first_name, ""),
                 value=lambda contact: contact.full_name,
             ),
             column(
