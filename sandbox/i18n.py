@@ -57,19 +57,20 @@ def _translations():
     """This request's catalogue, looked up once per request and locale.
 
     Flask-Babel finds the catalogue anew for every string; a page has a hundred.
-    The cache is keyed on Flask-Babel's locale object, so ``force_locale`` (which
-    swaps that object) still switches the language.
+    The cache lives beside Flask-Babel's own per-request state and is keyed on its
+    locale object, so ``force_locale`` (which swaps that object) still switches
+    the language.
     """
     if not has_request_context():
         return get_translations()
-    context = g.get("_flask_babel")
-    locale = getattr(context, "babel_locale", None)
-    cached = g.get("_sandbox_translations")
-    if cached is not None and cached[0] is locale and locale is not None:
-        return cached[1]
+    state = g.get("_flask_babel")
+    if state is not None:
+        cached = getattr(state, "sandbox_translations", None)
+        if cached is not None and cached[0] is getattr(state, "babel_locale", None):
+            return cached[1]
     translations = get_translations()
-    context = g.get("_flask_babel")
-    g._sandbox_translations = (getattr(context, "babel_locale", None), translations)
+    state = g._flask_babel
+    state.sandbox_translations = (getattr(state, "babel_locale", None), translations)
     return translations
 
 

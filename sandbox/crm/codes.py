@@ -93,35 +93,81 @@ def default_list(key: str) -> CodeList:
         raise KeyError(f"unknown code list {key!r}; known lists: {known}") from None
 
 
-def _tenant_overrides() -> dict[str, CodeList]:
-    from sandbox.extensions import db
-    from sandbox.models.crm import CodeItem
+@dataclass(frozen=True)
+class TenantState:
+    """What every page of a tenant may need: its facts and its own code lists."""
 
-    rows = db.session.scalars(
-        sa.select(CodeItem).order_by(CodeItem.list_key, CodeItem.position)
+    info: dict[str, str]
+    codes: dict[str, CodeList]
+
+
+def _load_tenant_state() -> TenantState:
+    """Read ``tenant_info`` and ``code_item`` in one query."""
+    from sandbox.extensions import db
+    from sandbox.models.crm import CodeItem, TenantInfo
+    from sandbox.tenancy import current_engine
+
+    null = sa.null()
+    facts = sa.select(
+        sa.literal("info").label("kind"),
+        TenantInfo.key.label("a"),
+        TenantInfo.value.label("b"),
+        null.label("c"),
+        null.label("d"),
+        sa.literal(0).label("position"),
+        null.label("color"),
+        sa.literal(True).label("active"),
+    )
+    codes = sa.select(
+        sa.literal("code"),
+        CodeItem.list_key,
+        CodeItem.code,
+        CodeItem.label_en,
+        CodeItem.label_zh,
+        CodeItem.position,
+        CodeItem.color,
+        CodeItem.active,
+    )
+    # A bare UNION reaches Session.get_bind without its clause, so the tenant
+    # routing cannot see its tables: name the tenant's engine.
+    rows = db.session.execute(
+        sa.union_all(facts, codes).order_by("kind", "a", "position"),
+        bind_arguments={"bind": current_engine()},
     ).all()
+    info: dict[str, str] = {}
     grouped: dict[str, list[Code]] = {}
-    for row in rows:
-        grouped.setdefault(row.list_key, []).append(
-            Code(row.code, row.label_en, row.label_zh, row.color, row.active)
-        )
-    return {
+    for kind, a, b, c, d, _position, color, active in rows:
+        if kind == "info":
+            info[a] = b
+        else:
+            grouped.setdefault(a, []).append(Code(b, c, d, color, bool(active)))
+    lists = {
         key: CodeList(
-            key, default_list(key).label if key in CODE_LISTS else key, tuple(c)
+            key, CODE_LISTS[key].label if key in CODE_LISTS else key, tuple(c)
         )
         for key, c in grouped.items()
     }
+    return TenantState(info, lists)
+
+
+def tenant_state() -> TenantState | None:
+    """The current request's tenant state, read once per request (None without a
+    workspace)."""
+    from sandbox.tenancy import current_handle
+
+    if not has_request_context() or current_handle() is None:
+        return None
+    state = g.get("tenant_state")
+    if state is None:
+        state = g.tenant_state = _load_tenant_state()
+    return state
 
 
 def code_list(key: str) -> CodeList:
     """The list as the current tenant uses it (its own version, else the default)."""
-    from sandbox.tenancy import current_handle
-
-    if has_request_context() and current_handle() is not None:
-        if "code_overrides" not in g:
-            g.code_overrides = _tenant_overrides()
-        if key in g.code_overrides:
-            return g.code_overrides[key]
+    state = tenant_state()
+    if state is not None and key in state.codes:
+        return state.codes[key]
     return default_list(key)
 
 

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_request_context
 from flask_babel import format_date, format_datetime, format_decimal
 from markupsafe import Markup
 
@@ -43,16 +42,10 @@ def field_label(model: type, field: str) -> str:
 
 def tenant_info() -> dict[str, str]:
     """The current tenant's facts (scenario, currency …), read once per request."""
-    from sandbox.extensions import db
-    from sandbox.models.crm import TenantInfo
-    from sandbox.tenancy import current_handle
+    from sandbox.crm.codes import tenant_state
 
-    if not has_request_context() or current_handle() is None:
-        return {}
-    if "tenant_info" not in g:
-        rows = db.session.execute(sa.select(TenantInfo.key, TenantInfo.value))
-        g.tenant_info = dict(rows.all())
-    return g.tenant_info
+    state = tenant_state()
+    return state.info if state is not None else {}
 
 
 def currency() -> str:
