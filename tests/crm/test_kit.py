@@ -604,3 +604,17 @@ def test_every_list_cell_shows_its_records_value(app, client, auth, classroom):
                     value = col.read(record)
                     if value not in (None, ""):
                         assert td, (module.key, col.key, value)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans_CN"])
+def test_money_is_written_as_babel_writes_it_in_every_supported_language(app, locale):
+    from decimal import Decimal
+
+    from flask_babel import format_decimal
+
+    from sandbox.crm.display import money
+
+    with app.test_request_context(), force_locale(locale):
+        for value in ("0", "12.3", "1234567.5", "999999999999.99"):
+            amount = Decimal(value)
+            assert money(amount) == format_decimal(amount, format="#,##0.00")
