@@ -5,9 +5,13 @@ A tenant is one student's CRM in one course, stored as an SQLite file under
 scenario as first built for that student). Which tenant a request uses is decided here,
 on the server, from the logged-in user; nothing in a URL can point elsewhere.
 
-Every connection to a tenant file passes through a per-file :class:`_Gate`, so a reset
-can wait for in-flight requests to finish, swap the file with ``os.replace`` and let
-new requests in: no connection ever straddles the old and the new database.
+A reset (or a return to a save point) writes the seed into the live file through
+SQLite's online backup API: one write transaction, so a crash leaves the old or the
+new data, and SQLite's own file locks make it safe against connections of any process
+— the server's pooled ones included, which simply see the new data in their next
+transaction. In this process a per-file :class:`_Gate` also lets a reset wait for the
+requests under way, so none of them fails halfway. Files are swapped (``os.replace``)
+only where no connection may be open: a new tenant, and restoring a whole instance.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, session
 from flask_sqlalchemy.session import Session as _FlaskSession
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.util import find_tables
 
 if TYPE_CHECKING:
@@ -159,26 +163,39 @@ class TenantRegistry:
         uri = f"{path.as_uri()}?mode=rw"  # never create an empty file by accident
 
         def connect() -> sqlite3.Connection:
-            gate.enter(self.reset_wait)
-            try:
-                conn = sqlite3.connect(
-                    uri, uri=True, timeout=self.busy_timeout, check_same_thread=False
-                )
-                conn.execute("PRAGMA foreign_keys = ON")
-                conn.execute("PRAGMA synchronous = NORMAL")
-                if readonly:
-                    conn.execute("PRAGMA query_only = ON")
-            except BaseException:
-                gate.leave()
-                raise
+            conn = sqlite3.connect(
+                uri, uri=True, timeout=self.busy_timeout, check_same_thread=False
+            )
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if readonly:
+                conn.execute("PRAGMA query_only = ON")
             return conn
 
-        # NullPool: a connection lives for one transaction, so the gate sees exactly
-        # the connections in use and a reset never leaves a pooled handle on a
-        # replaced file.
-        engine = sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
-        sa.event.listen(engine, "close", lambda *_: gate.leave())
-        sa.event.listen(engine, "close_detached", lambda *_: gate.leave())
+        def checkout(_dbapi, record, _proxy) -> None:
+            gate.enter(self.reset_wait)
+            record.info["gate"] = True
+
+        def checkin(_dbapi, record) -> None:
+            # A checkout refused at the gate is checked in without having entered.
+            if record.info.pop("gate", False):
+                gate.leave()
+
+        # One idle connection is kept per tenant: opening a WAL database is the
+        # dearest part of a small request (the log and its index are set up on
+        # first open and folded away on last close). Files are never swapped under
+        # a live tenant (resets write through SQLite, see overwrite_database), so a
+        # pooled connection always points at the current database. The gate counts
+        # connections in use, not open ones.
+        engine = sa.create_engine(
+            "sqlite://",
+            creator=connect,
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=-1,
+        )
+        sa.event.listen(engine, "checkout", checkout)
+        sa.event.listen(engine, "checkin", checkin)
         return engine
 
 
@@ -351,9 +368,34 @@ def swap_in(prepared: Path, dest: Path) -> None:
     ever replayed onto the new file. A crash leaves the old or the new file.
     """
     with registry().gate(dest).exclusive(registry().reset_wait):
+        registry().forget(dest)  # idle pooled connections would keep the old file
         _checkpoint(dest)
         os.replace(prepared, dest)
         _remove_sidecars(dest)
+
+
+def overwrite_database(source: Path, dest: Path) -> None:
+    """Make the live database ``dest`` hold exactly what ``source`` holds.
+
+    The copy is one SQLite write transaction (the online backup API), so every
+    process's connections — pooled ones included — go through SQLite's own locks: a
+    reset from the command line while the server runs waits for the server's
+    writers, and the server's next transaction sees the new data. A crash leaves the
+    old or the new content, never a mix. In this process the copy also waits at the
+    file's gate for requests under way, so none of them fails halfway.
+    """
+    if not dest.exists():
+        install_file(source, dest)
+        return
+    registry_ = registry()
+    with registry_.gate(dest).exclusive(registry_.reset_wait):
+        source_uri = f"{source.as_uri()}?mode=ro"
+        dest_uri = f"{dest.as_uri()}?mode=rw"
+        with contextlib.closing(sqlite3.connect(source_uri, uri=True)) as src:
+            with contextlib.closing(
+                sqlite3.connect(dest_uri, uri=True, timeout=registry_.busy_timeout)
+            ) as dst:
+                src.backup(dst)
 
 
 def install_file(source: Path, dest: Path) -> None:
@@ -474,7 +516,7 @@ def reset_tenant(tenant: Tenant, *, actor: User | None = None) -> Tenant:
 
     if not tenant_path(tenant.seed_path).exists():
         _build_seed(tenant, None)
-    install_file(tenant_path(tenant.seed_path), tenant_path(tenant.file_path))
+    overwrite_database(tenant_path(tenant.seed_path), tenant_path(tenant.file_path))
     tenant.reset_at = utcnow()
     tenant.reset_count += 1
     record_event(
@@ -543,4 +585,4 @@ def restore_snapshot(tenant: Tenant, name: str) -> None:
     source = snapshot_path(tenant, name)
     if not source.exists():
         raise FileNotFoundError(f"no snapshot named {name!r}")
-    install_file(source, tenant_path(tenant.file_path))
+    overwrite_database(source, tenant_path(tenant.file_path))

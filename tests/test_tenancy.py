@@ -105,21 +105,18 @@ def test_reset_restores_the_seed_and_discards_changes(app, classroom):
         assert event.detail["student"] == "alice"
 
 
-def test_failure_during_the_copy_leaves_the_previous_database(
-    app, classroom, monkeypatch
-):
+def test_failure_during_the_copy_leaves_the_previous_database(app, classroom):
+    """A reset writes the seed into the live file in one SQLite transaction: when the
+    copy fails partway (here, a torn seed file), nothing of it lands."""
     with app.app_context():
         tenant = classroom.tenant(0)
         with tenancy.tenant_session(tenant) as session:
             make_account(session, name="Kept Through A Crash")
+        seed = tenancy.tenant_path(tenant.seed_path)
+        whole = seed.read_bytes()
+        seed.write_bytes(whole[: len(whole) // 2])  # half a database
 
-        def torn_copy(source, dest):
-            with open(source, "rb") as src, open(dest, "wb") as dst:
-                dst.write(src.read(4096))  # half a database, then the "crash"
-            raise OSError("disk full")
-
-        monkeypatch.setattr(tenancy, "_copy_file", torn_copy)
-        with pytest.raises(OSError, match="disk full"):
+        with pytest.raises(sqlite3.DatabaseError):
             tenancy.reset_tenant(tenant)
         db.session.rollback()
 
@@ -136,6 +133,26 @@ def test_failure_during_the_copy_leaves_the_previous_database(
             )
         assert not list(path.parent.glob("*.tmp"))
         assert db.session.get(type(tenant), tenant.id).reset_count == 0
+
+
+def test_a_reset_is_seen_by_a_connection_kept_open_across_it(app, classroom):
+    """Pooled connections stay valid: a reset writes into the same file."""
+    with app.app_context():
+        tenant = classroom.tenant(0)
+        engine = tenancy.handle_for(tenant).engine
+        with engine.connect() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO account (name, name_key, match_key, account_type,"
+                " inactive, created_at, updated_at)"
+                " VALUES ('Gone After Reset', 'gone after reset', 'goneafterreset',"
+                " 'prospect', 0, '2026-01-01', '2026-01-01')"
+            )
+            conn.commit()
+        tenancy.reset_tenant(tenant)
+        db.session.commit()
+        with engine.connect() as conn:  # the same pooled connection
+            names = {row[0] for row in conn.exec_driver_sql("SELECT name FROM account")}
+        assert "Gone After Reset" not in names and len(names) == 50
 
 
 def test_missing_seed_file_is_rebuilt_on_reset(app, classroom):
