@@ -42,6 +42,24 @@ def icon(name: str, size: str | None = None) -> Markup:
     ).format(dimensions, g.icon_sprite, name)
 
 
+def crm_sidebar() -> Markup:
+    """The CRM's module menu, rendered once per language and active entry.
+
+    It is the same for every student, so rendering it on every page is waste.
+    """
+    from flask import current_app, render_template, request
+
+    from sandbox.i18n import current_language
+
+    active = "main.home" if request.endpoint == "main.home" else request.blueprint
+    cache = current_app.extensions.setdefault("sandbox.sidebar", {})
+    key = (current_language(), active, request.script_root)
+    html = cache.get(key)
+    if html is None:
+        html = cache[key] = Markup(render_template("crm/_sidebar.html", active=active))
+    return html
+
+
 def _datetime(value) -> str:
     return format_datetime(value, "medium") if value else ""
 
@@ -56,6 +74,7 @@ def init_app(app: Flask) -> None:
         is_money=is_money,
         currency=currency,
         icon=icon,
+        crm_sidebar=crm_sidebar,
         page_sizes=PAGE_SIZES,
     )
     app.jinja_env.filters.update(datetime=_datetime, money=money)
