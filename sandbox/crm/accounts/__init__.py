@@ -22,6 +22,7 @@ MODULE = register_module(
         columns=(
             column(Account.name, kind="link"),
             column(Account.account_type, key="type"),
+            column(Account.status),
             column(Account.industry),
             column(Account.city),
             column(
