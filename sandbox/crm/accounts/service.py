@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_request_context
+from flask_babel.speaklater import LazyString
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,14 +59,26 @@ define_action("relate", _l("Linked %(entity)s %(record)s with %(related)s"))
 define_action("unrelate", _l("Unlinked %(entity)s %(record)s from %(related)s"))
 
 
+def message_text(message: object) -> str:
+    """A (lazy) message as text: translated in a request, else in English (for the
+    CLI, lesson checks and logs, where no language was chosen)."""
+    if has_request_context() or not isinstance(message, LazyString):
+        return str(message)
+    text, kwargs = message._args[0], message._kwargs
+    return text % kwargs if kwargs else text
+
+
 class AccountRuleError(ValueError):
     """An account rule refused an action; ``message`` says why, for the user."""
 
     field: str | None = None
 
     def __init__(self, message: object) -> None:
-        super().__init__(str(message))
+        super().__init__(message)
         self.message = message
+
+    def __str__(self) -> str:
+        return message_text(self.message)
 
 
 class DuplicateAccountName(AccountRuleError):
@@ -141,7 +155,7 @@ def _allowed(ch: str, chinese: bool) -> bool:
 
 def _shown(ch: str) -> str:
     if ch == " ":
-        return str(_l("space"))
+        return message_text(_l("space"))
     if ch.isspace() or not ch.isprintable():
         return f"U+{ord(ch):04X}"
     return f"“{ch}”"

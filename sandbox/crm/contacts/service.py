@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from sandbox.crm.accounts.service import message_text
 from sandbox.crm.service import apply_changes, save
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Contact
@@ -35,9 +36,12 @@ class ContactRuleError(ValueError):
     """A contact rule refused a change; ``field`` is the field it concerns."""
 
     def __init__(self, field: str, message: object) -> None:
-        super().__init__(str(message))
+        super().__init__(message)
         self.field = field
         self.message = message
+
+    def __str__(self) -> str:
+        return message_text(self.message)
 
 
 def _check_account(session: Session, account_id: int | None) -> None:
