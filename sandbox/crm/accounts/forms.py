@@ -17,6 +17,7 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from sandbox.crm.accounts.service import clean_name, name_problem
 from sandbox.crm.forms import (
@@ -97,7 +98,11 @@ class AccountForm(RecordForm):
 
 
 class ColleagueMultiSelectField(SelectMultipleField):
-    """Several colleagues at once (the active ones, and any already chosen)."""
+    """Several colleagues at once, as checkboxes (the active ones, and any already
+    chosen)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
     def __init__(self, label=None, validators=None, **kw):
         kw.setdefault("coerce", int)
