@@ -82,6 +82,14 @@ def test_duplicate_check_ignores_other_companies_and_shows_at_most_five(app, cla
         assert similar_accounts(session, "Zenith Limited")[0].name == "Zenith Ltd"
         assert not similar_accounts(session, "Quetzal Holdings")
         assert not similar_accounts(session, "Ltd.")
+        make_account(session, name="Deal 1")
+        make_account(session, name="Deal 10")
+        assert [a.name for a in similar_accounts(session, "Deal 1")] == ["Deal 1"]
+        assert [a.name for a in similar_accounts(session, "deal 12")] == []
+        assert [a.name for a in similar_accounts(session, "Deal 1 Trading")] == [
+            "Deal 1"
+        ]
+        assert [a.name for a in similar_accounts(session, "Zenith 2")] == ["Zenith Ltd"]
 
     classroom.in_tenant(app, check)
 

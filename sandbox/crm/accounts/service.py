@@ -216,6 +216,27 @@ def find_same_name(
     return session.scalars(stmt.limit(1)).first()
 
 
+def _is_digit(char: sa.ColumnElement) -> sa.ColumnElement:
+    return char.op("GLOB")("[0-9]")
+
+
+def _keeps_numbers_whole(
+    haystack: sa.ColumnElement, needle: sa.ColumnElement
+) -> sa.ColumnElement:
+    """``needle`` occurs in ``haystack`` without cutting a number in two: "deal1"
+    is not part of "deal10" (the numbers differ), while "acme" is part of
+    "acmetrading"."""
+    at = sa.func.instr(haystack, needle)
+    after = sa.func.substr(haystack, at + sa.func.length(needle), 1)
+    before = sa.func.substr(haystack, at - 1, 1)
+    return sa.not_(
+        sa.or_(
+            sa.and_(_is_digit(sa.func.substr(needle, -1)), _is_digit(after)),
+            sa.and_(_is_digit(sa.func.substr(needle, 1, 1)), _is_digit(before)),
+        )
+    )
+
+
 def similar_accounts(
     session: Session,
     name: str,
@@ -227,21 +248,27 @@ def similar_accounts(
 
     Case, width, spaces, punctuation and legal forms (Ltd, Inc, 有限公司 …) are
     ignored, and one name containing the other counts: "杭州某某科技" finds
-    "杭州某某科技有限公司". The owner is loaded with each, to say whose it is.
+    "杭州某某科技有限公司" (but "Deal 1" does not find "Deal 10"). The owner is
+    loaded with each, to say whose it is.
     """
     core = company_key(name)
     if not core:
         return []
+    typed = sa.literal(core)
     stmt = (
         sa.select(Account)
         .options(sa.orm.joinedload(Account.owner))
         .where(
             sa.or_(
                 Account.match_key == core,
-                sa.func.instr(Account.match_key, core) > 0,
+                sa.and_(
+                    sa.func.instr(Account.match_key, typed) > 0,
+                    _keeps_numbers_whole(Account.match_key, typed),
+                ),
                 sa.and_(
                     Account.match_key != "",
-                    sa.func.instr(sa.literal(core), Account.match_key) > 0,
+                    sa.func.instr(typed, Account.match_key) > 0,
+                    _keeps_numbers_whole(typed, Account.match_key),
                 ),
             )
         )
