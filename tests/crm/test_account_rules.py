@@ -662,3 +662,17 @@ def test_the_list_runs_the_same_queries_for_10_or_100_rows(
 
     small = queries("/crm/accounts/?per_page=10")
     assert small == queries("/crm/accounts/?per_page=100") <= 3
+
+
+def test_accounts_waiting_for_review_are_a_workbench_to_do(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    assert "waiting for review" not in client.get("/").get_data(as_text=True)
+    client.post("/crm/accounts/3/submit-review")
+    client.post("/crm/accounts/4/submit-review")
+    home = client.get("/").get_data(as_text=True)
+    assert '<a class="link-primary" href="/crm/accounts/?review=pending">' in home
+    assert "2 accounts are waiting for review" in home
+    listed = client.get("/crm/accounts/?review=pending").get_data(as_text=True)
+    assert "2 records" in listed
