@@ -676,3 +676,35 @@ def test_accounts_waiting_for_review_are_a_workbench_to_do(
     assert "2 accounts are waiting for review" in home
     listed = client.get("/crm/accounts/?review=pending").get_data(as_text=True)
     assert "2 records" in listed
+
+
+def test_deleting_an_account_removes_its_links_only_when_asked(
+    app, client, auth, classroom
+):
+    def setup(session):
+        channel = make_account(session, name="Channel Co", account_type="channel")
+        end = make_account(session, name="End User Co", account_type="end_customer")
+        relate_accounts(session, channel, end, "serves")
+        return channel.id, end.id
+
+    channel_id, end_id = classroom.in_tenant(app, setup)
+    auth.login("alice")
+    confirm = client.get(f"/crm/accounts/{channel_id}/delete").get_data(as_text=True)
+    assert "Related accounts: 1" in confirm and 'name="detach"' in confirm
+    assert "move them to another record first" not in confirm
+    refused = client.post(f"/crm/accounts/{channel_id}/delete")
+    assert refused.status_code == 409
+    assert classroom.in_tenant(app, lambda s: s.get(Account, channel_id)) is not None
+
+    deleted = client.post(f"/crm/accounts/{channel_id}/delete", data={"detach": "y"})
+    assert deleted.location == "/crm/accounts/"
+
+    def check(session):
+        assert session.get(Account, channel_id) is None
+        assert session.get(Account, end_id) is not None
+        assert session.scalars(sa.select(AccountRelation)).all() == []
+        assert actions(session, end_id)[-1].details == {"related": "Channel Co"}
+
+    classroom.in_tenant(app, check)
+    page = client.get(f"/crm/accounts/{end_id}").get_data(as_text=True)
+    assert "Unlinked account" in page and "No related accounts yet." in page

@@ -1,5 +1,7 @@
+from dataclasses import dataclass
+
 import sqlalchemy as sa
-from flask import abort, flash, jsonify, redirect, render_template, request
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.orm import contains_eager
 
 from sandbox.auth.decorators import login_required
@@ -20,7 +22,7 @@ from sandbox.crm.accounts.service import (
     approve_account,
     create_account,
     deactivate_account,
-    ensure_editable,
+    delete_account,
     reactivate_account,
     reject_account,
     relate_accounts,
@@ -34,10 +36,10 @@ from sandbox.crm.accounts.service import (
 from sandbox.crm.audit import timeline
 from sandbox.crm.codes import code_list
 from sandbox.crm.display import field_label
+from sandbox.crm.forms import DeleteForm
 from sandbox.crm.listing import MAX_QUERY_LENGTH, ListFilter, module_listing
 from sandbox.crm.registry import writes
-from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import delete_page
+from sandbox.crm.service import HasRelatedRecords, my_colleague_id, related_records
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -243,16 +245,66 @@ def edit(account_id: int):
     return render_account_form(form, account)
 
 
+@dataclass(frozen=True)
+class _RelatedAccounts:
+    """The links to related accounts, listed on the delete page like other
+    linked records (the accounts themselves are kept)."""
+
+    count: int
+    label: object = _l("Related accounts")
+    detachable: bool = True
+
+
+def _linked_to(account: Account) -> list:
+    related = [
+        group
+        for group in related_records(db.session, account)
+        if group.model is not AccountRelation
+    ]
+    links = len(relations_of(db.session, account))
+    return [*related, _RelatedAccounts(links)] if links else related
+
+
 @bp.route("/<id:account_id>/delete", methods=["GET", "POST"])
 @login_required
 @writes
 def delete(account_id: int):
     account = db.get_or_404(Account, account_id)
-    try:
-        ensure_editable(account)
-    except AccountInactive:
+    if account.inactive:
         return _inactive_redirect(account)
-    return delete_page(MODULE, account)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        name = account.name
+        try:
+            delete_account(db.session, account, detach=bool(form.detach.data))
+        except HasRelatedRecords:
+            flash(
+                _("“%(name)s” still has related records; see below.", name=name),
+                "warning",
+            )
+        except AccountRuleError as error:
+            flash(str(error.message), "danger")
+            return redirect(MODULE.record_url(account.id))
+        else:
+            flash(
+                _(
+                    "%(entity)s “%(name)s” deleted.",
+                    entity=MODULE.entity_label,
+                    name=name,
+                ),
+                "success",
+            )
+            return redirect(url_for(MODULE.index_endpoint))
+    related = _linked_to(account)
+    return render_template(
+        "crm/confirm_delete.html",
+        module=MODULE,
+        form=form,
+        record=account,
+        related=related,
+        blocking=[group for group in related if not group.detachable],
+        cancel_url=MODULE.record_url(account.id),
+    ), (409 if request.method == "POST" else 200)
 
 
 def _account_action(account_id: int, action, done_message: str):

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.codes import code_list
-from sandbox.crm.service import apply_changes, commit
+from sandbox.crm.service import (
+    HasRelatedRecords,
+    apply_changes,
+    commit,
+    delete_record,
+    related_records,
+)
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Colleague
 from sandbox.models.crm.accounts import AccountRelation
@@ -601,3 +607,26 @@ def unrelate_accounts(session: Session, link: AccountRelation) -> None:
     record_action(link.related, "unrelate", {"related": link.account.name})
     session.delete(link)
     commit(session)
+
+
+def delete_account(session: Session, account: Account, *, detach: bool = False) -> None:
+    """Delete an account. Its links to related accounts go with it (the accounts
+    stay); like other linked records they are removed only when ``detach``.
+
+    :raise AccountInactive: the account, or an account related to it, is inactive.
+    :raise HasRelatedRecords: see :func:`sandbox.crm.service.delete_record`.
+    """
+    ensure_editable(account)
+    links = relations_of(session, account)
+    if links and not detach:
+        raise HasRelatedRecords(related_records(session, account))
+    for link in links:
+        other = link.related if link.account_id == account.id else link.account
+        ensure_editable(other)
+        record_action(other, "unrelate", {"related": account.name})
+        session.delete(link)
+    try:
+        delete_record(session, account, detach=detach)
+    except HasRelatedRecords:
+        session.rollback()
+        raise
