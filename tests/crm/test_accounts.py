@@ -313,3 +313,31 @@ def test_edit_refuses_another_accounts_name_and_writes_nothing(
         "/crm/accounts/3/edit", data={"name": third, "account_type": "partner"}
     )
     assert same.status_code == 302
+
+
+def test_source_status_intention_and_rating_are_saved_and_shown(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    response = client.post(
+        "/crm/accounts/new",
+        data={
+            "name": "Quetzal Holdings",
+            "account_type": "end_customer",
+            "source": "exhibition",
+            "status": "developing",
+            "intention": "high",
+            "rating": "a",
+        },
+    )
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    for label in ("End customer", "Exhibition", "Developing", "High", "A — key"):
+        assert label in page
+    listed = client.get("/crm/accounts/?status=developing&per_page=100")
+    assert "Quetzal Holdings" in names_on(listed)
+    bad = client.post(
+        "/crm/accounts/new",
+        data={"name": "Quetzal Two", "account_type": "customer", "rating": "z"},
+    )
+    assert "Not a valid choice" in bad.get_data(as_text=True)

@@ -7,6 +7,7 @@ import re
 import sqlalchemy as sa
 
 from sandbox.models.crm import Account, AuditLog, Contact
+from tests.helpers import make_contact
 
 
 def test_list_and_search_by_account_name(app, client, auth, classroom):
@@ -127,3 +128,105 @@ def test_workbench_lists_recent_activity(client, auth, classroom):
         r'Created contact <a class="fw-semibold" href="/crm/contacts/\d+">Recent</a>',
         home,
     )
+
+
+def test_role_and_reports_to_show_on_both_contacts(app, client, auth, classroom):
+    boss_id = classroom.in_tenant(
+        app, lambda s: make_contact(s, first_name="Hong", last_name="Li").id
+    )
+    auth.login("alice")
+    response = client.post(
+        "/crm/contacts/new",
+        data={
+            "first_name": "Fang",
+            "last_name": "Zhou",
+            "account_id": "",
+            "role": "technical_buyer",
+            "reports_to_id": "",
+            "reports_to_id_label": "Hong Li",
+        },
+    )
+    assert response.status_code == 302
+    contact_id = int(response.location.rsplit("/", 1)[1])
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Technical evaluator" in page
+    assert f'<a href="/crm/contacts/{boss_id}">Hong Li</a>' in page
+    boss = client.get(f"/crm/contacts/{boss_id}").get_data(as_text=True)
+    assert f'<a href="/crm/contacts/{contact_id}">Fang Zhou</a>' in boss
+    unknown = client.post(
+        "/crm/contacts/new", data={"last_name": "X", "role": "astronaut"}
+    )
+    assert "Not a valid choice" in unknown.get_data(as_text=True)
+
+
+def test_reports_to_cannot_go_round_in_a_circle(app, client, auth, classroom):
+    def chain(session):
+        top = make_contact(session, last_name="Top")
+        middle = make_contact(session, last_name="Middle", reports_to_id=top.id)
+        return top.id, middle.id
+
+    top_id, middle_id = classroom.in_tenant(app, chain)
+    auth.login("alice")
+    loop = client.post(
+        f"/crm/contacts/{top_id}/edit",
+        data={"first_name": "", "last_name": "Top", "reports_to_id": middle_id},
+    )
+    assert "That contact already reports to this one" in loop.get_data(as_text=True)
+    itself = client.post(
+        f"/crm/contacts/{top_id}/edit",
+        data={"first_name": "", "last_name": "Top", "reports_to_id": top_id},
+    )
+    assert "cannot report to themselves" in itself.get_data(as_text=True)
+    assert (
+        classroom.in_tenant(app, lambda s: s.get(Contact, top_id).reports_to_id) is None
+    )
+
+
+def test_a_duplicate_email_or_mobile_is_a_warning_not_a_refusal(
+    app, client, auth, classroom
+):
+    existing_id = classroom.in_tenant(
+        app,
+        lambda s: (
+            make_contact(
+                s,
+                first_name="Wei",
+                last_name="Zhang",
+                email="wei.zhang@example.cn",
+                mobile="138 0013 8000",
+            ).id
+        ),
+    )
+    auth.login("alice")
+    response = client.post(
+        "/crm/contacts/new",
+        data={
+            "first_name": "Wei",
+            "last_name": "Zhang",
+            "email": "Wei.Zhang@Example.cn",
+            "mobile": "138-0013-8000",
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Contact “Wei Zhang” created." in page
+    assert "Possible duplicate: Wei Zhang has the same email." in page
+    assert "Possible duplicate: Wei Zhang has the same mobile." in page
+    new_id = classroom.in_tenant(
+        app, lambda s: s.scalar(sa.select(sa.func.max(Contact.id)))
+    )
+    assert new_id != existing_id
+
+    form = client.get(f"/crm/contacts/{new_id}/edit").get_data(as_text=True)
+    assert re.search(
+        r"Possible duplicate, also used by: "
+        rf'<a href="/crm/contacts/{existing_id}">Wei Zhang</a>',
+        form,
+    )
+    assert form.count("duplicate-warning") == 2  # under email and under mobile
+    unique = client.post(
+        f"/crm/contacts/{new_id}/edit",
+        data={"last_name": "Zhang", "email": "other@example.cn", "mobile": ""},
+        follow_redirects=True,
+    )
+    assert "Possible duplicate" not in unique.get_data(as_text=True)

@@ -1,8 +1,34 @@
 """Accounts: the companies the student's company sells to."""
 
-from sandbox.crm.registry import Module, column, module_blueprint, register_module
+import sqlalchemy as sa
+from flask import url_for
+
+from sandbox.crm.registry import (
+    Module,
+    Reminder,
+    column,
+    module_blueprint,
+    register_module,
+)
 from sandbox.i18n import lazy_gettext as _l
+from sandbox.i18n import ngettext
 from sandbox.models.crm import Account, Colleague
+
+
+def accounts_to_review(session) -> list[Reminder]:
+    """A workbench to-do while accounts wait for review (待审核)."""
+    pending = session.scalar(
+        sa.select(sa.func.count()).where(Account.review_state == "pending")
+    )
+    if not pending:
+        return []
+    text = ngettext(
+        "%(num)d account is waiting for review",
+        "%(num)d accounts are waiting for review",
+        pending,
+    )
+    return [Reminder(text, url_for("accounts.index", review="pending"), "primary")]
+
 
 bp = module_blueprint("accounts", __name__)
 
@@ -22,6 +48,7 @@ MODULE = register_module(
         columns=(
             column(Account.name, kind="link"),
             column(Account.account_type, key="type"),
+            column(Account.status),
             column(Account.industry),
             column(Account.city),
             column(
@@ -33,6 +60,7 @@ MODULE = register_module(
             ),
             column(Account.annual_revenue, key="revenue"),
         ),
+        todos=accounts_to_review,
     )
 )
 

@@ -1,7 +1,7 @@
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from sandbox.crm.forms import RecordForm, RecordPickerField, label_for
+from sandbox.crm.forms import CodeSelectField, RecordForm, RecordPickerField, label_for
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Contact
 
@@ -16,6 +16,10 @@ class ContactForm(RecordForm):
     account_id = RecordPickerField(L("account_id"), module="accounts")
     title = StringField(L("title"), validators=[Optional(), Length(max=120)])
     department = StringField(L("department"), validators=[Optional(), Length(max=120)])
+    role = CodeSelectField(
+        L("role"), codes="contact_role", blank=True, validators=[Optional()]
+    )
+    reports_to_id = RecordPickerField(L("reports_to_id"), module="contacts")
     email = StringField(L("email"), validators=[Optional(), Email(), Length(max=254)])
     phone = StringField(L("phone"), validators=[Optional(), Length(max=40)])
     mobile = StringField(L("mobile"), validators=[Optional(), Length(max=40)])
