@@ -56,7 +56,8 @@ def crm_sidebar() -> Markup:
     key = (current_language(), active, request.script_root)
     html = cache.get(key)
     if html is None:
-        html = cache[key] = Markup(render_template("crm/_sidebar.html", active=active))
+        rendered = render_template("crm/_sidebar.html", active=active)
+        html = cache[key] = Markup(rendered)  # noqa: S704 - a rendered template
     return html
 
 

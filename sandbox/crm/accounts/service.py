@@ -178,7 +178,11 @@ def name_problem(name: str) -> object | None:
     chinese = is_chinese_name(name)
     bad: list[str] = []
     for ch in name:
-        if not _allowed(ch, chinese) and ch not in bad:
+        # Full-width letters and ideographic spaces from Chinese input methods are
+        # judged by their plain forms, but a refusal names what was typed.
+        plain = unicodedata.normalize("NFKC", ch)
+        allowed = all(_allowed(part, chinese) for part in plain) if plain else False
+        if not allowed and ch not in bad:
             bad.append(ch)
     if not bad:
         return None
