@@ -15,7 +15,7 @@ from sandbox.crm.service import apply_changes, commit, related_records
 from sandbox.extensions import db
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
-from sandbox.models.crm import CodeItem
+from sandbox.models.crm import CodeItem, TenantModel
 from sandbox.models.crm.sales import Opportunity, Stage, StageHistory
 from sandbox.models.crm.team import CodeListVersion, Colleague
 from sandbox.text import has_control_characters
@@ -69,6 +69,8 @@ def code_columns(list_key: str) -> list[sa.Column]:
     """Every tenant column whose values come from code list ``list_key``."""
     found = []
     for mapper in db.Model.registry.mappers:
+        if not issubclass(mapper.class_, TenantModel):
+            continue
         for col in mapper.local_table.columns:
             if col.info.get("codes") == list_key:
                 found.append(col)
