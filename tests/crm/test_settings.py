@@ -498,3 +498,17 @@ def test_settings_are_refused_in_the_instructor_read_only_view(
     assert client.post("/crm/stages/1/move/down").status_code == 403
     assert client.post("/crm/team/2/deactivate").status_code == 403
     assert code_items(app, classroom) == 0
+
+
+def test_the_overview_counts_entries_of_each_version(app, client, auth, classroom):
+    auth.login("alice")
+    i = index_of("lead_rating", "cold")
+    save_list(client, "lead_rating", **{f"rows-{i}-active": None})
+    page = client.get("/crm/settings/").get_data(as_text=True)
+    row = re.search(r"<tr><td><a[^>]*codes/lead_rating\".*?</tr>", page, re.S).group(0)
+    assert re.findall(r'class="text-end">(\d+)<', row) == ["3", "2"]
+    assert "Company version" in row
+    row = re.search(r"<tr><td><a[^>]*codes/industry\".*?</tr>", page, re.S).group(0)
+    size = str(len(default_list("industry").codes))
+    assert re.findall(r'class="text-end">(\d+)<', row) == [size, size]
+    assert "Default" in row

@@ -14,7 +14,7 @@ from sandbox.crm.settings.service import (
     COLOURS,
     CodeListInvalid,
     CodeRow,
-    code_list_keys,
+    code_list_summaries,
     codes_in_use,
     current_codes,
     is_customised,
@@ -36,19 +36,9 @@ def _known(list_key: str) -> str:
 @bp.route("/")
 @login_required
 def index():
-    lists = []
-    for key in code_list_keys():
-        codes = current_codes(db.session, key)
-        lists.append(
-            {
-                "key": key,
-                "label": CODE_LISTS[key].label,
-                "size": len(codes),
-                "active": sum(1 for c in codes if c.active),
-                "own": is_customised(db.session, key),
-            }
-        )
-    return render_template("settings/index.html", module=MODULE, lists=lists)
+    return render_template(
+        "settings/index.html", module=MODULE, lists=code_list_summaries(db.session)
+    )
 
 
 @bp.route("/<id:code_list_id>")

@@ -25,17 +25,17 @@ define_action("reset_code_list", _l("Reset %(entity)s %(record)s to the default"
 define_action("deactivate_colleague", _l("Deactivated %(entity)s %(record)s"))
 define_action("activate_colleague", _l("Reactivated %(entity)s %(record)s"))
 
-#: Bootstrap colours a code's badge may take.
-COLOURS = (
-    "primary",
-    "secondary",
-    "success",
-    "danger",
-    "warning",
-    "info",
-    "light",
-    "dark",
-)
+#: Bootstrap colours a code's badge may take, with their names.
+COLOURS = {
+    "primary": _l("Blue"),
+    "secondary": _l("Grey"),
+    "success": _l("Green"),
+    "danger": _l("Red"),
+    "warning": _l("Yellow"),
+    "info": _l("Cyan"),
+    "light": _l("Light"),
+    "dark": _l("Dark"),
+}
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_LABEL = 100
 
@@ -293,6 +293,35 @@ def reset_code_list(session: Session, list_key: str) -> CodeListVersion | None:
         raise
     commit(session)
     return version
+
+
+def code_list_summaries(session: Session) -> list[dict[str, Any]]:
+    """Every code list with its size, active entries and whether the company keeps
+    its own version, by name in the current language (one query)."""
+    own = {
+        key: (size, int(active or 0))
+        for key, size, active in session.execute(
+            sa.select(
+                CodeItem.list_key,
+                sa.func.count(),
+                sa.func.sum(sa.cast(CodeItem.active, sa.Integer)),
+            ).group_by(CodeItem.list_key)
+        )
+    }
+    summaries = []
+    for key in code_list_keys():
+        codes = default_list(key).codes
+        size, active = own.get(key, (len(codes), sum(1 for c in codes if c.active)))
+        summaries.append(
+            {
+                "key": key,
+                "label": CODE_LISTS[key].label,
+                "size": size,
+                "active": active,
+                "own": key in own,
+            }
+        )
+    return summaries
 
 
 def code_list_keys() -> list[str]:
