@@ -512,3 +512,12 @@ def test_the_overview_counts_entries_of_each_version(app, client, auth, classroo
     size = str(len(default_list("industry").codes))
     assert re.findall(r'class="text-end">(\d+)<', row) == [size, size]
     assert "Default" in row
+
+
+def test_the_workbench_counts_records_not_settings(client, auth, classroom):
+    auth.login("alice")
+    page = client.get("/").get_data(as_text=True)
+    tiles = re.findall(r'class="text-muted small">([^<]+)</div>', page)
+    assert "Accounts" in tiles and "Competitors" in tiles and "Products" in tiles
+    for settings in ("Code lists", "Sales stages", "Team", "Product categories"):
+        assert settings not in tiles

@@ -57,6 +57,7 @@ CATEGORIES = register_module(
         icon="tags",
         model=ProductCategory,
         blueprint=categories_bp,
+        on_workbench=False,
         group="sales",
         order=71,
         id_arg="category_id",
