@@ -23,6 +23,8 @@ def current_language() -> str:
 
     Decided once per request: every label on a page asks.
     """
+    if not has_request_context():
+        return "en"  # command-line work and background jobs speak English
     lang = g.get("language")
     if lang is None:
         lang = g.language = _choose_language()

@@ -23,9 +23,9 @@ from sandbox.models import utcnow
 from sandbox.models.crm import Audited, AuditLog, current_actor
 from sandbox.models.crm.base import model_for_table, plain
 
-#: action -> sentence; ``%(entity)s`` is the record's noun, ``%(record)s`` its name
-#: (a link), other placeholders are keys of the action's details.
-ACTIONS: dict[str, object] = {
+#: action (or ``(entity, action)``) -> sentence; ``%(entity)s`` is the record's noun,
+#: ``%(record)s`` its name (a link), other placeholders are keys of its details.
+ACTIONS: dict[str | tuple[str, str], object] = {
     "create": _l("Created %(entity)s %(record)s"),
     "update": _l("Updated %(entity)s %(record)s"),
     "delete": _l("Deleted %(entity)s %(record)s"),
@@ -33,11 +33,21 @@ ACTIONS: dict[str, object] = {
 GENERIC_ACTION = _l("%(action)s: %(entity)s %(record)s")
 
 
-def define_action(action: str, sentence: object) -> None:
-    """Give business action ``action`` its (translatable) timeline sentence."""
-    if action in ACTIONS and ACTIONS[action] is not sentence:
-        raise ValueError(f"the action {action!r} already has a sentence")
-    ACTIONS[action] = sentence
+def define_action(action: str, sentence: object, *, entity: str | None = None) -> None:
+    """Give business action ``action`` its (translatable) timeline sentence.
+
+    With ``entity`` (a table name) the sentence is for that kind of record only, so
+    modules may each say what "deactivate" means for their records.
+    """
+    key = (entity, action) if entity else action
+    if key in ACTIONS and ACTIONS[key] is not sentence:
+        raise ValueError(f"the action {key!r} already has a sentence")
+    ACTIONS[key] = sentence
+
+
+def _sentence_for(entity: str, action: str) -> object | None:
+    sentence = ACTIONS.get((entity, action))
+    return sentence if sentence is not None else ACTIONS.get(action)
 
 
 def record_action(
@@ -53,7 +63,8 @@ def record_action(
     from, the reason a deal was lost … They fill the action's sentence and are kept
     for the instructor's view and for checks. The caller commits.
     """
-    if action not in ACTIONS:
+    entity = sa.inspect(record).mapper.local_table.name
+    if _sentence_for(entity, action) is None:
         raise KeyError(f"the action {action!r} has no sentence; call define_action")
     session = session or object_session(record)
     if session is None:
@@ -63,7 +74,7 @@ def record_action(
     entry = AuditLog(
         at=utcnow(),
         actor=current_actor(),
-        entity=sa.inspect(record).mapper.local_table.name,
+        entity=entity,
         entity_id=record.id,
         record_name=record.display_name[:300],
         action=action,
@@ -123,7 +134,9 @@ def _sentence(entry: AuditLog, links: _Links) -> Markup:
         if isinstance(value, (str, int, float))
     }
     params.update(entity=noun, record=record, action=entry.action)
-    template = ACTIONS.get(entry.action, GENERIC_ACTION)
+    template = _sentence_for(entry.entity, entry.action)
+    if template is None:
+        template = GENERIC_ACTION
     try:
         return escape(str(template)) % params
     except (KeyError, ValueError, TypeError):

@@ -101,6 +101,8 @@ class Module:
     :param reminders: ``reminders(session)`` lists the module's
         :class:`Reminder` items for the workbench (overdue deals, SLA alarms …)
     :param todos: ``todos(session)`` lists its to-dos for the workbench
+    :param on_workbench: whether the workbench counts its records (settings
+        tables such as the stage table are left out)
     """
 
     key: str
@@ -118,6 +120,7 @@ class Module:
     id_arg: str = ""
     reminders: Callable[[Any], list[Reminder]] | None = None
     todos: Callable[[Any], list[Reminder]] | None = None
+    on_workbench: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -205,7 +208,7 @@ def navigation() -> list[tuple[object, list[Module]]]:
 
 def module_counts(session) -> list[tuple[Module, int]]:
     """Each module with the number of records it holds, for the workbench."""
-    mods = app_modules()
+    mods = [m for m in app_modules() if m.on_workbench]
     if not mods:
         return []
     counts = sa.select(

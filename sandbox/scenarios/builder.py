@@ -50,6 +50,115 @@ TEAM = (
 )
 
 
+#: Product categories: (English, Chinese, parent's index or None).
+CATEGORIES = (
+    ("Hardware", "硬件", None),
+    ("Software", "软件", None),
+    ("Services", "服务", None),
+    ("Networking", "网络设备", 0),
+)
+#: Products: (code, English, Chinese, category index, unit, list price, cost share %).
+PRODUCTS = (
+    ("HW-SRV-100", "Edge Server S100", "边缘服务器 S100", 0, "set", 4800, 62),
+    ("HW-TRM-200", "Smart Terminal T200", "智能终端 T200", 0, "each", 650, 55),
+    ("HW-SW-24", "24-port Switch", "24 口交换机", 3, "each", 980, 58),
+    ("SW-CRM-STD", "CRM Standard licence", "CRM 标准版许可", 1, "user_month", 45, 20),
+    ("SW-CRM-ENT", "CRM Enterprise licence", "CRM 企业版许可", 1, "user_month", 90, 22),
+    ("SW-BI-100", "Analytics add-on", "数据分析插件", 1, "license", 1200, 25),
+    ("SV-IMPL", "Implementation service", "实施服务", 2, "hour", 120, 60),
+    ("SV-TRAIN", "On-site training day", "现场培训（天）", 2, "each", 800, 50),
+)
+#: Competitors: (English name, Chinese name, website, strengths, weaknesses).
+COMPETITORS = (
+    (
+        (
+            "Northwind Systems",
+            "Low prices; large reseller network",
+            "Slow support; dated interface",
+        ),
+        ("北风系统", "价格低；经销商网络大", "支持响应慢；界面陈旧"),
+        "https://northwind.example.com",
+    ),
+    (
+        (
+            "Bluepeak Software",
+            "Strong analytics; well-known brand",
+            "Expensive; long implementations",
+        ),
+        ("蓝峰软件", "分析功能强；品牌知名", "价格高；实施周期长"),
+        "https://bluepeak.example.com",
+    ),
+    (
+        ("Harbor Tech", "Fast local service", "Narrow product line"),
+        ("港湾科技", "本地服务响应快", "产品线窄"),
+        "https://harbortech.example.com",
+    ),
+    (
+        ("Greenfield Solutions", "Flexible contracts", "Small team; few references"),
+        ("绿野方案", "合同灵活", "团队小；成功案例少"),
+        "https://greenfield.example.com",
+    ),
+)
+
+
+def _catalog_rows(
+    rnd: random.Random, fake: Faker, *, created: str
+) -> dict[str, list[dict]]:
+    """Product categories, products and competitors, in the scenario's language."""
+    zh = fake.locales[0].startswith("zh")
+    stamp = created
+    categories = [
+        {
+            "id": n,
+            "name": name_zh if zh else name,
+            "parent_id": None if parent is None else parent + 1,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        for n, (name, name_zh, parent) in enumerate(CATEGORIES, start=1)
+    ]
+    products = []
+    for n, (code, name, name_zh, category, unit, price, cost) in enumerate(
+        PRODUCTS, start=1
+    ):
+        # Money columns hold cents; each variant's prices differ a little.
+        cents = price * 100 * rnd.randrange(90, 111) // 100
+        products.append(
+            {
+                "id": n,
+                "code": code,
+                "name": name_zh if zh else name,
+                "category_id": category + 1,
+                "unit": unit,
+                "list_price": cents,
+                "cost": cents * cost // 100,
+                "active": True,
+                "description": None,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+    competitors = [
+        {
+            "id": n,
+            "name": (texts_zh if zh else texts_en)[0],
+            "website": website,
+            "strengths": (texts_zh if zh else texts_en)[1],
+            "weaknesses": (texts_zh if zh else texts_en)[2],
+            "products": None,
+            "pricing": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        for n, (texts_en, texts_zh, website) in enumerate(COMPETITORS, start=1)
+    ]
+    return {
+        "product_category": categories,
+        "product": products,
+        "competitor": competitors,
+    }
+
+
 @functools.cache
 def _faker(locale: str) -> Faker:
     # Building a Faker loads every provider; reseeding a cached one is much cheaper.
@@ -153,6 +262,7 @@ def build_scenario(
                 "updated_at": created,
             }
         )
+    catalog = _catalog_rows(rnd, fake, created=start.isoformat(" "))
 
     create_schema(path)
     db = sqlite_utils.Database(path)
@@ -179,6 +289,9 @@ def build_scenario(
             )
             db["account"].insert_all(accounts)
             db["contact"].insert_all(contacts)
+            for table, rows in catalog.items():
+                if not db[table].count:  # another part of the build may fill it
+                    db[table].insert_all(rows)
             db["tenant_info"].insert_all(
                 [
                     {"key": "scenario", "value": scenario},

@@ -59,7 +59,11 @@ define_action("submit_review", _l("Submitted %(entity)s %(record)s for review"))
 define_action("approve", _l("Approved %(entity)s %(record)s"))
 define_action("reject", _l("Rejected %(entity)s %(record)s: %(note)s"))
 define_action("share", _l("Shared %(entity)s %(record)s; co-owners: %(co_owners)s"))
-define_action("deactivate", _l("Marked %(entity)s %(record)s inactive: %(reason)s"))
+define_action(
+    "deactivate",
+    _l("Marked %(entity)s %(record)s inactive: %(reason)s"),
+    entity="account",
+)
 define_action("reactivate", _l("Reactivated %(entity)s %(record)s"))
 define_action("relate", _l("Linked %(entity)s %(record)s with %(related)s"))
 define_action("unrelate", _l("Unlinked %(entity)s %(record)s from %(related)s"))

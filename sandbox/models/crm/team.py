@@ -28,3 +28,26 @@ class Colleague(Timestamped, Audited):
 
     def __repr__(self) -> str:
         return f"<Colleague {self.id} {self.name!r}>"
+
+
+class CodeListVersion(Timestamped, Audited):
+    """A code list the company keeps its own version of (its entries are
+    ``code_item`` rows); the record its edits are logged against."""
+
+    __tablename__ = "code_list"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_key: Mapped[str] = mapped_column(
+        sa.String(40), unique=True, info={"label": _l("Code list")}
+    )
+
+    @property
+    def display_name(self) -> str:
+        from sandbox.crm.codes import CODE_LISTS
+
+        known = CODE_LISTS.get(self.list_key)
+        return str(known.label) if known else self.list_key
+
+    @classmethod
+    def display_expression(cls) -> sa.ColumnElement:
+        return cls.list_key

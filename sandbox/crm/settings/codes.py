@@ -1,0 +1,147 @@
+"""The company's code lists: an overview, each list, its editor and reset."""
+
+from flask import abort, flash, redirect, render_template, url_for
+
+from sandbox.auth.decorators import login_required
+from sandbox.crm.audit import timeline
+from sandbox.crm.codes import CODE_LISTS
+from sandbox.crm.forms import ConfirmForm
+from sandbox.crm.registry import writes
+from sandbox.crm.settings import CODE_LIST_MODULE as MODULE
+from sandbox.crm.settings import codes_bp as bp
+from sandbox.crm.settings.forms import CodeListForm, apply_move, posted_rows
+from sandbox.crm.settings.service import (
+    COLOURS,
+    CodeListInvalid,
+    CodeRow,
+    code_list_summaries,
+    codes_in_use,
+    current_codes,
+    is_customised,
+    reset_code_list,
+    save_code_list,
+    version_of,
+)
+from sandbox.extensions import db
+from sandbox.i18n import gettext as _
+from sandbox.models.crm.team import CodeListVersion
+
+
+def _known(list_key: str) -> str:
+    if list_key not in CODE_LISTS:
+        abort(404)
+    return list_key
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template(
+        "settings/index.html", module=MODULE, lists=code_list_summaries(db.session)
+    )
+
+
+@bp.route("/<id:code_list_id>")
+@login_required
+def detail(code_list_id: int):
+    version = db.get_or_404(CodeListVersion, code_list_id)
+    return redirect(url_for("settings.code_list", list_key=version.list_key))
+
+
+@bp.route("/codes/<list_key>")
+@login_required
+def code_list(list_key: str):
+    _known(list_key)
+    version = version_of(db.session, list_key)
+    return render_template(
+        "settings/code_list.html",
+        module=MODULE,
+        list_key=list_key,
+        label=CODE_LISTS[list_key].label,
+        codes=current_codes(db.session, list_key),
+        used=codes_in_use(db.session, list_key),
+        own=is_customised(db.session, list_key),
+        history=timeline(db.session, version) if version else [],
+    )
+
+
+def _rows_of(list_key: str) -> list[CodeRow]:
+    return [
+        CodeRow(c.code, c.en, c.zh, c.color, c.active)
+        for c in current_codes(db.session, list_key)
+    ]
+
+
+@bp.route("/codes/<list_key>/edit", methods=["GET", "POST"])
+@login_required
+@writes
+def edit_code_list(list_key: str):
+    _known(list_key)
+    form = CodeListForm()
+    rows, errors = _rows_of(list_key), {}
+    new = CodeRow("", "", "", new=True)
+    if form.validate_on_submit():
+        posted, action = posted_rows()
+        rows = apply_move(posted, action)
+        try:
+            save_code_list(db.session, list_key, rows)
+        except CodeListInvalid as error:
+            errors = error.errors
+            new = next((row for row in rows if row.new), new)
+            rows = [row for row in rows if not row.new]
+        else:
+            flash(
+                _("Code list “%(name)s” saved.", name=CODE_LISTS[list_key].label),
+                "success",
+            )
+            if action == "save":
+                return redirect(url_for("settings.code_list", list_key=list_key))
+            return redirect(url_for("settings.edit_code_list", list_key=list_key))
+    return render_template(
+        "settings/code_list_edit.html",
+        module=MODULE,
+        form=form,
+        list_key=list_key,
+        label=CODE_LISTS[list_key].label,
+        rows=rows,
+        new=new,
+        errors=errors,
+        used=codes_in_use(db.session, list_key),
+        colours=COLOURS,
+    ), (422 if errors else 200)
+
+
+@bp.route("/codes/<list_key>/reset", methods=["GET", "POST"])
+@login_required
+@writes
+def reset(list_key: str):
+    _known(list_key)
+    form = ConfirmForm()
+    problems = []
+    if form.validate_on_submit():
+        try:
+            reset_code_list(db.session, list_key)
+        except CodeListInvalid as error:
+            problems = [m for ms in error.errors.values() for m in ms]
+        else:
+            flash(
+                _(
+                    "Code list “%(name)s” is the default again.",
+                    name=CODE_LISTS[list_key].label,
+                ),
+                "success",
+            )
+            return redirect(url_for("settings.code_list", list_key=list_key))
+    return render_template(
+        "settings/confirm.html",
+        module=MODULE,
+        form=form,
+        heading=_("Reset “%(name)s” to the default?", name=CODE_LISTS[list_key].label),
+        message=_(
+            "The company's labels, order, colours and added entries of this list "
+            "are replaced by the defaults."
+        ),
+        problems=problems,
+        button=_("Reset to default"),
+        cancel_url=url_for("settings.code_list", list_key=list_key),
+    ), (409 if problems else 200)

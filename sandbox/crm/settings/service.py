@@ -1,0 +1,574 @@
+"""Settings rules: the company's own code lists, its stage table and its team."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from sandbox.crm.audit import define_action, record_action
+from sandbox.crm.codes import CODE_LISTS, Code, default_list
+from sandbox.crm.service import apply_changes, commit, related_records
+from sandbox.extensions import db
+from sandbox.i18n import lazy_gettext as _l
+from sandbox.models import utcnow
+from sandbox.models.crm import CodeItem, TenantModel
+from sandbox.models.crm.sales import Opportunity, Stage, StageHistory
+from sandbox.models.crm.team import CodeListVersion, Colleague
+from sandbox.text import has_control_characters
+
+define_action("edit_code_list", _l("Edited %(entity)s %(record)s"))
+define_action("reset_code_list", _l("Reset %(entity)s %(record)s to the default"))
+define_action("deactivate_colleague", _l("Deactivated %(entity)s %(record)s"))
+define_action("activate_colleague", _l("Reactivated %(entity)s %(record)s"))
+
+#: Bootstrap colours a code's badge may take, with their names.
+COLOURS = {
+    "primary": _l("Blue"),
+    "secondary": _l("Grey"),
+    "success": _l("Green"),
+    "danger": _l("Red"),
+    "warning": _l("Yellow"),
+    "info": _l("Cyan"),
+    "light": _l("Light"),
+    "dark": _l("Dark"),
+}
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_LABEL = 100
+
+
+# ----------------------------------------------------------------- code lists
+
+
+@dataclass
+class CodeRow:
+    """One entry as the code-list editor posts it."""
+
+    code: str
+    en: str
+    zh: str
+    color: str | None = None
+    active: bool = True
+    remove: bool = False
+    new: bool = False
+
+
+class CodeListInvalid(ValueError):
+    """The edited list breaks a rule; ``errors`` maps a row's code (or ``""`` for the
+    whole list) to the messages about it. Nothing is written."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(f"the code list breaks a rule ({len(errors)} entries)")
+        self.errors = errors
+
+
+def code_columns(list_key: str) -> list[sa.Column]:
+    """Every tenant column whose values come from code list ``list_key``."""
+    found = []
+    for mapper in db.Model.registry.mappers:
+        if not issubclass(mapper.class_, TenantModel):
+            continue
+        for col in mapper.local_table.columns:
+            if col.info.get("codes") == list_key:
+                found.append(col)
+    return found
+
+
+def codes_in_use(session: Session, list_key: str) -> dict[str, int]:
+    """How many records hold each code of the list (codes no record holds left out)."""
+    used: dict[str, int] = {}
+    for col in code_columns(list_key):
+        rows = session.execute(
+            sa.select(col, sa.func.count()).where(col.is_not(None)).group_by(col)
+        )
+        for code, count in rows:
+            used[code] = used.get(code, 0) + count
+    return used
+
+
+def current_codes(session: Session, list_key: str) -> list[Code]:
+    """The list as the tenant has it now: its own rows, else the default."""
+    # Plain columns, not CodeItem objects: saving replaces the rows wholesale.
+    rows = session.execute(
+        sa.select(
+            CodeItem.code,
+            CodeItem.label_en,
+            CodeItem.label_zh,
+            CodeItem.color,
+            CodeItem.active,
+        )
+        .where(CodeItem.list_key == list_key)
+        .order_by(CodeItem.position)
+    ).all()
+    if not rows:
+        return list(default_list(list_key).codes)
+    return [Code(*row) for row in rows]
+
+
+def is_customised(session: Session, list_key: str) -> bool:
+    return bool(
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CodeItem)
+            .where(CodeItem.list_key == list_key)
+        )
+    )
+
+
+def version_of(session: Session, list_key: str) -> CodeListVersion | None:
+    return session.scalar(
+        sa.select(CodeListVersion).where(CodeListVersion.list_key == list_key)
+    )
+
+
+def _validate(
+    session: Session, list_key: str, rows: list[CodeRow]
+) -> dict[str, list[str]]:
+    errors: dict[str, list[Any]] = {}
+
+    def fail(code: str, message: Any) -> None:
+        errors.setdefault(code, []).append(message)
+
+    existing = {c.code for c in current_codes(session, list_key)}
+    seen: set[str] = set()
+    used = codes_in_use(session, list_key)
+    for row in rows:
+        if row.new:
+            if not CODE_PATTERN.match(row.code):
+                fail(
+                    row.code,
+                    _l(
+                        "A code is 1 to 40 lower-case letters, digits or "
+                        "underscores, starting with a letter (such as "
+                        "“trade_fair”)."
+                    ),
+                )
+            elif row.code in existing:
+                fail(
+                    row.code,
+                    _l("The code “%(code)s” is already in the list.", code=row.code),
+                )
+        elif row.code not in existing:
+            fail(row.code, _l("The code “%(code)s” is not in the list.", code=row.code))
+        if row.code in seen:
+            fail(row.code, _l("The code “%(code)s” appears twice.", code=row.code))
+        seen.add(row.code)
+        for label in (row.en, row.zh):
+            if not label.strip():
+                fail(row.code, _l("Give the entry an English and a Chinese label."))
+                break
+            if len(label) > MAX_LABEL:
+                fail(row.code, _l("A label has at most 100 characters."))
+                break
+            if has_control_characters(label):
+                fail(
+                    row.code,
+                    _l("Remove the control characters (such as NUL) from this field."),
+                )
+                break
+        if row.color is not None and row.color not in COLOURS:
+            fail(row.code, _l("Choose a colour from the list."))
+        if row.remove and used.get(row.code):
+            fail(
+                row.code,
+                _l(
+                    "“%(code)s” is used by %(count)d records: deactivate it "
+                    "instead of removing it.",
+                    code=row.code,
+                    count=used[row.code],
+                ),
+            )
+    for code in sorted(existing - seen):
+        if used.get(code):
+            fail(
+                code,
+                _l(
+                    "“%(code)s” is used by %(count)d records: deactivate it "
+                    "instead of removing it.",
+                    code=code,
+                    count=used[code],
+                ),
+            )
+    if not any(row.active and not row.remove for row in rows):
+        fail("", _l("Keep at least one active entry in the list."))
+    return errors
+
+
+def save_code_list(
+    session: Session, list_key: str, rows: list[CodeRow]
+) -> CodeListVersion:
+    """Make ``rows`` (in order) the company's version of the list, in one transaction.
+
+    :raise CodeListInvalid: a rule is broken (nothing is written)
+    """
+    default_list(list_key)  # KeyError for an unknown list
+    errors = _validate(session, list_key, rows)
+    if errors:
+        raise CodeListInvalid(errors)
+    before = {c.code: c for c in current_codes(session, list_key)}
+    kept = [row for row in rows if not row.remove]
+    try:
+        session.execute(sa.delete(CodeItem).where(CodeItem.list_key == list_key))
+        for position, row in enumerate(kept, start=1):
+            session.add(
+                CodeItem(
+                    list_key=list_key,
+                    code=row.code,
+                    label_en=row.en.strip(),
+                    label_zh=row.zh.strip(),
+                    position=position,
+                    color=row.color,
+                    active=row.active,
+                )
+            )
+        version = version_of(session, list_key) or CodeListVersion(list_key=list_key)
+        session.add(version)
+        session.flush()
+        changed = [
+            row.code
+            for row in kept
+            if row.code in before
+            and (
+                before[row.code].en,
+                before[row.code].zh,
+                before[row.code].color,
+                before[row.code].active,
+            )
+            != (row.en.strip(), row.zh.strip(), row.color, row.active)
+        ]
+        order_before = [c for c in before if c in {r.code for r in kept}]
+        record_action(
+            version,
+            "edit_code_list",
+            {
+                "list": list_key,
+                "added": [r.code for r in kept if r.code not in before],
+                "removed": [c for c in before if c not in {r.code for r in kept}],
+                "changed": changed,
+                "reordered": order_before != [r.code for r in kept if r.code in before],
+                "deactivated": [r.code for r in kept if not r.active],
+            },
+        )
+        version.updated_at = utcnow()
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+    return version
+
+
+def reset_code_list(session: Session, list_key: str) -> CodeListVersion | None:
+    """Drop the company's version: the list is the default again.
+
+    :raise CodeListInvalid: records hold codes the default list does not have
+    """
+    defaults = {c.code for c in default_list(list_key)}
+    version = version_of(session, list_key)
+    if not is_customised(session, list_key):
+        return version
+    orphans = sorted(c for c in codes_in_use(session, list_key) if c not in defaults)
+    if orphans:
+        raise CodeListInvalid(
+            {
+                "": [
+                    _l(
+                        "Records use codes the default list does not have "
+                        "(%(codes)s); change those records first.",
+                        codes=", ".join(orphans),
+                    )
+                ]
+            }
+        )
+    try:
+        session.execute(sa.delete(CodeItem).where(CodeItem.list_key == list_key))
+        version = version or CodeListVersion(list_key=list_key)
+        session.add(version)
+        session.flush()
+        record_action(version, "reset_code_list", {"list": list_key})
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+    return version
+
+
+def code_list_summaries(session: Session) -> list[dict[str, Any]]:
+    """Every code list with its size, active entries and whether the company keeps
+    its own version, by name in the current language (one query)."""
+    own = {
+        key: (size, int(active or 0))
+        for key, size, active in session.execute(
+            sa.select(
+                CodeItem.list_key,
+                sa.func.count(),
+                sa.func.sum(sa.cast(CodeItem.active, sa.Integer)),
+            ).group_by(CodeItem.list_key)
+        )
+    }
+    summaries = []
+    for key in code_list_keys():
+        codes = default_list(key).codes
+        size, active = own.get(key, (len(codes), sum(1 for c in codes if c.active)))
+        summaries.append(
+            {
+                "key": key,
+                "label": CODE_LISTS[key].label,
+                "size": size,
+                "active": active,
+                "own": key in own,
+            }
+        )
+    return summaries
+
+
+def code_list_keys() -> list[str]:
+    """Every code list, by its name in the current language."""
+    return sorted(CODE_LISTS, key=lambda k: str(CODE_LISTS[k].label).lower())
+
+
+# ----------------------------------------------------------------- stages
+
+STAGE_FIELDS = ("name", "name_zh", "probability", "forecast_category")
+OPEN, WON, LOST = "open", "won", "lost"
+
+
+class StageRuleBroken(ValueError):
+    """The change would break a rule of the stage table; ``field`` is the form
+    field the message belongs beside (or None). Nothing is written."""
+
+    def __init__(self, message: Any, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def stage_kind(stage: Stage) -> str:
+    if not stage.is_closed:
+        return OPEN
+    return WON if stage.is_won else LOST
+
+
+def ordered_stages(session: Session) -> list[Stage]:
+    return list(session.scalars(sa.select(Stage).order_by(Stage.position, Stage.id)))
+
+
+def stage_usage(session: Session) -> dict[int, int]:
+    """Deals at each stage (stages no deal is at left out)."""
+    return dict(
+        session.execute(
+            sa.select(Opportunity.stage_id, sa.func.count()).group_by(
+                Opportunity.stage_id
+            )
+        ).all()
+    )
+
+
+def stage_in_use(session: Session, stage: Stage) -> bool:
+    """Whether a deal is at the stage or its history mentions it."""
+    return bool(
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Opportunity)
+            .where(Opportunity.stage_id == stage.id)
+        )
+        or session.scalar(
+            sa.select(sa.func.count())
+            .select_from(StageHistory)
+            .where(StageHistory.stage_id == stage.id)
+        )
+    )
+
+
+def _check_closed_stages(kinds: list[str]) -> None:
+    if kinds.count(WON) != 1:
+        raise StageRuleBroken(
+            _l("The sales process needs exactly one closed-won stage."), "kind"
+        )
+    if kinds.count(LOST) < 1:
+        raise StageRuleBroken(
+            _l("The sales process needs at least one closed-lost stage."), "kind"
+        )
+
+
+def _apply_kind(stage: Stage, kind: str) -> None:
+    stage.is_closed = kind in (WON, LOST)
+    stage.is_won = kind == WON
+
+
+def _validate_code(session: Session, code: str) -> None:
+    if not CODE_PATTERN.match(code):
+        raise StageRuleBroken(
+            _l(
+                "A code is 1 to 40 lower-case letters, digits or underscores, "
+                "starting with a letter (such as “trade_fair”)."
+            ),
+            "code",
+        )
+    if session.scalar(sa.select(Stage.id).where(Stage.code == code)):
+        raise StageRuleBroken(
+            _l("A stage with the code “%(code)s” already exists.", code=code), "code"
+        )
+
+
+def create_stage(session: Session, data: dict[str, Any]) -> Stage:
+    """Add a stage: an open one goes before the closed stages, a closed one last.
+
+    :raise StageRuleBroken: bad or taken code, or a second won stage
+    """
+    stages = ordered_stages(session)
+    kind = data["kind"]
+    try:
+        _validate_code(session, data["code"])
+        _check_closed_stages([stage_kind(s) for s in stages] + [kind])
+    except StageRuleBroken:
+        session.rollback()
+        raise
+    stage = Stage(code=data["code"])
+    apply_changes(stage, data, STAGE_FIELDS)
+    _apply_kind(stage, kind)
+    if kind == OPEN:
+        at = next((i for i, s in enumerate(stages) if s.is_closed), len(stages))
+    else:
+        at = len(stages)
+    stages.insert(at, stage)
+    session.add(stage)
+    _renumber(stages)
+    commit(session)
+    return stage
+
+
+def update_stage(session: Session, stage: Stage, data: dict[str, Any]) -> Stage:
+    """:raise StageRuleBroken: the kind of a stage deals use changed, or the
+    won/lost rule would break (nothing is written)."""
+    kind = data["kind"]
+    try:
+        if kind != stage_kind(stage):
+            if stage_in_use(session, stage):
+                raise StageRuleBroken(
+                    _l(
+                        "Deals are at this stage: it cannot change between open, "
+                        "won and lost."
+                    ),
+                    "kind",
+                )
+            kinds = [
+                kind if s.id == stage.id else stage_kind(s)
+                for s in ordered_stages(session)
+            ]
+            _check_closed_stages(kinds)
+    except StageRuleBroken:
+        session.rollback()
+        raise
+    apply_changes(stage, data, STAGE_FIELDS)
+    _apply_kind(stage, kind)
+    commit(session)
+    return stage
+
+
+def delete_stage(session: Session, stage: Stage) -> None:
+    """:raise StageRuleBroken: deals use the stage, or it is the won stage or the
+    last lost stage (nothing is written)."""
+    if stage_in_use(session, stage):
+        raise StageRuleBroken(
+            _l(
+                "Deals are at this stage or passed through it: it cannot be "
+                "removed. Rename it instead."
+            )
+        )
+    stages = ordered_stages(session)
+    _check_closed_stages([stage_kind(s) for s in stages if s.id != stage.id])
+    session.delete(stage)
+    _renumber([s for s in stages if s.id != stage.id])
+    commit(session)
+
+
+def move_stage(session: Session, stage: Stage, step: int) -> None:
+    """Move a stage one place up (``-1``) or down (``+1``) the table."""
+    stages = ordered_stages(session)
+    index = next(i for i, s in enumerate(stages) if s.id == stage.id)
+    other = index + step
+    if 0 <= other < len(stages):
+        stages[index], stages[other] = stages[other], stages[index]
+        _renumber(stages)
+        commit(session)
+
+
+def _renumber(stages: list[Stage]) -> None:
+    for position, stage in enumerate(stages, start=1):
+        if stage.position != position:
+            stage.position = position
+
+
+# ----------------------------------------------------------------- team
+
+COLLEAGUE_FIELDS = ("name", "role", "email")
+
+
+class TeamRuleBroken(ValueError):
+    """The change to the team is refused; nothing is written."""
+
+
+@dataclass
+class Holdings:
+    """What a colleague owns or works on, by module label."""
+
+    groups: list[Any] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(g.count for g in self.groups)
+
+
+def holdings(session: Session, colleague: Colleague) -> Holdings:
+    return Holdings(related_records(session, colleague))
+
+
+def create_colleague(session: Session, data: dict[str, Any]) -> Colleague:
+    colleague = Colleague(active=True, is_self=False)
+    apply_changes(colleague, data, COLLEAGUE_FIELDS)
+    session.add(colleague)
+    commit(session)
+    return colleague
+
+
+def update_colleague(
+    session: Session, colleague: Colleague, data: dict[str, Any]
+) -> Colleague:
+    apply_changes(colleague, data, COLLEAGUE_FIELDS)
+    commit(session)
+    return colleague
+
+
+def set_colleague_active(
+    session: Session, colleague: Colleague, active: bool
+) -> Colleague:
+    """Deactivate (no longer offered as an owner) or reactivate a colleague.
+
+    :raise TeamRuleBroken: deactivating the student's own colleague
+    """
+    if not active and colleague.is_self:
+        raise TeamRuleBroken(_l("You cannot deactivate yourself."))
+    if colleague.active == active:
+        return colleague
+    colleague.active = active
+    record_action(colleague, "activate_colleague" if active else "deactivate_colleague")
+    commit(session)
+    return colleague
+
+
+def delete_colleague(session: Session, colleague: Colleague) -> None:
+    """:raise TeamRuleBroken: it is the student, or the colleague owns records"""
+    if colleague.is_self:
+        raise TeamRuleBroken(_l("You cannot delete yourself."))
+    if holdings(session, colleague).total:
+        raise TeamRuleBroken(
+            _l(
+                "%(name)s owns records: deactivate the colleague instead, so the "
+                "records keep their owner.",
+                name=colleague.name,
+            )
+        )
+    session.delete(colleague)
+    commit(session)
