@@ -430,3 +430,45 @@ def test_products_import_by_code(app, classroom):
         False,
         "Software",
     )
+
+
+def test_bulk_created_records_are_audited_as_the_orm_audits_them(app, classroom):
+    """The import writes its records and audit rows in bulk; each audit row must say
+    what the ORM's listener says for the same record created one by one."""
+    from sandbox.crm.transfer.service import create_records
+
+    def run(session):
+        owner_id = session.scalar(sa.select(Colleague.id).limit(1))
+        values = {
+            "name": "Audit Twin",
+            "company": "Twin Co",
+            "email": "twin@example.com",
+            "rating": "hot",
+            "owner_id": owner_id,
+        }
+        one = Lead(**values)
+        session.add(one)
+        session.flush()
+        create_records(session, Lead, [dict(values)])
+        account_values = {"name": "Twin Account Ltd", "annual_revenue": Decimal("5")}
+        create_records(session, Account, [dict(account_values)])
+        session.commit()
+        rows = session.scalars(
+            sa.select(AuditLog).where(AuditLog.entity == "lead").order_by(AuditLog.id)
+        ).all()[-2:]
+        assert rows[0].entity_id == one.id and rows[1].entity_id != one.id
+        for key in ("actor", "action", "record_name", "changes", "details"):
+            assert getattr(rows[0], key) == getattr(rows[1], key), key
+        assert rows[1].details == {"refs": {"owner_id": [None, one.owner.name]}}
+        account = session.scalars(
+            sa.select(Account).where(Account.name == "Twin Account Ltd")
+        ).one()
+        assert account.name_key == "twin account ltd"  # the name's events ran
+        audit = session.scalars(
+            sa.select(AuditLog).filter_by(entity="account", entity_id=account.id)
+        ).one()
+        assert audit.changes["annual_revenue"] == [None, "5.00"]
+        assert audit.changes["account_type"] == [None, "prospect"]  # the default
+        assert session.get(Lead, rows[1].entity_id).status == "new"
+
+    classroom.in_tenant(app, run)

@@ -7,10 +7,12 @@ the one defined here for its key (accounts, contacts, leads, products).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,9 +26,13 @@ from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Colleague, Contact
 from sandbox.models.crm.leads import Lead
 from sandbox.models.crm.products import Product, ProductCategory
-from sandbox.text import fold, has_control_characters, is_blank, name_key
+from sandbox.text import fold, is_blank, name_key
 
 MAX_AMOUNT = Decimal(10**13)
+# Unicode's control characters (category Cc), as sandbox.text refuses them; tabs and
+# line breaks are allowed in multi-line text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class CellError(ValueError):
@@ -43,6 +49,7 @@ class Lookups:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._cache: dict[str, dict[str, list[int]]] = {}
+        self._codes: dict[str, dict[str, str]] = {}
 
     def _index(self, kind: str, rows: Callable[[], Any]) -> dict[str, list[int]]:
         if kind not in self._cache:
@@ -68,6 +75,18 @@ class Lookups:
             "account",
             lambda: self.session.execute(sa.select(Account.id, Account.name_key)),
         )
+
+    def codes(self, list_key: str, exclude: tuple[str, ...]) -> dict[str, str]:
+        """Each active entry's code and labels, folded, to its code."""
+        kind = f"codes:{list_key}:{','.join(exclude)}"
+        if kind not in self._codes:
+            index: dict[str, str] = {}
+            for item in code_list(list_key):
+                if item.active and item.code not in exclude:
+                    for name in (item.code, item.en, item.zh):
+                        index.setdefault(fold(name), item.code)
+            self._codes[kind] = index
+        return self._codes[kind]
 
     def categories(self) -> dict[str, list[int]]:
         return self._index(
@@ -136,8 +155,12 @@ class ImportSpec:
 
     def attributes(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` without the pseudo fields: what is set on the record."""
-        pseudo = {f.name for f in self.fields if f.pseudo}
+        pseudo = self.pseudo_fields
         return {k: v for k, v in values.items() if k not in pseudo}
+
+    @cached_property
+    def pseudo_fields(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields if f.pseudo)
 
 
 # ------------------------------------------------------------------------ parsers
@@ -148,7 +171,7 @@ def text(max_length: int, *, multiline: bool = False) -> Parser:
         if is_blank(value):
             return None
         value = value.strip()
-        if has_control_characters(value, multiline=multiline):
+        if (_CONTROL_IN_TEXT if multiline else _CONTROL).search(value):
             raise CellError(_("Remove the control characters (such as NUL)."))
         if len(value) > max_length:
             raise CellError(
@@ -179,15 +202,12 @@ def email(value: str, lookups: Lookups) -> str | None:
 def code(list_key: str, *, exclude: tuple[str, ...] = ()) -> Parser:
     """A code list entry, given by its code or by its English or Chinese label."""
 
-    def parse(value: str, _lookups: Lookups) -> str | None:
+    def parse(value: str, lookups: Lookups) -> str | None:
         if is_blank(value):
             return None
-        wanted = fold(value)
-        for item in code_list(list_key):
-            if not item.active or item.code in exclude:
-                continue
-            if wanted in (fold(item.code), fold(item.en), fold(item.zh)):
-                return item.code
+        found = lookups.codes(list_key, exclude).get(fold(value))
+        if found is not None:
+            return found
         raise CellError(
             _(
                 "“%(value)s” is not one of: %(choices)s.",
@@ -277,11 +297,16 @@ def yes_no(value: str, _lookups: Lookups) -> bool | None:
     raise CellError(_("Enter Yes or No."))
 
 
-def _one(index: dict[str, list[int]], value: str, missing: str, many: str) -> int:
+def _one(
+    index: dict[str, list[int]],
+    value: str,
+    missing: Callable[[], str],
+    many: Callable[[], str],
+) -> int:
     ids = index.get(fold(value), [])
     if len(ids) == 1:
         return ids[0]
-    raise CellError(many if ids else missing)
+    raise CellError(many() if ids else missing())
 
 
 def colleague(value: str, lookups: Lookups) -> int | None:
@@ -291,8 +316,10 @@ def colleague(value: str, lookups: Lookups) -> int | None:
     return _one(
         lookups.colleagues(),
         name,
-        _("No active colleague is called “%(name)s”.", name=name),
-        _("Several colleagues are called “%(name)s”: use their email.", name=name),
+        lambda: _("No active colleague is called “%(name)s”.", name=name),
+        lambda: _(
+            "Several colleagues are called “%(name)s”: use their email.", name=name
+        ),
     )
 
 
@@ -315,8 +342,8 @@ def category(value: str, lookups: Lookups) -> int | None:
     return _one(
         lookups.categories(),
         name,
-        _("No product category is called “%(name)s”.", name=name),
-        _("Several product categories are called “%(name)s”.", name=name),
+        lambda: _("No product category is called “%(name)s”.", name=name),
+        lambda: _("Several product categories are called “%(name)s”.", name=name),
     )
 
 
