@@ -472,3 +472,19 @@ def test_bulk_created_records_are_audited_as_the_orm_audits_them(app, classroom)
         assert session.get(Lead, rows[1].entity_id).status == "new"
 
     classroom.in_tenant(app, run)
+
+
+def test_a_huge_upload_is_refused_before_it_is_read(
+    app, client, auth, classroom, monkeypatch
+):
+    from sandbox.crm.transfer import routes
+
+    monkeypatch.setattr(routes, "MAX_BYTES", 10_000)  # so 4 × the limit is 40 KB
+    auth.login("alice")
+    response = client.post(
+        "/crm/accounts/import",
+        data={"file": (io.BytesIO(b"Account name\n" + b"x\n" * 25_000), "a.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "File too large" in response.get_data(as_text=True)

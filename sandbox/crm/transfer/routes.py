@@ -137,6 +137,9 @@ def import_template(key: str, fmt: str):
 def import_upload(key: str):
     """Upload a file; a readable one is checked row by row and previewed."""
     module, spec = _importable(key)
+    # Somewhat larger files still get the friendly "too large" message below; far
+    # larger ones are refused before they are read at all.
+    request.max_content_length = 4 * MAX_BYTES
     form = UploadForm()
     if form.validate_on_submit():
         upload = request.files.get("file")
