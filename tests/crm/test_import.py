@@ -336,7 +336,7 @@ def test_templates_in_both_languages_are_accepted(app, client, auth, classroom):
     for template in ("template.csv", "template.xlsx"):
         data = client.get(f"/crm/contacts/import/{template}").get_data()
         page = upload(client, "contacts", data, template)
-        assert "0</span> to create" in page  # headers fit, no rows
+        assert "0</span> 新建" in page  # the headers fit; there are no rows
 
 
 def test_import_page_lists_columns_and_refuses_unknown_modules(client, auth, classroom):

@@ -45,7 +45,13 @@ MIMETYPES = {
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("File (.csv or .xlsx)"))
+    file = FileField(
+        _l("File (.csv or .xlsx)"),
+        render_kw={
+            "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats"
+            "-officedocument.spreadsheetml.sheet"
+        },
+    )
     submit = SubmitField(_l("Preview"))
 
 
