@@ -217,3 +217,48 @@ def test_read_only_viewer_may_export_but_not_import(client, auth, classroom):
         content_type="multipart/form-data",
     )
     assert response.status_code == 403
+
+
+def test_a_list_without_module_listing_still_exports_its_searched_records(tmp_path):
+    """A module whose list page does not go through list_records exports every
+    record matching ``?q=`` in its ``search`` columns."""
+    from flask import Blueprint
+
+    from sandbox.crm.registry import Module, column, register_module, unregister_module
+    from tests.conftest import AuthActions, close_app, make_app
+    from tests.helpers import make_course, make_student, make_user
+
+    bp = Blueprint("plainlist", __name__)
+    bp.add_url_rule("/", "index", lambda: "a hand-made list")
+    bp.add_url_rule("/<id:item_id>", "detail", lambda item_id: "an item")
+    register_module(
+        Module(
+            key="plainlist",
+            label="Plain list",
+            entity_label="Item",
+            noun="item",
+            icon="list",
+            model=Contact,
+            blueprint=bp,
+            id_arg="item_id",
+            search=(Contact.last_name,),
+            columns=(column(Contact.last_name),),
+        )
+    )
+    app = make_app(tmp_path / "instance")
+    try:
+        with app.app_context():
+            from sandbox.models.control import Role
+
+            course = make_course(instructors=[make_user("teacher", Role.INSTRUCTOR)])
+            make_student(course, "alice")
+        client = app.test_client()
+        AuthActions(client).login("alice")
+        client.get("/crm/contacts/")  # the scenario's contacts exist
+        rows = csv_rows(client.get("/crm/plainlist/export.csv?q=zzz-nobody"))
+        assert rows == [["Last name"]]
+        everyone = csv_rows(client.get("/crm/plainlist/export.csv"))
+        assert len(everyone) == 101
+    finally:
+        close_app(app)
+        unregister_module("plainlist")

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g
 from flask_babel import to_user_timezone
 
 from sandbox.crm.codes import code_list
@@ -48,6 +48,8 @@ def list_statement(module: Module) -> sa.Select:
         view()
     except ListStatement as captured:
         return captured.statement
+    finally:
+        g.pop("want_list_statement", None)
     # A list page that does not go through list_records: every record, searched.
     stmt = sa.select(module.model).order_by(module.model.id)
     q = request.args.get("q", "").strip()
