@@ -488,3 +488,39 @@ def test_a_huge_upload_is_refused_before_it_is_read(
     )
     assert response.status_code == 413
     assert "File too large" in response.get_data(as_text=True)
+
+
+def test_account_rules_apply_to_imported_rows(app, client, auth, classroom):
+    classroom.in_tenant(
+        app,
+        lambda s: make_account(
+            s,
+            name="Closed Shop Ltd",
+            city="Xian",
+            inactive=True,
+            inactive_reason="Went out of business",
+        ),
+    )
+    auth.login("alice")
+    text = (
+        "Account name,City\n"
+        "Star*Trading,Beijing\n"
+        "北京#星光贸易,Beijing\n"
+        "Closed Shop Ltd,Chengdu\n"
+        "closed shop ltd,Xian\n"
+        "Wide   Spaces   Ltd,Wuhan\n"
+    )
+    preview = upload(client, "accounts", text.encode(), "a.csv")
+    assert "An English account name cannot contain “*”" in preview
+    assert "A Chinese account name cannot contain “#”" in preview
+    assert "is inactive (Went out of business) and cannot be changed" in preview
+    assert "Same account name as line 4." in preview
+    assert "1</span> to create" in preview
+    confirm(client, "accounts", preview)
+    names = classroom.in_tenant(
+        app,
+        lambda s: s.scalars(
+            sa.select(Account.name).where(Account.city.in_(["Wuhan", "Chengdu"]))
+        ).all(),
+    )
+    assert names == ["Wide Spaces Ltd"]  # spaces collapsed as the form does

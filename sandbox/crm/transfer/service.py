@@ -242,6 +242,10 @@ def plan_import(session: Session, spec: ImportSpec, table: Table) -> ImportPlan:
             ]
             for label in missing:
                 row.errors.append(_("%(field)s is required.", field=label))
+            if not row.errors and spec.check is not None:
+                refused = spec.check(values, None)
+                if refused:
+                    row.errors.append(refused)
             if not row.errors:
                 row.action = CREATE
     records = _load(session, spec.model, (r.record_id for r in rows if r.record_id))
@@ -256,7 +260,11 @@ def plan_import(session: Session, spec: ImportSpec, table: Table) -> ImportPlan:
             for name, value in spec.attributes(row.values).items()
             if getattr(record, name) != value
         ]
-        row.action = UPDATE if row.changed else UNCHANGED
+        refused = spec.check(row.values, record) if row.changed and spec.check else None
+        if refused:
+            row.errors.append(refused)
+        else:
+            row.action = UPDATE if row.changed else UNCHANGED
     return ImportPlan(
         spec,
         list(zip(table.headers, fields, strict=True)),

@@ -148,6 +148,9 @@ class ImportSpec:
     name: Callable[[dict[str, Any]], str]
     required_columns: tuple[tuple[str, ...], ...] = ()
     prepare: Callable[[dict[str, Any]], None] | None = None
+    #: ``check(values, record)`` is the module's own rule for a row once matched
+    #: (``record`` is None for a new one): the reason it is refused, or None.
+    check: Callable[[dict[str, Any], Any], str | None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def field(self, name: str) -> ImportField:
@@ -397,12 +400,35 @@ def _email_key(model: type) -> MatchKey:
 
 # ----------------------------------------------------------------------- accounts
 
+
+def _account_name(value: str, lookups: Lookups) -> str | None:
+    from sandbox.crm.accounts.service import clean_name
+
+    name = text(200)(value, lookups)
+    return clean_name(name) if name is not None else None
+
+
+def _check_account(values: dict[str, Any], account: Account | None) -> str | None:
+    """The account rules a form save applies: naming rules for a new name, and no
+    change to an inactive account."""
+    from sandbox.crm.accounts.service import AccountInactive, name_problem
+
+    if account is not None:
+        return str(AccountInactive(account)) if account.inactive else None
+    problem = name_problem(values.get("name") or "")
+    return str(problem) if problem is not None else None
+
+
 ACCOUNTS = ImportSpec(
     model=Account,
     fields=(
-        _field(Account, "name", text(200), required=True),
+        _field(Account, "name", _account_name, required=True),
         _code_field(Account, "account_type"),
         _code_field(Account, "industry"),
+        _code_field(Account, "source"),
+        _code_field(Account, "status"),
+        _code_field(Account, "intention"),
+        _code_field(Account, "rating"),
         _field(Account, "phone", text(40)),
         _field(Account, "email", email, hint=EMAIL_HINT),
         _field(Account, "website", text(200)),
@@ -425,6 +451,7 @@ ACCOUNTS = ImportSpec(
     ),
     name=lambda v: v.get("name") or "",
     required_columns=(("name",),),
+    check=_check_account,
 )
 
 
