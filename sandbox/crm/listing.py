@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import current_app, request
+from flask import current_app, g, request
 from markupsafe import Markup, escape
 
 from sandbox.crm.codes import code_list
@@ -125,6 +125,24 @@ class Listing:
         return bool(self.q or self.filters)
 
 
+class ListStatement(Exception):  # noqa: N818 - a result, not an error
+    """Raised by :func:`list_records` when the request asked only for its statement.
+
+    An export calls a module's own list view after :func:`want_list_statement`: the
+    view builds its joins and filters as usual, and the first list it asks for stops
+    here with the filtered, sorted statement instead of a page of rows.
+    """
+
+    def __init__(self, statement: sa.Select) -> None:
+        super().__init__("the list's statement")
+        self.statement = statement
+
+
+def want_list_statement() -> None:
+    """Make this request's next :func:`list_records` raise :class:`ListStatement`."""
+    g.want_list_statement = True
+
+
 def search_condition(q: str, search: Sequence[sa.ColumnElement]) -> sa.ColumnElement:
     """Rows where any of ``search`` contains ``q`` (``%`` and ``_`` are plain text)."""
     escaped = re.sub(r"([\\%_])", r"\\\1", q)
@@ -163,6 +181,10 @@ def list_records(
     listing.direction = "desc" if direction == "desc" else "asc"
     order = sorts[listing.sort]
     ordered = order.desc() if listing.direction == "desc" else order.asc()
+    if g.pop("want_list_statement", False):
+        raise ListStatement(
+            stmt.order_by(ordered, *(() if tiebreak is None else (tiebreak,)))
+        )
     per_page = int_arg(
         "per_page", current_app.config["PAGE_SIZE"], high=max(PAGE_SIZES)
     )

@@ -1,21 +1,39 @@
-"""Search across every CRM module, and the record lookups behind record pickers."""
+"""Search across every CRM module, and the record lookups behind record pickers.
+
+Global search looks in each module's ``search`` columns for the text anywhere
+(substring). A module whose records carry a number (a ticket or order number) names
+that column in ``Module.extra["number"]``: numbers match from their start, as in the
+ticket system's quick find ("0401" finds 0401…, not 20150401), and ``*`` is a
+wildcard anywhere in the query ("*0401" finds 20150401). Each module costs one query,
+whatever the number of results.
+"""
 
 from __future__ import annotations
+
+import re
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, render_template, request
 
 from sandbox.auth.decorators import login_required
 from sandbox.crm.listing import MAX_QUERY_LENGTH, search_condition
-from sandbox.crm.registry import app_modules, get_module, refuse_writes_when_read_only
+from sandbox.crm.registry import (
+    Module,
+    app_modules,
+    get_module,
+    refuse_writes_when_read_only,
+)
+from sandbox.crm.transfer import bp as transfer_bp
 from sandbox.extensions import db
 from sandbox.tenancy import current_engine
 
 bp = Blueprint("search", __name__)
 bp.before_request(refuse_writes_when_read_only)
+bp.register_blueprint(transfer_bp)
 
 LOOKUP_LIMIT = 20
 RESULTS_PER_MODULE = 5
+WILDCARD = "*"
 
 
 def _query() -> str:
@@ -43,6 +61,45 @@ def lookup(key: str):
     return jsonify([{"id": i, "label": label} for i, label in rows])
 
 
+def like_pattern(q: str, *, prefix: bool) -> str:
+    """``q`` as a LIKE pattern (escape ``\\``): ``%`` and ``_`` are plain text, ``*``
+    matches anything; a ``prefix`` pattern matches from the start, else anywhere."""
+    escaped = re.sub(r"([\\%_])", r"\\\1", q).replace(WILDCARD, "%")
+    return f"{escaped}%" if prefix else f"%{escaped}%"
+
+
+def number_column(module: Module):
+    """The column holding ``module``'s record numbers, if its records have one."""
+    return module.extra.get("number")
+
+
+def match_condition(module: Module, q: str) -> sa.ColumnElement | None:
+    """Records of ``module`` matching ``q``: text anywhere, numbers from the start."""
+    number = number_column(module)
+    text_columns = [c for c in module.search if number is None or c is not number]
+    conditions = []
+    if text_columns:
+        pattern = like_pattern(q, prefix=False)
+        conditions += [c.ilike(pattern, escape="\\") for c in text_columns]
+    if number is not None:
+        conditions.append(number.ilike(like_pattern(q, prefix=True), escape="\\"))
+    return sa.or_(*conditions) if conditions else None
+
+
+def search_module(module: Module, q: str) -> tuple[int, list]:
+    """How many records of ``module`` match ``q``, and the newest few (one query)."""
+    where = match_condition(module, q)
+    if where is None:
+        return 0, []
+    rows = db.session.execute(
+        sa.select(module.model, sa.func.count().over())
+        .where(where)
+        .order_by(module.model.id.desc())
+        .limit(RESULTS_PER_MODULE)
+    ).all()
+    return (rows[0][1] if rows else 0), [record for record, _total in rows]
+
+
 @bp.route("/search")
 @login_required
 def index():
@@ -50,21 +107,20 @@ def index():
     current_engine()
     q = _query()
     groups = []
-    if q:
+    only_wildcards = bool(q) and not q.replace(WILDCARD, "").strip()
+    if q and not only_wildcards:
         for module in app_modules():
-            if not module.search:
-                continue
-            where = search_condition(q, module.search)
-            total = db.session.scalar(
-                sa.select(sa.func.count()).select_from(module.model).where(where)
-            )
-            if not total:
-                continue
-            records = db.session.scalars(
-                sa.select(module.model)
-                .where(where)
-                .order_by(module.model.id.desc())
-                .limit(RESULTS_PER_MODULE)
-            ).all()
-            groups.append((module, total, records))
-    return render_template("crm/search.html", q=q, groups=groups)
+            total, records = search_module(module, q)
+            if total:
+                groups.append((module, total, records))
+    return render_template(
+        "crm/search.html",
+        q=q,
+        groups=groups,
+        only_wildcards=only_wildcards,
+        number_of=lambda module, record: (
+            getattr(record, number_column(module).key)
+            if number_column(module) is not None
+            else None
+        ),
+    )
