@@ -707,3 +707,44 @@ def test_scenario_starts_with_open_leads_from_the_team(app, classroom):
 
     first = classroom.in_tenant(app, check, 0)
     assert classroom.in_tenant(app, check, 1) != first  # each student's variant
+
+
+def test_workbench_lists_my_new_leads_and_hot_unassigned_ones(
+    app, client, auth, classroom
+):
+    classroom.in_tenant(app, lambda s: make_lead(s, status="new", owner_id=1))
+    classroom.in_tenant(
+        app, lambda s: make_lead(s, name="Hot Pool", rating="hot", owner_id=None)
+    )
+
+    def counts(session):
+        mine = session.scalar(
+            sa.select(sa.func.count()).where(Lead.owner_id == 1, Lead.status == "new")
+        )
+        hot = session.scalar(
+            sa.select(sa.func.count()).where(
+                Lead.owner_id.is_(None),
+                Lead.rating == "hot",
+                Lead.status != "unqualified",
+            )
+        )
+        return mine, hot
+
+    mine, hot = classroom.in_tenant(app, counts)
+    auth.login("alice")
+    page = client.get("/").get_data(as_text=True)
+    todo = "new lead of yours" if mine == 1 else "new leads of yours"
+    assert f'href="/crm/leads/?view=mine&amp;status=new">{mine} {todo}' in page
+    reminder = "hot lead waits" if hot == 1 else "hot leads wait"
+    assert f'href="/crm/leads/?view=unassigned&amp;rating=hot">{hot} {reminder}' in page
+
+    def settle(session):
+        for lead in session.scalars(sa.select(Lead).where(Lead.status == "new")):
+            lead.status = "contacted"
+        for lead in session.scalars(sa.select(Lead).where(Lead.rating == "hot")):
+            lead.rating = "warm"
+        session.commit()
+
+    classroom.in_tenant(app, settle)
+    page = client.get("/").get_data(as_text=True)
+    assert "of yours to contact" not in page and "unassigned</a>" not in page

@@ -1,5 +1,6 @@
 """Leads (线索): people and companies that may become customers, and conversion."""
 
+from sandbox.crm.leads.service import lead_reminders, lead_todos
 from sandbox.crm.registry import Module, column, module_blueprint, register_module
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Colleague
@@ -42,6 +43,8 @@ MODULE = register_module(
             ),
         ),
         default_sort="created",
+        todos=lead_todos,
+        reminders=lead_reminders,
     )
 )
 

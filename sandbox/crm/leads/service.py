@@ -13,14 +13,17 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sandbox.crm.accounts.service import find_same_name, similar_accounts
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.codes import code_list
-from sandbox.crm.service import apply_changes, commit
+from sandbox.crm.registry import Reminder
+from sandbox.crm.service import apply_changes, commit, my_colleague_id
 from sandbox.i18n import lazy_gettext as _l
+from sandbox.i18n import ngettext
 from sandbox.models import utcnow
 from sandbox.models.crm import Account, Colleague, Contact, current_actor
 from sandbox.models.crm.leads import Lead
@@ -200,6 +203,60 @@ def assign_leads(session: Session, leads: list[Lead], owner_id: int | None) -> i
         changed += 1
     commit(session)
     return changed
+
+
+# ------------------------------------------------------------------ workbench
+
+
+def lead_todos(session: Session) -> list[Reminder]:
+    """New leads the student owns and has not contacted yet."""
+    me = my_colleague_id(session)
+    if me is None:
+        return []
+    waiting = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Lead)
+        .where(Lead.owner_id == me, Lead.status == "new")
+    )
+    if not waiting:
+        return []
+    return [
+        Reminder(
+            ngettext(
+                "%(num)d new lead of yours to contact",
+                "%(num)d new leads of yours to contact",
+                waiting,
+            ),
+            url_for("leads.index", view="mine", status="new"),
+            "primary",
+        )
+    ]
+
+
+def lead_reminders(session: Session) -> list[Reminder]:
+    """Hot leads nobody owns: they cool down while they wait."""
+    waiting = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Lead)
+        .where(
+            Lead.owner_id.is_(None),
+            Lead.rating == "hot",
+            Lead.status.in_(("new", "contacted", "qualified")),
+        )
+    )
+    if not waiting:
+        return []
+    return [
+        Reminder(
+            ngettext(
+                "%(num)d hot lead waits unassigned",
+                "%(num)d hot leads wait unassigned",
+                waiting,
+            ),
+            url_for("leads.index", view="unassigned", rating="hot"),
+            "danger",
+        )
+    ]
 
 
 # ------------------------------------------------------------------ conversion
