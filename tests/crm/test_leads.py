@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from sandbox import tenancy
 from sandbox.crm.leads import service
 from sandbox.crm.leads.service import (
     Conversion,
@@ -516,6 +517,37 @@ def test_a_failure_midway_leaves_the_database_as_it_was(app, classroom, monkeypa
         )
 
     classroom.in_tenant(app, check)
+
+
+def test_a_second_conversion_of_the_same_lead_is_refused(app, classroom):
+    """Two requests (a double-click) load the lead before either converts it."""
+    lead = classroom.in_tenant(app, lambda s: copy_of(make_lead(s)))
+
+    def choice(name: str) -> Conversion:
+        return Conversion(
+            account_id=1,
+            last_name=name,
+            opportunity_name=name,
+            close_date=dt.date(2027, 1, 31),
+            stage_id=1,
+        )
+
+    def race(first):
+        stale = first.get(Lead, lead.id)
+        assert stale.status == "qualified"
+        with tenancy.tenant_session(classroom.tenant(0)) as second:
+            convert_lead(second, second.get(Lead, lead.id), choice("Winner"))
+        before = snapshot(first)
+        with pytest.raises(NotConvertible):
+            convert_lead(first, stale, choice("Loser"))
+        assert snapshot(first) == before
+        return first.get(Lead, lead.id).status
+
+    assert classroom.in_tenant(app, race) == "converted"
+    names = classroom.in_tenant(
+        app, lambda s: set(s.scalars(sa.select(Opportunity.name)))
+    )
+    assert "Winner" in names and "Loser" not in names
 
 
 @pytest.mark.parametrize("status", ["converted", "unqualified"])

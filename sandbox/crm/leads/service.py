@@ -47,6 +47,8 @@ FIELDS = (
 )
 #: Statuses a person may set by editing; "converted" only comes from conversion.
 EDITABLE_STATUSES = ("new", "contacted", "qualified", "unqualified")
+#: Statuses from which a lead cannot be converted.
+CLOSED_STATUSES = ("converted", "unqualified")
 #: Compound Chinese family names (two characters).
 COMPOUND_SURNAMES = frozenset(
     {"欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "尉迟", "公孙"}
@@ -338,8 +340,8 @@ def convert_lead(session: Session, lead: Lead, choice: Conversion) -> Converted:
         is written then, nor on any other error.
     """
     try:
+        _claim(session, lead)
         with session.no_autoflush:
-            ensure_convertible(lead)
             stage = _check_opportunity(session, choice)
             account, new_account, similar = _account_for(session, lead, choice)
             contact, new_contact = _contact_for(session, lead, choice, account)
@@ -382,6 +384,32 @@ def convert_lead(session: Session, lead: Lead, choice: Conversion) -> Converted:
         session.rollback()
         raise
     return Converted(lead, account, contact, opportunity, new_account, new_contact)
+
+
+def _claim(session: Session, lead: Lead) -> None:
+    """Take the database's write lock and check, under it, that ``lead`` can still
+    be converted; a second conversion (a double-click) then waits for the first
+    and is refused, instead of converting the lead twice.
+
+    The statement writes the status the row already has, so it changes nothing
+    the audit log would miss.
+
+    :raise NotConvertible: the lead is converted or unqualified (by now).
+    """
+    ensure_convertible(lead)
+    table = Lead.__table__
+    claimed = session.connection(bind_arguments={"mapper": Lead}).execute(
+        sa.update(table)
+        .where(table.c.id == lead.id, table.c.status.not_in(CLOSED_STATUSES))
+        .values(status=table.c.status)
+    )
+    if claimed.rowcount != 1:
+        try:
+            session.refresh(lead)
+        except sa.orm.exc.ObjectDeletedError:
+            raise NotConvertible(_l("This lead no longer exists.")) from None
+        ensure_convertible(lead)
+        raise NotConvertible(converted_message(lead))
 
 
 def _name_taken(account: Account) -> LeadError:
