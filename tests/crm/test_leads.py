@@ -780,3 +780,24 @@ def test_workbench_lists_my_new_leads_and_hot_unassigned_ones(
     classroom.in_tenant(app, settle)
     page = client.get("/").get_data(as_text=True)
     assert "of yours to contact" not in page and "unassigned</a>" not in page
+
+
+def test_delete_a_lead_after_confirming(app, client, auth, classroom):
+    lead = classroom.in_tenant(app, lambda s: copy_of(make_lead(s, name="Gone Soon")))
+    auth.login("alice")
+    confirm = client.get(f"/crm/leads/{lead.id}/delete")
+    assert confirm.status_code == 200 and "Gone Soon" in confirm.get_data(as_text=True)
+    assert classroom.in_tenant(app, lambda s: s.get(Lead, lead.id)) is not None
+    response = client.post(f"/crm/leads/{lead.id}/delete", data={})
+    assert response.status_code == 302
+    assert classroom.in_tenant(app, lambda s: s.get(Lead, lead.id)) is None
+    assert client.get(f"/crm/leads/{lead.id}").status_code == 404
+
+
+def test_global_search_finds_leads_by_company(app, client, auth, classroom):
+    lead = classroom.in_tenant(
+        app, lambda s: copy_of(make_lead(s, company="Qingdao Blue Harbour Foods"))
+    )
+    auth.login("alice")
+    page = client.get("/crm/search?q=blue+harbour").get_data(as_text=True)
+    assert f'href="/crm/leads/{lead.id}"' in page
