@@ -232,6 +232,13 @@ def test_a_converted_lead_cannot_be_edited(app, client, auth, classroom):
 def test_unqualify_needs_a_reason_and_qualify_clears_it(app, client, auth, classroom):
     lead = classroom.in_tenant(app, lambda s: copy_of(make_lead(s, status="contacted")))
     auth.login("alice")
+    for action in ("qualify", "unqualify", "assign"):
+        visit = client.get(f"/crm/leads/{lead.id}/{action}")  # e.g. after a login
+        assert visit.status_code == 302
+        assert visit.location == f"/crm/leads/{lead.id}"
+    assert classroom.in_tenant(app, lambda s: s.get(Lead, lead.id).status) == (
+        "contacted"
+    )
     response = client.post(f"/crm/leads/{lead.id}/unqualify", data={})
     assert response.status_code == 400
     assert re.search(

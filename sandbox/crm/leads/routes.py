@@ -104,10 +104,16 @@ def index():
     )
 
 
-@bp.route("/assign", methods=["POST"])
+# Action URLs also answer GET (reached again after logging in, say) by going back
+# to the page the action is on.
+
+
+@bp.route("/assign", methods=["GET", "POST"])
 @login_required
 @writes
 def assign_selected():
+    if request.method == "GET":
+        return redirect(url_for("leads.index"))
     back = local_url(request.form.get("next"), "leads.index")
     if not back.startswith(MODULE.url_prefix + "/"):
         back = url_for("leads.index")
@@ -213,11 +219,13 @@ def delete(lead_id: int):
     return delete_page(MODULE, db.get_or_404(Lead, lead_id))
 
 
-@bp.route("/<id:lead_id>/qualify", methods=["POST"])
+@bp.route("/<id:lead_id>/qualify", methods=["GET", "POST"])
 @login_required
 @writes
 def qualify(lead_id: int):
     lead = db.get_or_404(Lead, lead_id)
+    if request.method == "GET":
+        return redirect(MODULE.record_url(lead.id))
     try:
         qualify_lead(db.session, lead)
     except LeadError as error:
@@ -227,11 +235,13 @@ def qualify(lead_id: int):
     return redirect(MODULE.record_url(lead.id))
 
 
-@bp.route("/<id:lead_id>/unqualify", methods=["POST"])
+@bp.route("/<id:lead_id>/unqualify", methods=["GET", "POST"])
 @login_required
 @writes
 def unqualify(lead_id: int):
     lead = db.get_or_404(Lead, lead_id)
+    if request.method == "GET":
+        return redirect(MODULE.record_url(lead.id))
     form = UnqualifyForm()
     form.validate_on_submit()
     try:
@@ -243,11 +253,13 @@ def unqualify(lead_id: int):
     return redirect(MODULE.record_url(lead.id))
 
 
-@bp.route("/<id:lead_id>/assign", methods=["POST"])
+@bp.route("/<id:lead_id>/assign", methods=["GET", "POST"])
 @login_required
 @writes
 def assign(lead_id: int):
     lead = db.get_or_404(Lead, lead_id)
+    if request.method == "GET":
+        return redirect(MODULE.record_url(lead.id))
     form = AssignForm()
     if not form.validate_on_submit():
         return _detail_page(lead, assign_form=form, status=400)
