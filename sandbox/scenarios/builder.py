@@ -202,9 +202,11 @@ def _leads(fake: Faker, rnd: random.Random, moment, accounts: list[dict]) -> lis
             {
                 "id": lead_id,
                 "name": fake.name(),
+                # Hyphens break the account naming rules; a lead's company
+                # should convert into an account as it stands.
                 "company": rnd.choice(accounts)["name"]
                 if known
-                else fake.unique.company(),
+                else fake.unique.company().replace("-", " "),
                 "title": rnd.choice(TITLES),
                 "email": fake.email(),
                 "phone": fake.phone_number(),

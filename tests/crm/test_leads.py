@@ -637,6 +637,17 @@ def test_similar_accounts_are_suggested_and_a_new_one_needs_an_explicit_choice(
     assert entry.details["new_account"] is True
     assert entry.details["created_despite_similar"] == [existing.name]
     assert entry.details["account"] == "ACME Trading"
+    on_account = classroom.in_tenant(
+        app,
+        lambda s: s.scalar(
+            sa.select(AuditLog).filter_by(
+                entity="account",
+                entity_id=entry.details["account_id"],
+                action="create_despite_duplicates",
+            )
+        ),
+    )
+    assert on_account.details["similar"] == existing.name
 
 
 def test_an_account_name_already_taken_is_refused_beside_the_field(
@@ -671,6 +682,7 @@ def test_conversion_form_errors_show_beside_the_fields(app, client, auth, classr
         ({"amount": "-5"}, "amount", "Enter an amount of at least 0"),
         ({"last_name": ""}, "last_name", "Enter the new contact&#39;s last name."),
         ({"account_name": ""}, "account_name", "Enter the new account&#39;s name."),
+        ({"account_name": "Lake-side"}, "account_name", "cannot contain “-”"),
         ({"account_choice": "existing"}, "account_id", "Choose the existing account."),
         ({"account_choice": "999999"}, "account_id", "no longer exists"),
         ({"account_choice": "maybe"}, "account_choice", "Choose an account option."),

@@ -17,7 +17,12 @@ from flask import url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sandbox.crm.accounts.service import find_same_name, similar_accounts
+from sandbox.crm.accounts.service import (
+    clean_name,
+    find_same_name,
+    name_problem,
+    similar_accounts,
+)
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.codes import code_list
 from sandbox.crm.registry import Reminder
@@ -369,8 +374,14 @@ def convert_lead(session: Session, lead: Lead, choice: Conversion) -> Converted:
             "opportunity_id": opportunity.id if opportunity else None,
         }
         if similar:
-            # The user saw these and chose a new account anyway: keep the evidence.
+            # The user saw these and chose a new account anyway: keep the evidence,
+            # on the lead and, as the accounts module does, on the new account.
             details["created_despite_similar"] = [a.name for a in similar]
+            record_action(
+                account,
+                "create_despite_duplicates",
+                {"similar": ", ".join(a.name for a in similar)},
+            )
         record_action(lead, "convert", details)
         session.commit()
     except IntegrityError:
@@ -439,9 +450,12 @@ def _account_for(
                 "account_id",
             )
         return account, False, []
-    name = (choice.account_name or "").strip()
+    name = clean_name(choice.account_name)
     if is_blank(name):
         raise LeadError(_l("Enter the new account's name."), "account_name")
+    problem = name_problem(name)
+    if problem is not None:
+        raise LeadError(problem, "account_name")
     same = find_same_name(session, name)
     if same is not None:
         raise _name_taken(same)
