@@ -1,4 +1,4 @@
-"""A small deterministic scenario builder (accounts and contacts).
+"""A small deterministic scenario builder (accounts, contacts and leads).
 
 The same scenario, seed and day always give the same rows. Dates are generated
 relative to ``today`` so a freshly provisioned tenant never looks stale.
@@ -40,6 +40,12 @@ TITLES = (
 #: The time zone a course on the scenario shows times in, unless it sets its own.
 SCENARIO_TIMEZONES = {"default": "UTC", "default-zh": "Asia/Shanghai"}
 
+#: How many leads a scenario starts with, and how their statuses and ratings are spread.
+N_LEADS = 40
+LEAD_STATUSES = (("new", 14), ("contacted", 12), ("qualified", 8), ("unqualified", 6))
+LEAD_RATINGS = (("hot", 1), ("warm", 2), ("cold", 2))
+#: Every this many leads, one comes from a company that is already an account.
+KNOWN_COMPANY_EVERY = 8
 #: The virtual team: (name, role); the first is the student's own seat.
 TEAM = (
     ("You", "sales_rep"),
@@ -179,6 +185,49 @@ def create_schema(path: Path) -> None:
         conn.close()
 
 
+def _leads(fake: Faker, rnd: random.Random, moment, accounts: list[dict]) -> list:
+    """Open leads (none converted yet), owned by the sales team or unassigned."""
+    statuses = [code for code, weight in LEAD_STATUSES for _ in range(weight)]
+    ratings = [code for code, weight in LEAD_RATINGS for _ in range(weight)]
+    sources = [c.code for c in default_list("lead_source")]
+    reasons = [c.code for c in default_list("unqualified_reason")]
+    industries = [c.code for c in default_list("industry")]
+    sellers = [n for n, (_name, role) in enumerate(TEAM, start=1) if "sales" in role]
+    leads = []
+    for lead_id in range(1, N_LEADS + 1):
+        created = moment()
+        status = rnd.choice(statuses)
+        known = lead_id % KNOWN_COMPANY_EVERY == 0
+        leads.append(
+            {
+                "id": lead_id,
+                "name": fake.name(),
+                # Hyphens break the account naming rules; a lead's company
+                # should convert into an account as it stands.
+                "company": rnd.choice(accounts)["name"]
+                if known
+                else fake.unique.company().replace("-", " "),
+                "title": rnd.choice(TITLES),
+                "email": fake.email(),
+                "phone": fake.phone_number(),
+                "source": rnd.choice(sources),
+                "status": status,
+                "rating": rnd.choice(ratings),
+                "unqualified_reason": rnd.choice(reasons)
+                if status == "unqualified"
+                else None,
+                "industry": rnd.choice(industries),
+                "city": fake.city(),
+                # About one lead in five waits in the unassigned pool.
+                "owner_id": None if rnd.random() < 0.2 else rnd.choice(sellers),
+                "notes": fake.sentence(),
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
+    return leads
+
+
 def build_scenario(
     path: Path, scenario: str, seed: int, *, today: date | None = None
 ) -> None:
@@ -263,6 +312,7 @@ def build_scenario(
             }
         )
     catalog = _catalog_rows(rnd, fake, created=start.isoformat(" "))
+    leads = _leads(fake, rnd, moment, accounts)
 
     create_schema(path)
     db = sqlite_utils.Database(path)
@@ -292,6 +342,7 @@ def build_scenario(
             for table, rows in catalog.items():
                 if not db[table].count:  # another part of the build may fill it
                     db[table].insert_all(rows)
+            db["lead"].insert_all(leads)
             db["tenant_info"].insert_all(
                 [
                     {"key": "scenario", "value": scenario},
