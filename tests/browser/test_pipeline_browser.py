@@ -50,9 +50,7 @@ def column(page, stage_id: str):
     return page.locator(f'.kanban-column[data-stage-id="{stage_id}"]')
 
 
-def test_student_drags_a_card_to_another_stage_and_it_stays_there(
-    zh_page, live_server
-):
+def test_student_drags_a_card_to_another_stage_and_it_stays_there(zh_page, live_server):
     page = zh_page
     page.goto(live_server.url_for("/crm/opportunities/pipeline"))
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")

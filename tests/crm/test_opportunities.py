@@ -722,7 +722,18 @@ def test_the_scenario_brings_a_realistic_pipeline(app, classroom):
     classroom.in_tenant(app, check)
 
 
-def test_read_only_viewers_get_no_move_controls(app, client, auth, classroom):
+def test_an_instructor_sees_the_pipeline_read_only(app, client, auth, classroom):
     auth.login("alice")
     page = client.get("/crm/opportunities/pipeline").get_data(as_text=True)
     assert 'class="move-form' in page and 'data-writable="true"' in page
+    auth.logout()
+    auth.login("teacher")
+    tenant = classroom.tenant_ids[0]
+    client.post(f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view")
+    page = client.get("/crm/opportunities/pipeline").get_data(as_text=True)
+    assert 'class="move-form' not in page and 'data-writable="false"' in page
+    assert 'draggable="true"' not in page
+    response = client.post("/crm/opportunities/1/move", json={"stage_id": 2})
+    assert response.status_code == 403
+    detail = client.get("/crm/opportunities/1").get_data(as_text=True)
+    assert "Close as won" not in detail and "Add a product" not in detail

@@ -266,12 +266,18 @@ def detail(opportunity_id: int):
         stale_days=days,
         badges=warning_badges(opp),
         confirm=ConfirmForm(),
-        reopen_form=ReopenForm(stage_id=svc.reopen_stage(db.session, opp).id)
-        if opp.stage.is_closed
-        else None,
+        reopen_form=_reopen_form(opp),
         history=timeline(db.session, opp),
         day=day,
     )
+
+
+def _reopen_form(opp: Opportunity) -> ReopenForm | None:
+    """For a closed deal: reopen, offering the stage it was last open in."""
+    if not opp.stage.is_closed:
+        return None
+    stage = svc.reopen_stage(db.session, opp)
+    return ReopenForm(stage_id=stage.id if stage else None)
 
 
 @bp.route("/<id:opportunity_id>/delete", methods=["GET", "POST"])
@@ -449,12 +455,15 @@ def line_item(opportunity_id: int, line_id: int | None = None):
     opp = db.get_or_404(Opportunity, opportunity_id)
     item = _line(opp, line_id) if line_id else None
     form = LineItemForm(obj=item)
+    note = None
+    if not form.product_id.choices:
+        note = _("There are no products yet: add them under Products first.")
     if form.validate_on_submit():
         svc.save_line_item(db.session, opp, item, form.data)
         flash(_("Line items saved; the amount is their sum."), "success")
         return redirect(MODULE.record_url(opp.id) + "#line-items")
     heading = _("Edit product line") if item else _("Add a product")
-    return _subform(opp, form, heading, status=_status(form))
+    return _subform(opp, form, heading, status=_status(form), note=note)
 
 
 @bp.route("/<id:opportunity_id>/lines/<id:line_id>/delete", methods=["POST"])
