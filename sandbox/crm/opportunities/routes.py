@@ -1,6 +1,8 @@
+from decimal import Decimal
+
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal
 from sqlalchemy.orm import contains_eager, selectinload
 
 from sandbox.auth.decorators import login_required
@@ -269,6 +271,7 @@ def detail(opportunity_id: int):
         reopen_form=_reopen_form(opp),
         history=timeline(db.session, opp),
         day=day,
+        quantity=format_decimal,
     )
 
 
@@ -601,4 +604,5 @@ def quote(opportunity_id: int, quote_id: int):
         owner=owner,
         company=tenant_info().get("company") or _("Our company"),
         day=day,
+        quantity=lambda value: format_decimal(Decimal(value)),
     )

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, contains_eager
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.codes import code_list
 from sandbox.crm.service import apply_changes, commit
-from sandbox.i18n import current_language
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
 from sandbox.models.crm import Account, Colleague, TenantInfo, current_actor
@@ -100,9 +99,7 @@ def today() -> dt.date:
 
 def stage_label(stage: Stage | None) -> str:
     """The stage's name in the current language."""
-    if stage is None:
-        return ""
-    return stage.name_zh if current_language() == "zh" and stage.name_zh else stage.name
+    return stage.display_name if stage is not None else ""
 
 
 def stages(session: Session) -> list[Stage]:

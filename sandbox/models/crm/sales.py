@@ -36,6 +36,17 @@ class Stage(Timestamped, Audited):
     is_closed: Mapped[bool] = mapped_column(default=False, info={"label": _l("Closed")})
     is_won: Mapped[bool] = mapped_column(default=False, info={"label": _l("Won")})
 
+    @property
+    def display_name(self) -> str:
+        """The stage's name in the language of the current request."""
+        from flask import has_request_context
+
+        from sandbox.i18n import current_language
+
+        if self.name_zh and has_request_context() and current_language() == "zh":
+            return self.name_zh
+        return self.name
+
     def __repr__(self) -> str:
         return f"<Stage {self.code}>"
 
