@@ -14,7 +14,7 @@ from sandbox.models.crm import AuditLog, TenantInfo
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import LineItem, Opportunity, Quote, Stage, StageHistory
-from tests.helpers import make_account
+from tests.helpers import make_account, make_contact
 
 TODAY = dt.date.today()
 
@@ -657,8 +657,6 @@ def test_create_validates_beside_the_fields(app, client, auth, classroom):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and page.count("invalid-feedback") >= 3
     other = classroom.in_tenant(app, lambda s: make_account(s, name="Elsewhere Ltd").id)
-    from tests.helpers import make_contact
-
     contact = classroom.in_tenant(app, lambda s: make_contact(s, account_id=other).id)
     response = client.post(
         "/crm/opportunities/new",
@@ -737,3 +735,46 @@ def test_an_instructor_sees_the_pipeline_read_only(app, client, auth, classroom)
     assert response.status_code == 403
     detail = client.get("/crm/opportunities/1").get_data(as_text=True)
     assert "Close as won" not in detail and "Add a product" not in detail
+
+
+def test_contact_roles_on_a_deal(app, client, auth, classroom, deal):
+    contact = classroom.in_tenant(app, lambda s: make_contact(s).id)
+    auth.login("alice")
+    url = f"/crm/opportunities/{deal}/roles/new"
+    data = {"contact_id": contact, "role": "decision_maker"}
+    assert client.post(url, data=data).status_code == 302
+    again = client.post(url, data=data)
+    assert again.status_code == 422
+    assert "already has a role" in again.get_data(as_text=True)
+    page = client.get(f"/crm/opportunities/{deal}").get_data(as_text=True)
+    assert "Lin Wei" in page or "Wei Lin" in page
+    logged = classroom.in_tenant(
+        app,
+        lambda s: s.scalar(
+            sa.select(AuditLog.record_name).where(
+                AuditLog.entity == "opportunity_contact_role"
+            )
+        ),
+    )
+    assert "Wei" in logged and "decision_maker" in logged
+    role = classroom.in_tenant(
+        app, lambda s: s.get(Opportunity, deal).contact_roles[0].id
+    )
+    client.post(f"/crm/opportunities/{deal}/roles/{role}/remove")
+    assert (
+        classroom.in_tenant(app, lambda s: s.get(Opportunity, deal).contact_roles) == []
+    )
+
+
+def test_a_line_of_another_deal_is_not_found(app, client, auth, classroom, deal):
+    line = classroom.in_tenant(
+        app,
+        lambda s: s.scalar(
+            sa.select(LineItem.id).where(LineItem.opportunity_id != deal)
+        ),
+    )
+    auth.login("alice")
+    assert client.get(f"/crm/opportunities/{deal}/lines/{line}/edit").status_code == 404
+    assert (
+        client.post(f"/crm/opportunities/{deal}/lines/{line}/delete").status_code == 404
+    )

@@ -19,7 +19,13 @@ from sandbox.crm.codes import code_list
 from sandbox.crm.service import apply_changes, commit
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
-from sandbox.models.crm import Account, Colleague, TenantInfo, current_actor
+from sandbox.models.crm import (
+    Account,
+    Colleague,
+    Contact,
+    TenantInfo,
+    current_actor,
+)
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import (
@@ -386,7 +392,7 @@ def save_line_item(
         if item is None:
             position = max((i.position for i in opp.line_items), default=0) + 1
             item = LineItem(opportunity_id=opp.id, position=position)
-        item.product_id = product.id
+        item.product = product
         item.quantity = data["quantity"]
         item.unit_price = (
             data["unit_price"]
@@ -434,7 +440,7 @@ def add_competitor(
     )
     if exists:
         raise DuplicateCompetitor(_l("This competitor is already on the deal."))
-    link = OpportunityCompetitor(opportunity_id=opp.id, competitor_id=competitor.id)
+    link = OpportunityCompetitor(opportunity_id=opp.id, competitor=competitor)
     apply_changes(link, data, ("strengths", "weaknesses", "threat"))
     session.add(link)
     opp.last_activity_at = utcnow()
@@ -477,7 +483,11 @@ def add_contact_role(
     )
     if exists:
         raise OpportunityError(_l("This contact already has a role on the deal."))
-    link = ContactRole(opportunity_id=opp.id, contact_id=contact_id, role=role)
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise OpportunityError(_l("The chosen record no longer exists."))
+    # Linked objects (not just ids) so the audit log names the contact.
+    link = ContactRole(opportunity_id=opp.id, contact=contact, role=role)
     session.add(link)
     opp.last_activity_at = utcnow()
     commit(session)
