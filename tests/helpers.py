@@ -55,3 +55,30 @@ def make_contact(session: Session, **overrides: Any) -> Contact:
     session.add(contact)
     session.commit()
     return contact
+
+
+#: The tables of a tenant's deals, children first.
+DEAL_TABLES = (
+    "quote",
+    "line_item",
+    "opportunity_history",
+    "opportunity_competitor",
+    "opportunity_contact_role",
+    "opportunity",
+)
+
+
+def clear_deals(session: Session) -> None:
+    """Empty the scenario's deals (straight SQL: the ORM refuses bulk deletes that
+    would skip the audit log), for tests that need stages or products unused."""
+    connection = session.connection()
+    existing = {
+        row[0]
+        for row in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+    }
+    for table in DEAL_TABLES:
+        if table in existing:
+            connection.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608
+    session.commit()

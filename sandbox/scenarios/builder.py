@@ -46,6 +46,21 @@ LEAD_STATUSES = (("new", 14), ("contacted", 12), ("qualified", 8), ("unqualified
 LEAD_RATINGS = (("hot", 1), ("warm", 2), ("cold", 2))
 #: Every this many leads, one comes from a company that is already an account.
 KNOWN_COMPANY_EVERY = 8
+
+#: Products for scenarios that bring none: (code, name, unit, list price).
+PRODUCTS = (
+    ("CRM-STD", "CRM Standard licence", "user_month", 45),
+    ("CRM-PRO", "CRM Professional licence", "user_month", 90),
+    ("ONB-PKG", "Onboarding package", "set", 4800),
+    ("TRN-DAY", "On-site training day", "each", 1200),
+    ("INT-API", "Integration connector", "license", 6500),
+    ("SUP-PRM", "Premium support (year)", "each", 9800),
+    ("CON-HR", "Consulting hour", "hour", 150),
+    ("HW-SCN", "Barcode scanner", "piece", 320),
+)
+#: How many deals sit in each stage (the order of DEFAULT_STAGES).
+STAGE_SPREAD = (9, 7, 6, 5, 5, 4, 5, 4, 9, 6)
+
 #: The virtual team: (name, role); the first is the student's own seat.
 TEAM = (
     ("You", "sales_rep"),
@@ -343,6 +358,18 @@ def build_scenario(
                 if not db[table].count:  # another part of the build may fill it
                     db[table].insert_all(rows)
             db["lead"].insert_all(leads)
+            if not db["product"].count:
+                db["product"].insert_all(_products(created))
+            opportunities, lines, history = _opportunities(
+                random.Random(seed + 1),  # noqa: S311 - reproducible data
+                today,
+                [a["name"] for a in accounts],
+                contacts,
+                list(db["product"].rows),
+            )
+            db["opportunity"].insert_all(opportunities)
+            db["line_item"].insert_all(lines)
+            db["opportunity_history"].insert_all(history)
             db["tenant_info"].insert_all(
                 [
                     {"key": "scenario", "value": scenario},
@@ -353,3 +380,116 @@ def build_scenario(
             )
     finally:
         db.close()
+
+
+def _products(created: str) -> list[dict]:
+    return [
+        {
+            "id": n,
+            "code": code,
+            "name": name,
+            "unit": unit,
+            "list_price": price * 100,
+            "active": True,
+            "created_at": created,
+            "updated_at": created,
+        }
+        for n, (code, name, unit, price) in enumerate(PRODUCTS, start=1)
+    ]
+
+
+def _opportunities(
+    rnd: random.Random,
+    today: date,
+    account_names: list[str],
+    contacts: list[dict],
+    products: list[dict],
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """Deals across the stages: won and lost ones closed in the past, open ones
+    closing in the next months; about half priced from product lines."""
+    types = [c.code for c in default_list("opportunity_type")]
+    sources = [c.code for c in default_list("lead_source")]
+    reasons = [c.code for c in default_list("lost_reason")]
+    opportunities, lines, history = [], [], []
+    for stage_id, count in enumerate(STAGE_SPREAD, start=1):
+        _code, _en, _zh, probability, category, closed, won = DEFAULT_STAGES[
+            stage_id - 1
+        ]
+        for _ in range(count):
+            opp_id = len(opportunities) + 1
+            account_id = rnd.randrange(1, len(account_names) + 1)
+            staff = [c["id"] for c in contacts if c["account_id"] == account_id]
+            created = datetime.combine(
+                today - timedelta(days=rnd.randrange(30, 300)), time(10)
+            )
+            if closed:
+                close_date = today - timedelta(days=rnd.randrange(1, 150))
+                touched = datetime.combine(close_date, time(16))
+            else:
+                close_date = today + timedelta(days=rnd.randrange(7, 180))
+                # A few open deals have gone quiet: the early warning shows them.
+                idle = (
+                    rnd.randrange(40, 90) if opp_id % 9 == 0 else rnd.randrange(1, 20)
+                )
+                touched = datetime.combine(today - timedelta(days=idle), time(11))
+            amount = 0
+            if products and rnd.random() < 0.5:
+                for position in range(1, rnd.randrange(2, 4)):
+                    product = rnd.choice(products)
+                    quantity = rnd.randrange(1, 20)
+                    discount = rnd.choice((0, 0, 5, 10))
+                    # Cents, rounded half up like sandbox.crm.opportunities.
+                    total = (
+                        quantity * product["list_price"] * (100 - discount) + 50
+                    ) // 100
+                    amount += total
+                    lines.append(
+                        {
+                            "id": len(lines) + 1,
+                            "opportunity_id": opp_id,
+                            "product_id": product["id"],
+                            "position": position,
+                            "quantity": quantity * 100,
+                            "unit_price": product["list_price"],
+                            "discount": discount * 100,
+                            "total": total,
+                        }
+                    )
+            else:
+                amount = rnd.randrange(5, 400) * 1000 * 100
+            opportunities.append(
+                {
+                    "id": opp_id,
+                    "name": f"{account_names[account_id - 1]} – "
+                    f"{rnd.choice(('Rollout', 'Renewal', 'Expansion', 'Pilot'))}",
+                    "account_id": account_id,
+                    "contact_id": rnd.choice(staff) if staff else None,
+                    "amount": amount,
+                    "close_date": close_date.isoformat(),
+                    "stage_id": stage_id,
+                    "probability": probability,
+                    "probability_manual": False,
+                    "forecast_category": category,
+                    "opportunity_type": rnd.choice(types),
+                    "lead_source": rnd.choice(sources),
+                    "owner_id": rnd.randrange(1, len(TEAM)),
+                    "closed_on": close_date.isoformat() if closed else None,
+                    "lost_reason": rnd.choice(reasons) if closed and not won else None,
+                    "last_activity_at": touched.isoformat(" "),
+                    "created_at": created.isoformat(" "),
+                    "updated_at": touched.isoformat(" "),
+                }
+            )
+            history.append(
+                {
+                    "opportunity_id": opp_id,
+                    "at": touched.isoformat(" "),
+                    "actor": "system",
+                    "stage_id": stage_id,
+                    "amount": amount,
+                    "probability": probability,
+                    "close_date": close_date.isoformat(),
+                    "forecast_category": category,
+                }
+            )
+    return opportunities, lines, history

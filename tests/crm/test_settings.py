@@ -16,7 +16,7 @@ from sandbox.crm.settings.service import (
 from sandbox.models.crm import AuditLog, CodeItem, Colleague
 from sandbox.models.crm.sales import Stage
 from tests.crm.test_competitors import make_deal
-from tests.helpers import make_account
+from tests.helpers import clear_deals, make_account
 
 
 def rows_data(codes, **changes) -> dict[str, str]:
@@ -318,6 +318,7 @@ def test_a_new_open_stage_goes_before_the_closed_ones(app, client, auth, classro
 
 
 def test_exactly_one_won_stage(app, client, auth, classroom):
+    classroom.in_tenant(app, clear_deals)  # the scenario's deals use every stage
     auth.login("alice")
     page = client.post(
         "/crm/stages/new", data=stage_form(code="won_again", kind="won")
@@ -342,6 +343,7 @@ def test_exactly_one_won_stage(app, client, auth, classroom):
 
 
 def test_the_last_lost_stage_stays(app, client, auth, classroom):
+    classroom.in_tenant(app, clear_deals)  # the scenario's deals use every stage
     auth.login("alice")
     lost_id = classroom.in_tenant(app, lambda s: stage(s, "closed_lost").id)
     response = client.post(f"/crm/stages/{lost_id}/delete")
@@ -353,6 +355,7 @@ def test_the_last_lost_stage_stays(app, client, auth, classroom):
 
 
 def test_a_stage_in_use_cannot_be_removed_or_change_kind(app, client, auth, classroom):
+    classroom.in_tenant(app, clear_deals)  # the scenario's deals use every stage
     stage_id = classroom.in_tenant(
         app, lambda s: make_deal(s, "Busy deal", "qualification", "5").stage_id
     )

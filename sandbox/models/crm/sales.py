@@ -36,6 +36,17 @@ class Stage(Timestamped, Audited):
     is_closed: Mapped[bool] = mapped_column(default=False, info={"label": _l("Closed")})
     is_won: Mapped[bool] = mapped_column(default=False, info={"label": _l("Won")})
 
+    @property
+    def display_name(self) -> str:
+        """The stage's name in the language of the current request."""
+        from flask import has_request_context
+
+        from sandbox.i18n import current_language
+
+        if self.name_zh and has_request_context() and current_language() == "zh":
+            return self.name_zh
+        return self.name
+
     def __repr__(self) -> str:
         return f"<Stage {self.code}>"
 
@@ -243,3 +254,39 @@ DEFAULT_STAGES = (
     ("closed_won", "Closed Won", "赢单", 100, "closed", True, True),
     ("closed_lost", "Closed Lost", "丢单", 0, "omitted", True, False),
 )
+
+
+class Quote(Timestamped, Audited):
+    """A quote (报价单) issued from an opportunity: its lines as they were then."""
+
+    __table_args__ = (sa.UniqueConstraint("opportunity_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("opportunity.id", ondelete="CASCADE"),
+        index=True,
+        info={"label": _l("Opportunity")},
+    )
+    #: The n in the quote number Q-<opportunity id>-<n>.
+    sequence: Mapped[int]
+    number: Mapped[str] = mapped_column(
+        sa.String(40), unique=True, info={"label": _l("Quote number")}
+    )
+    issued_on: Mapped[dt.date] = mapped_column(info={"label": _l("Quote date")})
+    valid_until: Mapped[dt.date] = mapped_column(info={"label": _l("Valid until")})
+    #: The lines as quoted: product name and code, quantity, unit price, discount,
+    #: line total (amounts as decimal strings), so later edits leave the quote alone.
+    lines: Mapped[list] = mapped_column(sa.JSON, default=list)
+    total: Mapped[Decimal] = mapped_column(
+        Money, info={"label": _l("Total"), "money": True}
+    )
+
+    opportunity: Mapped[Opportunity] = relationship()
+
+    @property
+    def display_name(self) -> str:
+        return self.number
+
+    @classmethod
+    def display_expression(cls) -> sa.ColumnElement:
+        return cls.number
