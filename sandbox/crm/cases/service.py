@@ -142,7 +142,7 @@ TRANSITIONS: dict[str, Transition] = {
         Transition(
             "resolve",
             _l("Resolve"),
-            frozenset({*WORKING, "pending_customer"}),
+            frozenset({"new", *WORKING, "pending_customer"}),
             "resolved",
             ("resolution", "article_id"),
             style="success",
@@ -493,7 +493,7 @@ def update_case(
             _("A closed, cancelled or merged case can no longer be edited.")
         )
     _check_contact(session, data)
-    apply_changes(case, data, FIELDS)
+    apply_changes(case, data, tuple(f for f in FIELDS if f in data))
     refresh_sla(case, service_settings(session), zone or current_zone())
     commit(session)
     return case
