@@ -478,3 +478,56 @@ def test_the_scenario_cases_agree_with_their_history(app, classroom):
                 assert case.response_due_at and case.resolution_due_at
 
     classroom.in_tenant(app, check)
+
+
+def test_views_of_a_5000_case_tenant_run_a_fixed_number_of_queries(
+    app, client, auth, classroom
+):
+    from tests.crm.test_kit import QueryCounter
+
+    auth.login("alice")
+    views = ("all", "mine", "unassigned", "callback", "analysis", "overdue")
+
+    def counts() -> dict[str, int]:
+        found = {}
+        for view in views:
+            with QueryCounter() as counter:
+                page = client.get(f"/crm/cases/?view={view}&per_page=100")
+                assert page.status_code == 200
+            found[view] = counter.count
+        return found
+
+    small = counts()
+    now = utcnow()
+
+    def flood(session):
+        rows = [
+            {
+                "number": f"CS-1999-{n:06d}",
+                "subject": f"Case {n}",
+                "case_type": "fault",
+                "origin": "phone",
+                "priority": "P3",
+                "status": ("new", "in_progress", "resolved", "closed")[n % 4],
+                "owner_id": (None, 1, 2)[n % 3],
+                "account_id": 1 + n % 50,
+                "escalation_level": n % 2,
+                "opened_at": now,
+                "next_due_at": now - dt.timedelta(hours=n % 48),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in range(5000)
+        ]
+        session.execute(sa.insert(Case.__table__), rows)
+        session.commit()
+
+    classroom.in_tenant(app, flood)
+    import time
+
+    started = time.perf_counter()
+    large = counts()
+    assert large == small
+    assert time.perf_counter() - started < 10
+    overdue = client.get("/crm/cases/?view=overdue").get_data(as_text=True)
+    assert re.search(r"[\d,]+ records", overdue)
