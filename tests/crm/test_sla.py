@@ -121,7 +121,7 @@ def session(app):
 
 
 def open_case(session, opened: dt.datetime, zone: str = "UTC", **data) -> Case:
-    values = {"subject": "Printer on fire", "account_id": 1, "priority": "P1"}
+    values = {"subject": "Printer on fire", "account_id": 1, "priority": "p1"}
     return create_case(
         session, {**values, **data}, now=sla.to_utc(opened, zone), zone=zone
     )
@@ -159,7 +159,7 @@ def test_waiting_for_the_customer_moves_the_deadline_and_stops_the_alarm(session
 
 def test_company_holidays_and_targets_come_from_the_tenant(session):
     save_setting(session, CALENDAR_KEY, {"holidays": [MONDAY.isoformat()]})
-    save_setting(session, TARGETS_KEY, {"P1": [2, 6]})
+    save_setting(session, TARGETS_KEY, {"p1": [2, 6]})
     session.commit()
     case = open_case(session, at(FRIDAY, 17, 30))
     assert case.resolution_due_at == at(TUESDAY, 14, 30)
@@ -172,7 +172,7 @@ def test_unreadable_settings_fall_back_to_the_defaults(session):
     session.commit()
     settings = service_settings(session)
     assert settings.calendar == sla.WorkCalendar()
-    assert settings.targets["P1"] == (1, 4)
+    assert settings.targets["p1"] == (1, 4)
     assert settings.reopen_days == 7
 
 
@@ -183,7 +183,7 @@ def test_a_new_priority_moves_the_deadline(session):
     update_case(
         session,
         case,
-        {"subject": case.subject, "account_id": 1, "priority": "P4"},
+        {"subject": case.subject, "account_id": 1, "priority": "p4"},
         zone="UTC",
     )
     # Friday 0.5 h, Monday to Thursday 36 h, Friday 3.5 h.

@@ -42,10 +42,10 @@ define(
     "case_priority",
     _l("Case priorities"),
     [
-        ("P1", "P1 – Critical", "P1 – 紧急", "danger"),
-        ("P2", "P2 – High", "P2 – 高", "warning"),
-        ("P3", "P3 – Normal", "P3 – 中", "info"),
-        ("P4", "P4 – Low", "P4 – 低", "secondary"),
+        ("p1", "P1 – Critical", "P1 – 紧急", "danger"),
+        ("p2", "P2 – High", "P2 – 高", "warning"),
+        ("p3", "P3 – Normal", "P3 – 中", "info"),
+        ("p4", "P4 – Low", "P4 – 低", "secondary"),
     ],
 )
 define(

@@ -27,7 +27,7 @@ class CaseForm(RecordForm):
     contact_id = RecordPickerField(L("contact_id"), module="contacts")
     case_type = CodeSelectField(L("case_type"), codes="case_type", default="question")
     origin = CodeSelectField(L("origin"), codes="case_origin", default="phone")
-    priority = CodeSelectField(L("priority"), codes="case_priority", default="P3")
+    priority = CodeSelectField(L("priority"), codes="case_priority", default="p3")
     product_id = RecordPickerField(L("product_id"), module="products")
     queue = CodeSelectField(
         L("queue"), codes="case_queue", blank=True, validators=[Optional()]

@@ -1,7 +1,7 @@
 """Service-desk data for a new tenant: cases in plausible states, a few articles.
 
 Every case is walked through the lifecycle of :data:`TRANSITIONS` from New, so its
-state, its status history, its audit log and its SLA deadlines agree. Everything is
+state, its status history and its SLA deadlines agree. Everything is
 drawn from the builder's seeded random generator: the same seed, the same rows.
 """
 
@@ -57,15 +57,6 @@ PATHS = (
     (("cancel",), 1),
 )
 
-REASONS = {
-    "request_info": (
-        "Asked for the serial number and a photo",
-        "请客户提供序列号和照片",
-    ),
-    "escalate": ("Needs the second-line engineers", "需要二线工程师处理"),
-    "suspend": ("Waiting for a spare part", "等待备件到货"),
-    "cancel": ("Opened twice by mistake", "重复提交"),
-}
 RESOLUTIONS = (
     ("Replaced the faulty unit", "已更换故障设备"),
     ("Explained the settings on the phone", "已电话指导客户完成设置"),
@@ -153,12 +144,14 @@ def build_service_desk(
     contacts_by_account: dict[int, list[int]],
     colleagues: dict[int, str],
 ) -> dict[str, list[dict[str, Any]]]:
-    """Rows for ``article``, ``service_case``, ``service_case_event`` and
-    ``audit_log``."""
+    """Rows for ``article``, ``service_case`` and ``service_case_event``.
+
+    The audit log stays empty: it records what the student does.
+    """
     lang = 1 if chinese else 0
     settings = ServiceSettings(sla.WorkCalendar(), DEFAULT_TARGETS, DEFAULT_REOPEN_DAYS)
     now = sla.to_utc(dt.datetime.combine(today, dt.time(10)), zone)
-    articles, audit = [], []
+    articles = []
     for n, (category, en, zh, kw_en, kw_zh, body_en, body_zh) in enumerate(
         ARTICLES, start=1
     ):
@@ -197,7 +190,7 @@ def build_service_desk(
                 ("question", "fault", "request", "complaint", "suggestion")
             ),
             origin=rnd.choice(("phone", "email", "web", "on_site")),
-            priority=rnd.choice(("P1", "P2", "P2", "P3", "P3", "P3", "P4")),
+            priority=rnd.choice(("p1", "p2", "p2", "p3", "p3", "p3", "p4")),
             queue=rnd.choice(("first_line", "second_line", "technical", "billing")),
             account_id=account_id,
             contact_id=rnd.choice(contacts) if contacts else None,
@@ -220,28 +213,21 @@ def build_service_desk(
         for action, before, after in _walk(path):
             moment += dt.timedelta(minutes=rnd.randrange(20, 8 * 60))
             moment = min(moment, now - dt.timedelta(minutes=5))
-            details: dict[str, Any] = {"from": before, "to": after}
-            if action in REASONS:
-                details["reason"] = REASONS[action][lang]
             if action == "assign":
                 case.owner_id = rnd.choice(list(colleagues))
-                details["owner"] = colleagues[case.owner_id]
             elif action == "escalate":
                 case.escalated_from_id = case.owner_id
                 case.escalation_level = 1
-                details["level"] = 1
             elif action == "resolve":
                 case.resolved_at = moment
                 if published and rnd.random() < 0.5:
                     article = rnd.choice(published)
                     case.article_id = article["id"]
                     case.resolution = article["title"]
-                    details["article"] = article["title"]
                 else:
                     case.resolution = rnd.choice(RESOLUTIONS)[lang]
             elif action == "callback":
                 case.satisfaction = rnd.choice((3, 4, 4, 5, 5))
-                details["satisfaction"] = case.satisfaction
             elif action == "close":
                 case.closed_at = moment
             elif action == "analyze":
@@ -259,18 +245,6 @@ def build_service_desk(
                     at=moment,
                     actor="system",
                 )
-            )
-            audit.append(
-                {
-                    "at": moment.isoformat(" "),
-                    "actor": "system",
-                    "entity": "service_case",
-                    "entity_id": case_id,
-                    "record_name": f"{case.number} {case.subject}",
-                    "action": f"case_{action}",
-                    "changes": "{}",
-                    "details": details,
-                }
             )
         if case.owner_id is None and case.status not in ("new", "cancelled"):
             case.owner_id = rnd.choice(list(colleagues))
@@ -300,5 +274,4 @@ def build_service_desk(
         "article": articles,
         "service_case": cases,
         "service_case_event": events,
-        "audit_log": audit,
     }

@@ -49,7 +49,7 @@ ESCALATION_LEVELS = (1, 2, 3)
 SATISFACTION = (1, 2, 3, 4, 5)
 
 #: priority -> (response hours, resolution hours), in business hours
-DEFAULT_TARGETS = {"P1": (1, 4), "P2": (4, 8), "P3": (8, 24), "P4": (16, 40)}
+DEFAULT_TARGETS = {"p1": (1, 4), "p2": (4, 8), "p3": (8, 24), "p4": (16, 40)}
 DEFAULT_REOPEN_DAYS = 7
 #: The overdue-alarm view also shows cases due within this time.
 ALARM_WINDOW = dt.timedelta(hours=1)
@@ -375,7 +375,7 @@ def pending_intervals(
 def refresh_sla(case: Case, settings: ServiceSettings, zone: str) -> None:
     """Recompute the case's deadlines from its priority, calendar and pauses."""
     response_hours, resolution_hours = settings.targets.get(
-        case.priority, DEFAULT_TARGETS["P3"]
+        case.priority, DEFAULT_TARGETS["p3"]
     )
     start = sla.to_local(case.opened_at, zone)
     pauses = [
@@ -743,7 +743,7 @@ def view_condition(
     now = now or utcnow()
     is_open = Case.status.in_(OPEN)
     if view == "mine":
-        return sa.and_(is_open, Case.owner_id == me)
+        return sa.and_(is_open, Case.owner_id == me) if me is not None else sa.false()
     if view == "unassigned":
         return sa.and_(is_open, Case.owner_id.is_(None))
     if view == "callback":

@@ -46,7 +46,7 @@ class Case(Timestamped, Audited):
     )
     priority: Mapped[str] = mapped_column(
         sa.String(2),
-        default="P3",
+        default="p3",
         info={"label": _l("Priority"), "codes": "case_priority"},
     )
     status: Mapped[str] = mapped_column(
@@ -145,7 +145,6 @@ class Case(Timestamped, Audited):
         back_populates="case",
         cascade="all, delete-orphan",
         order_by="CaseEvent.id",
-        passive_deletes=True,
     )
 
     @property
