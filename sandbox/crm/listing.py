@@ -153,14 +153,18 @@ def search_condition(q: str, search: Sequence[sa.ColumnElement]) -> sa.ColumnEle
 def list_records(
     stmt: sa.Select,
     *,
-    search: Sequence[sa.ColumnElement],
+    search: Sequence[sa.ColumnElement] | Callable[[str], sa.ColumnElement],
     sorts: Mapping[str, sa.ColumnElement],
     default_sort: str,
     filters: Sequence[ListFilter] = (),
     tiebreak: sa.ColumnElement | None = None,
     default_direction: str = "asc",
 ) -> Listing:
-    """Apply the request's ``q``, filters, ``sort``/``dir``, ``page``/``per_page``."""
+    """Apply the request's ``q``, filters, ``sort``/``dir``, ``page``/``per_page``.
+
+    ``search`` is the columns ``q`` is looked for in, or a function of ``q``
+    returning the condition (for searches that are not "contains").
+    """
     listing = Listing(
         endpoint=request.endpoint or "",
         path=request.script_root + request.path,
@@ -168,7 +172,11 @@ def list_records(
         filter_specs=filters,
     )
     if listing.q:
-        stmt = stmt.where(search_condition(listing.q, search))
+        stmt = stmt.where(
+            search(listing.q)
+            if callable(search)
+            else search_condition(listing.q, search)
+        )
     for spec in filters:
         value = request.args.get(spec.name, "").strip()[:MAX_QUERY_LENGTH]
         if value:
@@ -209,7 +217,9 @@ def module_listing(
     stmt: sa.Select | None = None,
     *,
     filters: Sequence[ListFilter] = (),
-    search: Sequence[sa.ColumnElement] | None = None,
+    search: Sequence[sa.ColumnElement]
+    | Callable[[str], sa.ColumnElement]
+    | None = None,
     default_direction: str = "asc",
 ) -> Listing:
     """A module's list page: its columns, each sortable, its search, ``filters``."""

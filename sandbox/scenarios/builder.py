@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlite_utils
 from faker import Faker
 
+from sandbox.crm.cases.scenario import build_service_desk
 from sandbox.crm.codes import default_list
 from sandbox.models.crm import tenant_metadata
 from sandbox.models.crm.sales import DEFAULT_STAGES
@@ -329,6 +330,19 @@ def build_scenario(
     catalog = _catalog_rows(rnd, fake, created=start.isoformat(" "))
     leads = _leads(fake, rnd, moment, accounts)
 
+    contacts_by_account: dict[int, list[int]] = {}
+    for contact in contacts:
+        contacts_by_account.setdefault(contact["account_id"], []).append(contact["id"])
+    service_desk = build_service_desk(
+        rnd,
+        chinese=locale.startswith("zh"),
+        today=today,
+        zone=SCENARIO_TIMEZONES.get(scenario, "UTC"),
+        n_accounts=n_accounts,
+        contacts_by_account=contacts_by_account,
+        colleagues={c["id"]: c["name"] for c in colleagues},
+    )
+
     create_schema(path)
     db = sqlite_utils.Database(path)
     try:
@@ -370,6 +384,8 @@ def build_scenario(
             db["opportunity"].insert_all(opportunities)
             db["line_item"].insert_all(lines)
             db["opportunity_history"].insert_all(history)
+            for table, rows in service_desk.items():
+                db[table].insert_all(rows)
             db["tenant_info"].insert_all(
                 [
                     {"key": "scenario", "value": scenario},
