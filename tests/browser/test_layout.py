@@ -102,6 +102,7 @@ def test_the_record_picker_finds_an_account_as_you_type(page, live_server, login
     picker.fill(account[:5])
     option = page.get_by_role("option", name=account)
     expect(option).to_be_visible()
+    page.wait_for_load_state("networkidle")  # the answer to what was typed is in
     picker.press("ArrowDown")
     # The first suggestion is highlighted; Enter takes the highlighted one.
     first = page.get_by_role("option").first.inner_text()

@@ -31,6 +31,7 @@
     var timer = null;
     var active = -1;
     var options = [];
+    var latest = 0; // only the newest lookup's answer is shown
 
     function close() {
       list.hidden = true;
@@ -58,6 +59,8 @@
     }
 
     function render(records) {
+      // Keep the highlighted record highlighted when the list is redrawn.
+      var kept = active >= 0 ? options[active].dataset.id : null;
       list.textContent = "";
       options = records.map(function (record, i) {
         var item = document.createElement("li");
@@ -76,15 +79,19 @@
       list.hidden = options.length === 0;
       input.setAttribute("aria-expanded", options.length ? "true" : "false");
       active = -1;
+      options.forEach(function (option, i) {
+        if (option.dataset.id === kept) { highlight(i); }
+      });
     }
 
     function search() {
+      var ticket = ++latest;
       fetch(url + "?q=" + encodeURIComponent(input.value.trim()), {
         headers: { Accept: "application/json" },
         credentials: "same-origin",
       })
         .then(function (response) { return response.ok ? response.json() : []; })
-        .then(render)
+        .then(function (records) { if (ticket === latest) { render(records); } })
         .catch(close);
     }
 
