@@ -249,6 +249,8 @@ class Page:
     student: str = "bench"  # whose CRM the page opens (a key of STUDENTS)
 
 
+BIG_PAGES_LIMIT = 2.0  # p50 within 2x of the 50-row account list
+
 PAGES = (
     Page(
         "accounts",
@@ -277,7 +279,83 @@ PAGES = (
         Reference(account_detail, ACCOUNT_DETAIL),
         min_ratio=RATIO_TARGET,
     ),
+    # A tenant with 10,000 leads and 2,000 opportunities: the cost of these pages
+    # must follow the page shown, not the table.
+    Page(
+        "leads-10k",
+        "lead list, 10,000 leads",
+        "/crm/leads/",
+        max_p50_vs_yardstick=BIG_PAGES_LIMIT,
+        student="big",
+    ),
+    Page(
+        "leads-search",
+        "lead search, 10,000 leads",
+        "/crm/leads/?q=Lead+0042",
+        max_p50_vs_yardstick=BIG_PAGES_LIMIT,
+        student="big",
+    ),
+    Page(
+        "pipeline-2k",
+        "kanban, 2,000 opportunities",
+        "/crm/opportunities/pipeline",
+        max_p50_vs_yardstick=BIG_PAGES_LIMIT,
+        student="big",
+    ),
 )
+
+
+BIG_LEADS = 10_000
+BIG_OPPORTUNITIES = 2_000
+
+
+def fill_big_tenant(session) -> None:
+    """A tenant with 10,000 leads and 2,000 opportunities, inserted in bulk."""
+    connection = session.connection()
+    stamp = "2026-01-01 09:00:00"
+    statuses = ("new", "contacted", "qualified", "unqualified")
+    connection.exec_driver_sql(
+        "INSERT INTO lead (name, company, email, status, rating, source, owner_id,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                f"Lead {n:05d}",
+                f"Company {n % 997}",
+                f"lead{n}@example.com",
+                statuses[n % 4],
+                ("hot", "warm", "cold")[n % 3],
+                "web",
+                1 + n % 5,
+                stamp,
+                stamp,
+            )
+            for n in range(BIG_LEADS)
+        ],
+    )
+    stages = connection.exec_driver_sql(
+        "SELECT id, probability, forecast_category FROM stage WHERE NOT is_closed"
+    ).all()
+    connection.exec_driver_sql(
+        "INSERT INTO opportunity (name, account_id, amount, close_date, stage_id,"
+        " probability, probability_manual, forecast_category, owner_id,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+        [
+            (
+                f"Deal {n:05d}",
+                1 + n % 50,
+                (1000 + n) * 100,
+                f"2027-{1 + n % 12:02d}-{1 + n % 28:02d}",
+                stages[n % len(stages)][0],
+                stages[n % len(stages)][1],
+                stages[n % len(stages)][2],
+                1 + n % 5,
+                stamp,
+                stamp,
+            )
+            for n in range(BIG_OPPORTUNITIES)
+        ],
+    )
+    session.commit()
 
 
 def add_timeline(session) -> None:
@@ -292,7 +370,7 @@ def add_timeline(session) -> None:
 
 
 #: student -> what their tenant gets after provisioning (None: the scenario as built)
-STUDENTS: dict[str, Callable | None] = {"bench": add_timeline}
+STUDENTS: dict[str, Callable | None] = {"bench": add_timeline, "big": fill_big_tenant}
 
 
 # ----------------------------------------------------------------- the instance

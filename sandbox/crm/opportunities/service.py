@@ -39,7 +39,7 @@ from sandbox.models.crm.sales import (
 
 CENT = Decimal("0.01")
 #: Cards shown per kanban column; the rest are on the filtered list.
-CARDS_PER_COLUMN = 50
+CARDS_PER_COLUMN = 20
 STALE_DAYS_KEY = "stale_opportunity_days"
 DEFAULT_STALE_DAYS = 30
 QUOTE_VALID_DAYS = 30
