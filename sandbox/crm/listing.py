@@ -198,16 +198,24 @@ def list_records(
     )
     if per_page not in PAGE_SIZES:
         per_page = current_app.config["PAGE_SIZE"]
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
-    )
-    page_number = min(int_arg("page", 1), max(1, math.ceil(total / per_page)))
     stmt = stmt.order_by(ordered, *(() if tiebreak is None else (tiebreak,)))
-    items = (
-        db.session.scalars(stmt.limit(per_page).offset((page_number - 1) * per_page))
-        .unique()
-        .all()
-    )
+
+    def page_of(number: int) -> list[Any]:
+        offset = (number - 1) * per_page
+        return list(db.session.scalars(stmt.limit(per_page).offset(offset)).unique())
+
+    page_number = int_arg("page", 1)
+    items = page_of(page_number)
+    if page_number == 1 and len(items) < per_page:
+        total = len(items)  # a first page that is not full holds everything
+    else:
+        total = db.session.scalar(
+            sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+        )
+        last = max(1, math.ceil(total / per_page))
+        if page_number > last:  # past the end: show the last page
+            page_number = last
+            items = page_of(page_number)
     listing.page = Page(list(items), total, page_number, per_page)
     return listing
 

@@ -661,7 +661,8 @@ def test_the_list_runs_the_same_queries_for_10_or_100_rows(
         return sum("FROM account" in s for s in statements)
 
     small = queries("/crm/accounts/?per_page=10")
-    assert small == queries("/crm/accounts/?per_page=100") <= 3
+    # A page holding every record needs no separate count: never more queries.
+    assert queries("/crm/accounts/?per_page=100") <= small <= 3
 
 
 def test_accounts_waiting_for_review_are_a_workbench_to_do(

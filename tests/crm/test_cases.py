@@ -527,7 +527,9 @@ def test_views_of_a_5000_case_tenant_run_a_fixed_number_of_queries(
 
     started = time.perf_counter()
     large = counts()
-    assert large == small
+    # The only extra query a full tenant may cost is the count a page that holds
+    # every record can skip.
+    assert all(small[v] <= large[v] <= small[v] + 1 for v in views), (small, large)
     assert time.perf_counter() - started < 10
     overdue = client.get("/crm/cases/?view=overdue").get_data(as_text=True)
     assert re.search(r"[\d,]+ records", overdue)

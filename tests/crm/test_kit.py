@@ -337,7 +337,8 @@ def test_every_list_page_runs_the_same_number_of_queries_whatever_its_size(
             with QueryCounter() as counter:
                 assert client.get(f"{url}?per_page={size}").status_code == 200
             counts.append(counter.count)
-        assert counts[0] == counts[1], (url, counts)
+        # A page holding every record skips the count: never more for more rows.
+        assert counts[1] <= counts[0], (url, counts)
         assert counts[0] <= 12, (url, counts)
 
 

@@ -617,8 +617,8 @@ def test_list_runs_a_fixed_number_of_queries(app, client, auth, classroom):
         return len(statements)
 
     small = queries("/crm/opportunities/?per_page=10")
-    assert queries("/crm/opportunities/?per_page=100") == small
-    assert queries("/crm/opportunities/?per_page=100&warning=any") == small
+    assert queries("/crm/opportunities/?per_page=100") <= small
+    assert queries("/crm/opportunities/?per_page=100&warning=any") <= small
 
 
 def test_list_sorts_filters_and_links_the_pipeline(app, client, auth, classroom):
