@@ -100,6 +100,6 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from sandbox.security import set_security_headers
+    from sandbox import security
 
-    app.after_request(set_security_headers)
+    security.init_app(app)

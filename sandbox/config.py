@@ -24,6 +24,10 @@ def defaults(instance: Path) -> dict:
         "SQLALCHEMY_BINDS": {"tenant": "sqlite://"},
         "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 30}},
         "SESSION_COOKIE_HTTPONLY": True,
+        # None: Secure whenever the request came over HTTPS; true forces it.
+        "SESSION_COOKIE_SECURE": None,
+        # How many reverse proxies in front of the app set X-Forwarded-* (0: none).
+        "TRUSTED_PROXIES": 0,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
