@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from sandbox.auth.service import UserError, create_user, get_user, set_password
 from sandbox.extensions import db
@@ -34,8 +34,14 @@ def _create_app():
     return create_app()
 
 
+# No default commands: Flask's `run` serves with the Werkzeug debugger under --debug,
+# which lets anyone who reaches the port run code. `serve` is the way to serve.
 @click.group(
-    cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
 )
 @click.option(
     "--instance",
@@ -58,6 +64,8 @@ def register_commands(app) -> None:
         tenant_group,
         backup_command,
         restore_command,
+        shell_command,
+        routes_command,
     ):
         app.cli.add_command(command)
 
