@@ -31,6 +31,7 @@ from flask import current_app
 
 from sandbox import __version__, tenancy
 from sandbox.extensions import db
+from sandbox.files import create_private
 from sandbox.models.control import Course, Tenant, User, record_event
 
 FORMAT = "crm-sandbox-backup"
@@ -371,6 +372,7 @@ def _extract(
     for name, expected in members.items():
         dest = staging / name
         dest.parent.mkdir(parents=True, exist_ok=True)
+        create_private(dest)
         _copy_member(zipped, name, expected, dest)
         _check_sqlite(dest, name)
         steps.advance()

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import uuid
 from pathlib import Path
+
+from sandbox.files import create_private
 
 ENV_PREFIX = "SANDBOX_"
 
@@ -66,17 +69,24 @@ def from_environment(config: dict) -> None:
 def ensure_secret_key(instance: Path) -> str:
     """Read the instance's secret key, generating it on first run."""
     key_file = instance / "secret_key"
-    if key_file.exists():
-        return key_file.read_text(encoding="utf-8").strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    # Written to a temporary name first so two processes starting together
-    # never read a half-written key.
-    tmp = key_file.with_suffix(".tmp")
-    tmp.write_text(key, encoding="utf-8")
-    os.replace(tmp, key_file)
+    if not key_file.exists():
+        _write_secret_key(key_file, secrets.token_hex(32))
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+def _write_secret_key(key_file: Path, key: str) -> None:
+    """Write the key under a unique private name, then link it into place.
+
+    ``os.link`` refuses an existing name, so when two processes start together the
+    first key wins and both read the same one; nobody ever reads a half-written key.
+    """
+    tmp = key_file.with_name(f".{key_file.name}.{uuid.uuid4().hex}.tmp")
+    create_private(tmp)
     try:
-        key_file.chmod(0o600)
-    except OSError:  # pragma: no cover - permissions are advisory on Windows
-        pass
-    return key
+        tmp.write_text(key, encoding="utf-8")
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)

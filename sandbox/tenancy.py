@@ -33,6 +33,8 @@ from flask_sqlalchemy.session import Session as _FlaskSession
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.util import find_tables
 
+from sandbox.files import create_private
+
 if TYPE_CHECKING:
     from sandbox.models.control import Course, Tenant, User
 
@@ -322,10 +324,11 @@ def _remove_sidecars(path: Path) -> None:
 
 @contextlib.contextmanager
 def temporary_beside(dest: Path) -> Iterator[Path]:
-    """A temporary path in ``dest``'s folder (so ``os.replace`` onto ``dest`` is
-    atomic), removed on exit if it is still there."""
+    """A temporary file in ``dest``'s folder (so ``os.replace`` onto ``dest`` is
+    atomic), created empty and private, removed on exit if it is still there."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+    create_private(tmp)
     try:
         yield tmp
     finally:
