@@ -108,8 +108,10 @@ def test_tenant_reset_one_student_or_the_course(app, runner, classroom):
     assert bad.exit_code != 0 and "no course" in bad.output
 
 
-def test_there_is_no_run_command_with_the_werkzeug_debugger(tmp_path):
+def test_there_is_no_run_command_with_the_werkzeug_debugger(tmp_path, monkeypatch):
     from click.testing import CliRunner
+
+    monkeypatch.setenv("FLASK_DEBUG", "0")  # --debug sets it; undone after the test
 
     from sandbox.cli import main
 
