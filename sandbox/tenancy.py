@@ -175,9 +175,21 @@ class TenantRegistry:
         # the connections in use and a reset never leaves a pooled handle on a
         # replaced file.
         engine = sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
+        sa.event.listen(engine, "handle_error", _mark_tenant_error)
         sa.event.listen(engine, "close", lambda *_: gate.leave())
         sa.event.listen(engine, "close_detached", lambda *_: gate.leave())
         return engine
+
+
+def _mark_tenant_error(context: Any) -> None:
+    """Tag database errors from a tenant file, so error pages can tell them apart."""
+    if context.sqlalchemy_exception is not None:
+        context.sqlalchemy_exception.from_tenant = True
+
+
+def from_tenant(error: BaseException) -> bool:
+    """Whether a database error came from a tenant file (not the control database)."""
+    return bool(getattr(error, "from_tenant", False))
 
 
 def init_app(app) -> None:
