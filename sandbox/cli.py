@@ -161,6 +161,9 @@ def _serve(host: str, port: int, threads: int | None) -> None:
     from waitress import create_server
 
     app = current_app._get_current_object()
+    # Tables added since the instance was created (login sessions, say) are made;
+    # existing ones are left as they are.
+    db.create_all(bind_key=None)
     threads = threads or int(app.config["SERVER_THREADS"])
     # The socket is bound before the address is printed, so whoever reads it can
     # connect at once (and --port 0 prints the port actually chosen).
@@ -252,6 +255,21 @@ def user_password(username, password) -> None:
     set_password(user, password)
     db.session.commit()
     click.echo(f"Password of {user.username} changed.")
+
+
+@user_group.command("logout")
+@click.argument("username")
+@with_appcontext
+def user_logout(username) -> None:
+    """End every session of a user (log them out everywhere)."""
+    from sandbox.auth.service import end_all_sessions
+
+    user = get_user(username)
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    ended = end_all_sessions(user)
+    db.session.commit()
+    click.echo(f"Ended {ended} session(s) of {user.username}.")
 
 
 # -------------------------------------------------------------------------- tenants

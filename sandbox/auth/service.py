@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, session
 
 from sandbox.extensions import db
 from sandbox.models import utcnow
-from sandbox.models.control import AuditEvent, Role, User, record_event
+from sandbox.models.control import AuditEvent, LoginSession, Role, User, record_event
 
 LOGIN_FAILED = "login.failed"
 LOGIN_SUCCEEDED = "login.succeeded"
@@ -128,4 +130,51 @@ def create_user(
 
 
 def set_password(user: User, password: str) -> None:
+    """Set a new password and end every session the user has (the caller commits)."""
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
+    end_all_sessions(user)
+
+
+# ----------------------------------------------------------------- login sessions
+
+SESSION_ID_KEY = "sid"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> None:
+    """Record a new login session and put its token in the session cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token)))
+    session[SESSION_ID_KEY] = token
+
+
+def end_session() -> None:
+    """End this request's login session, wherever copies of its cookie are."""
+    token = session.get(SESSION_ID_KEY)
+    if isinstance(token, str):
+        db.session.execute(
+            sa.delete(LoginSession).where(LoginSession.token_hash == _token_hash(token))
+        )
+
+
+def end_all_sessions(user: User) -> int:
+    """End every login session of ``user``; returns how many there were."""
+    result = db.session.execute(
+        sa.delete(LoginSession).where(LoginSession.user_id == user.id)
+    )
+    return result.rowcount
+
+
+def session_user(user_id: int) -> User | None:
+    """The user whose live session this request carries, else None."""
+    token = session.get(SESSION_ID_KEY)
+    if not isinstance(token, str):
+        return None
+    return db.session.scalar(
+        sa.select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == user_id, LoginSession.token_hash == _token_hash(token))
+    )

@@ -156,6 +156,21 @@ class Tenant(db.Model):
         return f"<Tenant {self.file_path}>"
 
 
+class LoginSession(db.Model):
+    """A live login: the session cookie carries its token, the table its hash.
+
+    Deleting the row ends that session even for someone holding a copy of the
+    cookie (logout), or every session of a user (a password change).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEvent(db.Model):
     """A platform action: logins, resets, grading runs, backups."""
 
@@ -196,7 +211,10 @@ def record_event(
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """The user of this request's session, if that session is still live."""
+    from sandbox.auth.service import session_user
+
     try:
-        return db.session.get(User, int(user_id))
+        return session_user(int(user_id))
     except (TypeError, ValueError):
         return None
