@@ -42,6 +42,10 @@ def defaults(instance: Path) -> dict:
         "PASSWORD_HASH_METHOD": "scrypt",
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
+        # Failures from one client address (any names) before growing delays begin;
+        # a classroom behind one NAT address shares it, so it is set generously.
+        "LOGIN_IP_MAX_FAILURES": 30,
+        "LOGIN_IP_FIRST_DELAY_SECONDS": 1,
         "TENANT_ENGINE_CACHE_SIZE": 256,
         "TENANT_BUSY_TIMEOUT": 30.0,
         "TENANT_RESET_WAIT": 10.0,

@@ -171,6 +171,18 @@ class LoginSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LoginThrottle(db.Model):
+    """Failed-login count for one key: a (name, client address) pair or an address."""
+
+    key: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    #: Seconds since the epoch of the last counted attempt, and of the block's end.
+    last_at: Mapped[float] = mapped_column(default=0.0)
+    blocked_until: Mapped[float] = mapped_column(default=0.0)
+    #: A token of the last attempt counted (a blocked attempt is not counted).
+    attempt: Mapped[str] = mapped_column(sa.String(32), default="")
+
+
 class AuditEvent(db.Model):
     """A platform action: logins, resets, grading runs, backups."""
 
