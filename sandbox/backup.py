@@ -29,7 +29,7 @@ import sqlalchemy as sa
 import sqlite_utils
 from flask import current_app
 
-from sandbox import __version__, tenancy
+from sandbox import __version__, locks, tenancy
 from sandbox.extensions import db
 from sandbox.files import create_private
 from sandbox.models.control import Course, Tenant, User, record_event
@@ -42,6 +42,8 @@ CONTROL_DB = "sandbox.db"
 TENANT_FOLDER = "tenants"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+#: Held shared by every serving process; a restore holds it exclusively.
+SERVING_LOCK = "serving.lock"
 CHUNK = 1024 * 1024
 
 Progress = Callable[[str], None]
@@ -194,6 +196,21 @@ def restore_backup(
     """
     archive = Path(archive)
     instance = Path(current_app.instance_path)
+    release = locks.try_hold(instance / SERVING_LOCK, shared=False)
+    if release is None:
+        raise BackupError(
+            f"a server is serving {instance}; stop it before restoring (its open "
+            f"files would keep the old data)"
+        )
+    try:
+        return _restore(archive, instance, force, progress)
+    finally:
+        release()
+
+
+def _restore(
+    archive: Path, instance: Path, force: bool, progress: RestoreProgress | None
+) -> dict[str, Any]:
     with _open_archive(archive) as zipped:
         manifest = _read_manifest(zipped, archive)
         members = manifest["members"]

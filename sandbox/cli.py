@@ -160,7 +160,15 @@ def demo_command(host: str, port: int, threads: int | None, no_serve: bool) -> N
 def _serve(host: str, port: int, threads: int | None) -> None:
     from waitress import create_server
 
+    from sandbox import locks
+    from sandbox.backup import SERVING_LOCK
+
     app = current_app._get_current_object()
+    # Held while serving (the OS drops it if the process dies), so a restore knows
+    # a server has the instance's files open and refuses to swap them.
+    release = locks.try_hold(Path(app.instance_path, SERVING_LOCK), shared=True)
+    if release is None:
+        raise click.ClickException("a restore of this instance is under way")
     # Tables added since the instance was created (login sessions, say) are made;
     # existing ones are left as they are.
     db.create_all(bind_key=None)
@@ -180,6 +188,7 @@ def _serve(host: str, port: int, threads: int | None) -> None:
         click.echo("Stopped.")
     finally:
         server.close()
+        release()
 
 
 @click.command("serve")
@@ -333,7 +342,7 @@ def backup_command(output: Path | None) -> None:
 def restore_command(archive: Path, force: bool) -> None:
     """Restore an instance from a backup archive made by `crm-sandbox backup`.
 
-    Stop the server first: a running server keeps the files it had open.
+    Stop the server first: a restore refuses to run while one serves the instance.
     """
     from sandbox.backup import BackupError, restore_backup
 

@@ -5,9 +5,10 @@ A tenant is one student's CRM in one course, stored as an SQLite file under
 scenario as first built for that student). Which tenant a request uses is decided here,
 on the server, from the logged-in user; nothing in a URL can point elsewhere.
 
-Every connection to a tenant file passes through a per-file :class:`_Gate`, so a reset
-can wait for in-flight requests to finish, swap the file with ``os.replace`` and let
-new requests in: no connection ever straddles the old and the new database.
+Every connection to a tenant file passes through a per-file :class:`_Gate` and holds
+the file's shared OS lock (:mod:`sandbox.locks`), so a reset from any process can wait
+for in-flight requests to finish, swap the file with ``os.replace`` and let new
+requests in: no connection ever straddles the old and the new database.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from flask_sqlalchemy.session import Session as _FlaskSession
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.util import find_tables
 
+from sandbox import locks
 from sandbox.files import create_private
 
 if TYPE_CHECKING:
@@ -157,28 +159,81 @@ class TenantRegistry:
         uri = f"{path.as_uri()}?mode=rw"  # never create an empty file by accident
 
         def connect() -> sqlite3.Connection:
-            gate.enter(self.reset_wait)
+            release = _enter(gate, path, self.reset_wait)
             try:
                 conn = sqlite3.connect(
-                    uri, uri=True, timeout=self.busy_timeout, check_same_thread=False
+                    uri,
+                    uri=True,
+                    timeout=self.busy_timeout,
+                    check_same_thread=False,
+                    factory=_TenantConnection,
                 )
+            except BaseException:
+                release()
+                raise
+            conn.release = release
+            try:
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 if readonly:
                     conn.execute("PRAGMA query_only = ON")
             except BaseException:
-                gate.leave()
+                conn.close()
                 raise
             return conn
 
-        # NullPool: a connection lives for one transaction, so the gate sees exactly
-        # the connections in use and a reset never leaves a pooled handle on a
-        # replaced file.
+        # NullPool: a connection lives for one transaction, so the gate and the file
+        # lock see exactly the connections in use and a reset never leaves a pooled
+        # handle on a replaced file.
         engine = sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
         sa.event.listen(engine, "handle_error", _mark_tenant_error)
-        sa.event.listen(engine, "close", lambda *_: gate.leave())
-        sa.event.listen(engine, "close_detached", lambda *_: gate.leave())
         return engine
+
+
+class _TenantConnection(sqlite3.Connection):
+    """Leaves the gate and the file lock only once the file is really closed.
+
+    (SQLAlchemy's close events fire before the close, and the last connection's
+    close still writes: it checkpoints and removes the -wal file.)
+    """
+
+    release: Any = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            release, self.release = self.release, None
+            if release is not None:
+                release()
+
+
+def _enter(gate: _Gate, path: Path, timeout: float) -> Any:
+    """Pass the file's gate and take its shared OS lock; returns the release."""
+    gate.enter(timeout)
+    try:
+        unlock = locks.acquire_shared(path, timeout)
+    except locks.LockTimeout as error:
+        gate.leave()
+        raise TenantBusy("the workspace is being reset; try again") from error
+
+    def release() -> None:
+        unlock()
+        gate.leave()
+
+    return release
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """No connection to ``path`` from this or any other process, for a swap."""
+    wait = registry().reset_wait
+    with registry().gate(path).exclusive(wait):
+        try:
+            with locks.exclusive(path, wait):
+                yield
+        except locks.LockTimeout as error:
+            raise TenantBusy("the workspace stayed in use; try again") from error
 
 
 def _mark_tenant_error(context: Any) -> None:
@@ -354,7 +409,7 @@ def swap_in(prepared: Path, dest: Path) -> None:
     with ``os.replace`` and drops the old file's sidecars, so no stale ``-wal`` is
     ever replayed onto the new file. A crash leaves the old or the new file.
     """
-    with registry().gate(dest).exclusive(registry().reset_wait):
+    with _exclusive(dest):
         _checkpoint(dest)
         os.replace(prepared, dest)
         _remove_sidecars(dest)
@@ -443,7 +498,7 @@ def delete_tenant(tenant: Tenant) -> None:
     from sandbox.extensions import db
 
     path = tenant_path(tenant.file_path)
-    with registry().gate(path).exclusive(registry().reset_wait):
+    with _exclusive(path):
         registry().forget(path)
         for file in (path, tenant_path(tenant.seed_path)):
             file.unlink(missing_ok=True)
@@ -469,8 +524,7 @@ def backup_database(source: Path, dest: Path) -> None:
     The copy counts as a connection at the file's gate, so a reset waits rather than
     swapping the file out from under it.
     """
-    gate = registry().gate(source)
-    gate.enter(registry().reset_wait)
+    release = _enter(registry().gate(source), source, registry().reset_wait)
     try:
         with temporary_beside(dest) as tmp:
             uri = f"{source.as_uri()}?mode=ro"
@@ -479,7 +533,7 @@ def backup_database(source: Path, dest: Path) -> None:
                     src.backup(dst)
             os.replace(tmp, dest)
     finally:
-        gate.leave()
+        release()
 
 
 def snapshot(tenant: Tenant, name: str) -> Path:
