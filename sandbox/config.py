@@ -50,6 +50,8 @@ def defaults(instance: Path) -> dict:
         "TENANT_BUSY_TIMEOUT": 30.0,
         "TENANT_RESET_WAIT": 10.0,
         "PAGE_SIZE": 20,
+        # A restore refuses an archive member (a database) larger than this.
+        "RESTORE_MAX_FILE_BYTES": 4 * 1024**3,
         "SERVER_THREADS": 16,
     }
 

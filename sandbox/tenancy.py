@@ -431,6 +431,12 @@ def _build_seed(tenant: Tenant, today: date | None) -> None:
         os.replace(tmp, seed_file)
 
 
+def tenant_files(course_id: int, student_id: int) -> tuple[str, str]:
+    """A tenant's live file and seed file, relative to the instance folder."""
+    folder = f"tenants/{course_id}"
+    return f"{folder}/{student_id}.sqlite", f"{folder}/{student_id}.seed.sqlite"
+
+
 def provision_tenant(
     course: Course,
     student: User,
@@ -450,7 +456,7 @@ def provision_tenant(
     )
     if existing is not None:
         return existing
-    folder = Path("tenants") / str(course.id)
+    file_path, seed_path = tenant_files(course.id, student.id)
     tenant = Tenant(
         course=course,
         student=student,
@@ -460,8 +466,8 @@ def provision_tenant(
             if variant_seed is None
             else variant_seed
         ),
-        file_path=(folder / f"{student.id}.sqlite").as_posix(),
-        seed_path=(folder / f"{student.id}.seed.sqlite").as_posix(),
+        file_path=file_path,
+        seed_path=seed_path,
     )
     _build_seed(tenant, today)
     install_file(tenant_path(tenant.seed_path), tenant_path(tenant.file_path))
