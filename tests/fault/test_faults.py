@@ -218,6 +218,7 @@ def test_a_class_saving_through_resets_and_a_killed_server(classroom_instance):
         server.kill()
         time.sleep(0.5)
         server.start()
+        restarted = time.monotonic()
         time.sleep(3)
     finally:
         for writer in writers:
@@ -246,7 +247,8 @@ def test_a_class_saving_through_resets_and_a_killed_server(classroom_instance):
         f"{statuses.count(409)} reload pages"
     )
     assert resets >= 4
-    assert len(must_survive) >= 100, len(must_survive)
+    assert len(must_survive) >= 20, len(must_survive)
+    assert any(sent > restarted for w in writers for _, sent in w.acknowledged)
     assert not lost, lost[:10]
     assert not [s for s in statuses if s >= 500]
     assert not [e for w in writers for e in w.errors]

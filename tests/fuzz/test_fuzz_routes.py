@@ -96,9 +96,16 @@ class Counted:
     def __init__(self, client) -> None:
         self.client = client
         self.errors: list[str] = []
+        self.since_page = 0
 
     def request(self, method: str, url: str, **kwargs):
         REQUESTS["count"] += 1
+        self.since_page += 1
+        if self.since_page > 20:
+            # A browser follows each redirect to a page that shows (and so drops)
+            # its flashed message; without that the session cookie keeps growing.
+            self.since_page = 0
+            self.client.get("/auth/login", follow_redirects=True)
         response = self.client.open(url, method=method, **kwargs)
         if response.status_code >= 500:
             shown = kwargs.get("query_string") or kwargs.get("data")
