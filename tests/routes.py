@@ -79,11 +79,13 @@ def build_world(instance: Path, **config) -> World:
     with app.app_context():
         teacher = make_user("teacher", Role.INSTRUCTOR)
         stranger = make_user("stranger", Role.INSTRUCTOR)
-        course = make_course("CRM101", instructors=[teacher])
+        # The other course and its student come first, so their ids (1) differ
+        # from the ids of this class's course and tenants.
         other = make_course("CRM202", "CRM 202", instructors=[stranger])
+        course = make_course("CRM101", instructors=[teacher])
         tenants = {
             name: make_student(crs, name)[1].id
-            for name, crs in (("alice", course), ("bob", course), ("carol", other))
+            for name, crs in (("carol", other), ("alice", course), ("bob", course))
         }
         world = World(app, instance, (course.id, other.id), tenants)
         world.own_ids = _max_ids(world.tenant_file("alice"))
