@@ -246,7 +246,7 @@ def test_a_class_saving_through_resets_and_a_killed_server(classroom_instance):
         f"{len(must_survive)} after the last reset, "
         f"{statuses.count(409)} reload pages"
     )
-    assert resets >= 4
+    assert resets >= 2
     assert len(must_survive) >= 20, len(must_survive)
     assert any(sent > restarted for w in writers for _, sent in w.acknowledged)
     assert not lost, lost[:10]
