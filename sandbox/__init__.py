@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from sandbox import config as sandbox_config
+from sandbox.files import ensure_private_file, make_private_dir
 
 __version__ = "0.1.0"
 
@@ -18,7 +19,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         (test_config or {}).get("INSTANCE_PATH")
         or sandbox_config.default_instance_path()
     )
-    instance.mkdir(parents=True, exist_ok=True)
+    make_private_dir(instance)
+    # The control database is created private before SQLite first opens it (SQLite
+    # gives its -wal and -shm files the database's permissions).
+    ensure_private_file(instance / "sandbox.db")
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     app.config.from_mapping(sandbox_config.defaults(instance))
     app.config.from_pyfile("config.py", silent=True)
@@ -100,6 +104,6 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from sandbox.security import set_security_headers
+    from sandbox import security
 
-    app.after_request(set_security_headers)
+    security.init_app(app)

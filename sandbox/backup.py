@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -22,15 +23,16 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 import sqlite_utils
 from flask import current_app
 
-from sandbox import __version__, tenancy
+from sandbox import __version__, locks, tenancy
 from sandbox.extensions import db
+from sandbox.files import create_private
 from sandbox.models.control import Course, Tenant, User, record_event
 
 FORMAT = "crm-sandbox-backup"
@@ -41,6 +43,14 @@ CONTROL_DB = "sandbox.db"
 TENANT_FOLDER = "tenants"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+#: tenants/<course id>/<student id>.sqlite, or .seed.sqlite for the seed file.
+TENANT_FILE = re.compile(r"tenants/[1-9][0-9]{0,17}/[1-9][0-9]{0,17}(\.seed)?\.sqlite")
+#: Tables a control database must have (later versions add others, made on start).
+CONTROL_TABLES = frozenset(
+    {"user", "course", "course_instructor", "enrollment", "tenant", "audit_event"}
+)
+#: Held shared by every serving process; a restore holds it exclusively.
+SERVING_LOCK = "serving.lock"
 CHUNK = 1024 * 1024
 
 Progress = Callable[[str], None]
@@ -99,7 +109,12 @@ def _tenant_rows(control_db: Path) -> list[sa.Row]:
         with sa.orm.Session(engine) as session:
             query = (
                 sa.select(
-                    Tenant.file_path, Tenant.seed_path, Course.code, User.username
+                    Tenant.file_path,
+                    Tenant.seed_path,
+                    Tenant.course_id,
+                    Tenant.student_id,
+                    Course.code,
+                    User.username,
                 )
                 .join(Tenant.course)
                 .join(Tenant.student)
@@ -193,6 +208,21 @@ def restore_backup(
     """
     archive = Path(archive)
     instance = Path(current_app.instance_path)
+    release = locks.try_hold(instance / SERVING_LOCK, shared=False)
+    if release is None:
+        raise BackupError(
+            f"a server is serving {instance}; stop it before restoring (its open "
+            f"files would keep the old data)"
+        )
+    try:
+        return _restore(archive, instance, force, progress)
+    finally:
+        release()
+
+
+def _restore(
+    archive: Path, instance: Path, force: bool, progress: RestoreProgress | None
+) -> dict[str, Any]:
     with _open_archive(archive) as zipped:
         manifest = _read_manifest(zipped, archive)
         members = manifest["members"]
@@ -203,10 +233,11 @@ def restore_backup(
         staging = instance / f".restore-{uuid.uuid4().hex}"
         try:
             _extract(zipped, members, staging, steps)
-            _check_control_db(staging / CONTROL_DB, members)
+            _check_control_db(staging / CONTROL_DB, manifest)
             _install(staging, members, instance, steps)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    db.create_all(bind_key=None)  # tables newer than the backup
     record_event(
         "instance.restore", target=str(archive), tenants=len(manifest["tenants"])
     )
@@ -250,7 +281,7 @@ def _read_manifest(zipped: zipfile.ZipFile, archive: Path) -> dict[str, Any]:
         raise _not_a_backup(archive, f"its {MANIFEST} is implausibly large")
     try:
         manifest = json.loads(_read_small(zipped, info))
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise _not_a_backup(archive, f"its {MANIFEST} is not valid JSON") from error
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise _not_a_backup(archive, f"its {MANIFEST} lacks the {FORMAT!r} marker")
@@ -298,19 +329,9 @@ def _check_listing(manifest: dict[str, Any]) -> None:
 
 
 def _check_member_name(name: str) -> None:
-    """Refuse names that could land outside the instance's database files (zip-slip)."""
-    path = PurePosixPath(name)
-    safe = (
-        "\\" not in name
-        and not path.is_absolute()
-        and ".." not in path.parts
-        and path.as_posix() == name
-        and (
-            name == CONTROL_DB
-            or (path.parts[0] == TENANT_FOLDER and path.suffix == ".sqlite")
-        )
-    )
-    if not safe:
+    """Refuse any name but the control database and tenant files, in the exact
+    shape the app gives them (no zip-slip, no file that is also a folder)."""
+    if name != CONTROL_DB and not TENANT_FILE.fullmatch(name):
         raise BackupError(f"the backup holds a file with an unsafe name: {name!r}")
 
 
@@ -328,6 +349,14 @@ def _verify_members(zipped: zipfile.ZipFile, members: dict[str, Any]) -> None:
     missing = sorted(set(members) - set(names))
     if missing:
         raise BackupError(f"the backup is missing {', '.join(missing)}")
+    limit = int(current_app.config["RESTORE_MAX_FILE_BYTES"])
+    for info in zipped.infolist():
+        declared = members.get(info.filename, {}).get("size", 0)
+        if max(info.file_size, declared) > limit:
+            raise BackupError(
+                f"{info.filename} in the backup is larger than the {limit} bytes "
+                f"a restore accepts (RESTORE_MAX_FILE_BYTES)"
+            )
     for name, expected in members.items():
         _copy_member(zipped, name, expected, None)
 
@@ -370,9 +399,16 @@ def _extract(
 ) -> None:
     for name, expected in members.items():
         dest = staging / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            create_private(dest)
+        except OSError as error:
+            raise BackupError(
+                f"{name} in the backup cannot be extracted: {error}"
+            ) from error
         _copy_member(zipped, name, expected, dest)
         _check_sqlite(dest, name)
+        _check_schema(dest, name)
         steps.advance()
 
 
@@ -397,8 +433,38 @@ def _check_sqlite(path: Path, name: str) -> None:
         )
 
 
-def _check_control_db(control_db: Path, members: dict[str, Any]) -> None:
-    """The restored control database's tenants all have their files in the backup."""
+def _check_schema(path: Path, name: str) -> None:
+    """A tenant file has the CRM's tables and none of the control database's; the
+    control database has its own."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        tables = {
+            row[0]
+            for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    if name == CONTROL_DB:
+        missing = CONTROL_TABLES - tables
+        if missing:
+            raise BackupError(
+                f"{name} in the backup lacks the control tables: "
+                f"{', '.join(sorted(missing))}"
+            )
+        return
+    missing = set(db.metadatas[tenancy.TENANT_BIND].tables) - tables
+    if missing:
+        raise BackupError(
+            f"{name} in the backup lacks the CRM tables: {', '.join(sorted(missing))}"
+        )
+    foreign = tables & set(db.metadata.tables)
+    if foreign:
+        raise BackupError(
+            f"{name} in the backup holds control tables: {', '.join(sorted(foreign))}"
+        )
+
+
+def _check_control_db(control_db: Path, manifest: dict[str, Any]) -> None:
+    """The restored control database's tenants have exactly the paths the app would
+    give them, all listed in the manifest and present in the backup."""
+    members = manifest["members"]
     try:
         rows = _tenant_rows(control_db)
     except sa.exc.DatabaseError as error:
@@ -406,13 +472,33 @@ def _check_control_db(control_db: Path, members: dict[str, Any]) -> None:
             f"{CONTROL_DB} in the backup is not a CRM Sandbox control "
             f"database: {error.orig}"
         ) from error
+    claimed = {CONTROL_DB}
     for row in rows:
         # The app later writes to these paths (a reset rebuilds a missing seed file).
         _check_member_name(row.file_path)
         _check_member_name(row.seed_path)
+        expected = tenancy.tenant_files(row.course_id, row.student_id)
+        if (row.file_path, row.seed_path) != expected:
+            raise BackupError(
+                f"the backup's tenant files {row.file_path!r} and {row.seed_path!r} "
+                f"are not the path this app gives that student's CRM ({expected[0]!r})"
+            )
+        claimed.update(expected)
     missing = sorted(row.file_path for row in rows if row.file_path not in members)
     if missing:
         raise BackupError(f"the backup lacks tenant files: {', '.join(missing)}")
+    listed = sorted(
+        (t.get("file_path"), t.get("seed_path"))
+        for t in manifest["tenants"]
+        if isinstance(t, dict)
+    )
+    if listed != sorted((row.file_path, row.seed_path) for row in rows):
+        raise BackupError(
+            "the backup's manifest does not match its control database's tenants"
+        )
+    strays = sorted(set(members) - claimed)
+    if strays:
+        raise BackupError(f"the backup holds files of no tenant: {', '.join(strays)}")
 
 
 def _refuse_overwrite(instance: Path) -> None:

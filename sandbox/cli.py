@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from sandbox.auth.service import UserError, create_user, get_user, set_password
 from sandbox.extensions import db
@@ -34,8 +34,14 @@ def _create_app():
     return create_app()
 
 
+# No default commands: Flask's `run` serves with the Werkzeug debugger under --debug,
+# which lets anyone who reaches the port run code. `serve` is the way to serve.
 @click.group(
-    cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
 )
 @click.option(
     "--instance",
@@ -58,6 +64,8 @@ def register_commands(app) -> None:
         tenant_group,
         backup_command,
         restore_command,
+        shell_command,
+        routes_command,
     ):
         app.cli.add_command(command)
 
@@ -152,7 +160,18 @@ def demo_command(host: str, port: int, threads: int | None, no_serve: bool) -> N
 def _serve(host: str, port: int, threads: int | None) -> None:
     from waitress import create_server
 
+    from sandbox import locks
+    from sandbox.backup import SERVING_LOCK
+
     app = current_app._get_current_object()
+    # Held while serving (the OS drops it if the process dies), so a restore knows
+    # a server has the instance's files open and refuses to swap them.
+    release = locks.try_hold(Path(app.instance_path, SERVING_LOCK), shared=True)
+    if release is None:
+        raise click.ClickException("a restore of this instance is under way")
+    # Tables added since the instance was created (login sessions, say) are made;
+    # existing ones are left as they are.
+    db.create_all(bind_key=None)
     threads = threads or int(app.config["SERVER_THREADS"])
     # The socket is bound before the address is printed, so whoever reads it can
     # connect at once (and --port 0 prints the port actually chosen).
@@ -169,6 +188,7 @@ def _serve(host: str, port: int, threads: int | None) -> None:
         click.echo("Stopped.")
     finally:
         server.close()
+        release()
 
 
 @click.command("serve")
@@ -246,6 +266,21 @@ def user_password(username, password) -> None:
     click.echo(f"Password of {user.username} changed.")
 
 
+@user_group.command("logout")
+@click.argument("username")
+@with_appcontext
+def user_logout(username) -> None:
+    """End every session of a user (log them out everywhere)."""
+    from sandbox.auth.service import end_all_sessions
+
+    user = get_user(username)
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    ended = end_all_sessions(user)
+    db.session.commit()
+    click.echo(f"Ended {ended} session(s) of {user.username}.")
+
+
 # -------------------------------------------------------------------------- tenants
 
 
@@ -307,7 +342,7 @@ def backup_command(output: Path | None) -> None:
 def restore_command(archive: Path, force: bool) -> None:
     """Restore an instance from a backup archive made by `crm-sandbox backup`.
 
-    Stop the server first: a running server keeps the files it had open.
+    Stop the server first: a restore refuses to run while one serves the instance.
     """
     from sandbox.backup import BackupError, restore_backup
 

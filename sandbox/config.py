@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import uuid
 from pathlib import Path
+
+from sandbox.files import create_private
 
 ENV_PREFIX = "SANDBOX_"
 
@@ -24,6 +27,10 @@ def defaults(instance: Path) -> dict:
         "SQLALCHEMY_BINDS": {"tenant": "sqlite://"},
         "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 30}},
         "SESSION_COOKIE_HTTPONLY": True,
+        # None: Secure whenever the request came over HTTPS; true forces it.
+        "SESSION_COOKIE_SECURE": None,
+        # How many reverse proxies in front of the app set X-Forwarded-* (0: none).
+        "TRUSTED_PROXIES": 0,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
@@ -35,6 +42,10 @@ def defaults(instance: Path) -> dict:
         "PASSWORD_HASH_METHOD": "scrypt",
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
+        # Failures from one client address (any names) before growing delays begin;
+        # a classroom behind one NAT address shares it, so it is set generously.
+        "LOGIN_IP_MAX_FAILURES": 30,
+        "LOGIN_IP_FIRST_DELAY_SECONDS": 1,
         "TENANT_ENGINE_CACHE_SIZE": 256,
         "TENANT_BUSY_TIMEOUT": 30.0,
         "TENANT_RESET_WAIT": 10.0,
@@ -42,6 +53,8 @@ def defaults(instance: Path) -> dict:
         # scenario, variant seed, day and schema (the test suite sets it); None = off.
         "SEED_CACHE_DIR": None,
         "PAGE_SIZE": 20,
+        # A restore refuses an archive member (a database) larger than this.
+        "RESTORE_MAX_FILE_BYTES": 4 * 1024**3,
         "SERVER_THREADS": 16,
     }
 
@@ -65,17 +78,24 @@ def from_environment(config: dict) -> None:
 def ensure_secret_key(instance: Path) -> str:
     """Read the instance's secret key, generating it on first run."""
     key_file = instance / "secret_key"
-    if key_file.exists():
-        return key_file.read_text(encoding="utf-8").strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    # Written to a temporary name first so two processes starting together
-    # never read a half-written key.
-    tmp = key_file.with_suffix(".tmp")
-    tmp.write_text(key, encoding="utf-8")
-    os.replace(tmp, key_file)
+    if not key_file.exists():
+        _write_secret_key(key_file, secrets.token_hex(32))
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+def _write_secret_key(key_file: Path, key: str) -> None:
+    """Write the key under a unique private name, then link it into place.
+
+    ``os.link`` refuses an existing name, so when two processes start together the
+    first key wins and both read the same one; nobody ever reads a half-written key.
+    """
+    tmp = key_file.with_name(f".{key_file.name}.{uuid.uuid4().hex}.tmp")
+    create_private(tmp)
     try:
-        key_file.chmod(0o600)
-    except OSError:  # pragma: no cover - permissions are advisory on Windows
-        pass
-    return key
+        tmp.write_text(key, encoding="utf-8")
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)

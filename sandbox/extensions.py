@@ -14,7 +14,13 @@ class Base(DeclarativeBase):
     """Declarative base shared by control and tenant models."""
 
 
-db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})
+# expire_on_commit=False: what a view shows after saving (the new id for the
+# redirect, the name for the message) is what it saved, never re-read from a tenant
+# file that a reset may have swapped in the meantime.
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={"class_": TenantSession, "expire_on_commit": False},
+)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

@@ -18,8 +18,13 @@ class RecordIdConverter(IntegerConverter):
 
 def local_url(target: str | None, endpoint: str = "main.home") -> str:
     """``target`` if it is a path on this site, else ``endpoint``'s URL (no open
-    redirects through ``?next=``)."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    redirects through ``?next=``, no header injection through control characters)."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and target.isprintable()
+    ):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and "\\" not in target:
             return target

@@ -11,7 +11,8 @@ new data, and SQLite's own file locks make it safe against connections of any pr
 — the server's pooled ones included, which simply see the new data in their next
 transaction. In this process a per-file :class:`_Gate` also lets a reset wait for the
 requests under way, so none of them fails halfway. Files are swapped (``os.replace``)
-only where no connection may be open: a new tenant, and restoring a whole instance.
+only where no connection may be open — a new tenant, and restoring a whole
+instance — under the file's exclusive OS lock (:mod:`sandbox.locks`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import re
 import shutil
 import sqlite3
 import threading
+import time
 import uuid
 import zlib
 from collections import OrderedDict
@@ -39,10 +41,17 @@ from flask_sqlalchemy.session import Session as _FlaskSession
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.util import find_tables
 
+from sandbox import locks
+from sandbox.files import create_private
+
 if TYPE_CHECKING:
     from sandbox.models.control import Course, Tenant, User
 
 TENANT_BIND = "tenant"
+#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the lock a copy needs.
+SQLITE_BUSY_CODES = frozenset({5, 6})
+#: How long one step of a reset's copy waits for a lock before checking its deadline.
+BUSY_POLL_SECONDS = 0.05
 EXTENSION_KEY = "sandbox.tenancy"
 VIEWING_KEY = "viewing_tenant_id"
 SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -196,7 +205,31 @@ class TenantRegistry:
         )
         sa.event.listen(engine, "checkout", checkout)
         sa.event.listen(engine, "checkin", checkin)
+        sa.event.listen(engine, "handle_error", _mark_tenant_error)
         return engine
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """No connection to ``path`` from this or any other process, for a swap."""
+    wait = registry().reset_wait
+    with registry().gate(path).exclusive(wait):
+        try:
+            with locks.exclusive(path, wait):
+                yield
+        except locks.LockTimeout as error:
+            raise TenantBusy("the workspace stayed in use; try again") from error
+
+
+def _mark_tenant_error(context: Any) -> None:
+    """Tag database errors from a tenant file, so error pages can tell them apart."""
+    if context.sqlalchemy_exception is not None:
+        context.sqlalchemy_exception.from_tenant = True
+
+
+def from_tenant(error: BaseException) -> bool:
+    """Whether a database error came from a tenant file (not the control database)."""
+    return bool(getattr(error, "from_tenant", False))
 
 
 def init_app(app) -> None:
@@ -350,10 +383,11 @@ def _remove_sidecars(path: Path) -> None:
 
 @contextlib.contextmanager
 def temporary_beside(dest: Path) -> Iterator[Path]:
-    """A temporary path in ``dest``'s folder (so ``os.replace`` onto ``dest`` is
-    atomic), removed on exit if it is still there."""
+    """A temporary file in ``dest``'s folder (so ``os.replace`` onto ``dest`` is
+    atomic), created empty and private, removed on exit if it is still there."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+    create_private(tmp)
     try:
         yield tmp
     finally:
@@ -367,7 +401,7 @@ def swap_in(prepared: Path, dest: Path) -> None:
     with ``os.replace`` and drops the old file's sidecars, so no stale ``-wal`` is
     ever replayed onto the new file. A crash leaves the old or the new file.
     """
-    with registry().gate(dest).exclusive(registry().reset_wait):
+    with _exclusive(dest):
         registry().forget(dest)  # idle pooled connections would keep the old file
         _checkpoint(dest)
         os.replace(prepared, dest)
@@ -388,14 +422,22 @@ def overwrite_database(source: Path, dest: Path) -> None:
         install_file(source, dest)
         return
     registry_ = registry()
+    deadline = time.monotonic() + registry_.reset_wait
+
+    def give_up_when_late(status: int, _remaining: int, _total: int) -> None:
+        # Python retries a busy backup forever; another process's open write
+        # transaction must make a reset give up in time instead.
+        if status in SQLITE_BUSY_CODES and time.monotonic() > deadline:
+            raise TenantBusy("another process is writing in the workspace; try again")
+
     with registry_.gate(dest).exclusive(registry_.reset_wait):
         source_uri = f"{source.as_uri()}?mode=ro"
         dest_uri = f"{dest.as_uri()}?mode=rw"
         with contextlib.closing(sqlite3.connect(source_uri, uri=True)) as src:
             with contextlib.closing(
-                sqlite3.connect(dest_uri, uri=True, timeout=registry_.busy_timeout)
+                sqlite3.connect(dest_uri, uri=True, timeout=BUSY_POLL_SECONDS)
             ) as dst:
-                src.backup(dst)
+                src.backup(dst, progress=give_up_when_late)
 
 
 def install_file(source: Path, dest: Path) -> None:
@@ -467,6 +509,12 @@ def _build_seed(tenant: Tenant, today: date | None) -> None:
         os.replace(tmp, seed_file)
 
 
+def tenant_files(course_id: int, student_id: int) -> tuple[str, str]:
+    """A tenant's live file and seed file, relative to the instance folder."""
+    folder = f"tenants/{course_id}"
+    return f"{folder}/{student_id}.sqlite", f"{folder}/{student_id}.seed.sqlite"
+
+
 def provision_tenant(
     course: Course,
     student: User,
@@ -486,7 +534,7 @@ def provision_tenant(
     )
     if existing is not None:
         return existing
-    folder = Path("tenants") / str(course.id)
+    file_path, seed_path = tenant_files(course.id, student.id)
     tenant = Tenant(
         course=course,
         student=student,
@@ -496,8 +544,8 @@ def provision_tenant(
             if variant_seed is None
             else variant_seed
         ),
-        file_path=(folder / f"{student.id}.sqlite").as_posix(),
-        seed_path=(folder / f"{student.id}.seed.sqlite").as_posix(),
+        file_path=file_path,
+        seed_path=seed_path,
     )
     _build_seed(tenant, today)
     install_file(tenant_path(tenant.seed_path), tenant_path(tenant.file_path))
@@ -534,7 +582,7 @@ def delete_tenant(tenant: Tenant) -> None:
     from sandbox.extensions import db
 
     path = tenant_path(tenant.file_path)
-    with registry().gate(path).exclusive(registry().reset_wait):
+    with _exclusive(path):
         registry().forget(path)
         for file in (path, tenant_path(tenant.seed_path)):
             file.unlink(missing_ok=True)
@@ -557,8 +605,8 @@ def snapshot_path(tenant: Tenant, name: str) -> Path:
 def backup_database(source: Path, dest: Path) -> None:
     """Copy a live SQLite database consistently with the online backup API.
 
-    The copy counts as a connection at the file's gate, so a reset waits rather than
-    swapping the file out from under it.
+    SQLite's own locks keep the copy consistent against writers in any process; in
+    this process the copy also counts at the file's gate, so a reset waits for it.
     """
     gate = registry().gate(source)
     gate.enter(registry().reset_wait)

@@ -59,10 +59,15 @@ def dump_instance(instance: Path) -> dict:
 
 
 def instance_state(instance: Path) -> dict[str, tuple]:
-    """Every file's bytes and mtime, and every folder, under ``instance``."""
+    """Every file's bytes and mtime, and every folder, under ``instance``.
+
+    Empty lock files, which any process may create to take turns, are no data.
+    """
     state = {}
     for path in sorted(instance.rglob("*")):
         key = path.relative_to(instance).as_posix()
+        if path.suffix in (".lock", ".intent"):
+            continue
         if path.is_dir():
             state[key] = ("dir",)
         else:

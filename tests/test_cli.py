@@ -106,3 +106,18 @@ def test_tenant_reset_one_student_or_the_course(app, runner, classroom):
     assert not has_work(1)
     bad = runner.invoke(args=["tenant", "reset", "--course", "NOPE"])
     assert bad.exit_code != 0 and "no course" in bad.output
+
+
+def test_there_is_no_run_command_with_the_werkzeug_debugger(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("FLASK_DEBUG", "0")  # --debug sets it; undone after the test
+
+    from sandbox.cli import main
+
+    for args in (["run", "--debug"], ["--debug", "run"], ["run"]):
+        result = CliRunner().invoke(main, ["--instance", str(tmp_path), *args])
+        assert result.exit_code != 0, args
+        assert "No such command 'run'" in result.output, result.output
+    listed = CliRunner().invoke(main, ["--instance", str(tmp_path), "--help"])
+    assert " serve " in listed.output and " run " not in listed.output

@@ -4,7 +4,13 @@ from flask_login import current_user, login_user, logout_user
 from sandbox.auth import bp
 from sandbox.auth.decorators import login_required
 from sandbox.auth.forms import ChangePasswordForm, LoginForm, ProfileForm
-from sandbox.auth.service import authenticate, set_password
+from sandbox.auth.service import (
+    authenticate,
+    end_all_sessions,
+    end_session,
+    set_password,
+    start_session,
+)
 from sandbox.extensions import db
 from sandbox.i18n import SESSION_KEY, ngettext
 from sandbox.i18n import gettext as _
@@ -41,6 +47,8 @@ def login():
             flash(_("Wrong username or password."), "danger")
         else:
             _fresh_session()  # no session fixation
+            start_session(result.user)
+            db.session.commit()
             login_user(result.user)
             return redirect(local_url(request.args.get("next")))
     return render_template("auth/login.html", form=form)
@@ -48,9 +56,23 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    end_session()
+    db.session.commit()
     logout_user()
     _fresh_session()
     flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """End every session of this user: other browsers and copied cookies too."""
+    end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    _fresh_session()
+    flash(_("You have logged out on every device."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -79,6 +101,8 @@ def change_password():
             )
         else:
             set_password(current_user, form.new_password.data)
+            # Every other session has ended; this one carries on with a new token.
+            start_session(current_user)
             db.session.commit()
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.profile"))

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
+import secrets
+import time
 from dataclasses import dataclass
-from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from sandbox.extensions import db
 from sandbox.models import utcnow
-from sandbox.models.control import AuditEvent, Role, User, record_event
+from sandbox.models.control import (
+    LoginSession,
+    LoginThrottle,
+    Role,
+    User,
+    record_event,
+)
 
 LOGIN_FAILED = "login.failed"
 LOGIN_SUCCEEDED = "login.succeeded"
@@ -38,48 +48,152 @@ def get_user(username: str) -> User | None:
     )
 
 
-def _recent_failures(username: str) -> list[AuditEvent]:
-    window = timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-    last_success = (
-        sa.select(sa.func.max(AuditEvent.at))
-        .where(AuditEvent.action == LOGIN_SUCCEEDED, AuditEvent.target == username)
-        .scalar_subquery()
+# ------------------------------------------------------------------- throttling
+#
+# Every attempt is counted *before* its password is checked, with one atomic
+# statement, so parallel guesses cannot slip past the limit between a check and
+# its count. Counts are kept per (name, client address), so failures from one
+# address never lock the right password out from another, and per address, with
+# delays that double while the failures go on.
+
+_RESERVE = sa.text(
+    # In DO UPDATE SET every column on the right-hand side is the row's old value.
+    """
+    INSERT INTO login_throttle (key, failures, last_at, blocked_until, attempt)
+    VALUES (
+        :key, 1, :now, CASE WHEN 1 >= :max THEN :now + :first ELSE 0 END, :attempt
     )
-    return list(
-        db.session.scalars(
-            sa.select(AuditEvent)
-            .where(
-                AuditEvent.action == LOGIN_FAILED,
-                AuditEvent.target == username,
-                AuditEvent.at > utcnow() - window,
-                AuditEvent.at > sa.func.coalesce(last_success, "1970-01-01"),
-            )
-            .order_by(AuditEvent.at)
-        )
+    ON CONFLICT (key) DO UPDATE SET
+        failures = CASE
+            WHEN blocked_until > :now THEN failures
+            WHEN last_at < :expired THEN 1
+            ELSE failures + 1 END,
+        blocked_until = CASE
+            WHEN blocked_until > :now THEN blocked_until
+            WHEN last_at < :expired THEN
+                CASE WHEN 1 >= :max THEN :now + :first ELSE 0 END
+            WHEN failures + 1 >= :max THEN
+                :now + min(:ceiling, :first * (1 << min(failures + 1 - :max, 30)))
+            ELSE 0 END,
+        attempt = CASE WHEN blocked_until > :now THEN attempt ELSE :attempt END,
+        last_at = CASE WHEN blocked_until > :now THEN last_at ELSE :now END
+    RETURNING blocked_until, attempt
+    """
+)
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True)
+class _Limit:
+    key: str
+    max_failures: int
+    #: The wait once the limit is reached; it doubles with every further failure.
+    first_delay: float
+
+
+def _limits(name: str, ip: str) -> tuple[_Limit, _Limit]:
+    config = current_app.config
+    lockout = 60.0 * config["LOGIN_LOCKOUT_MINUTES"]
+    return (
+        _Limit(f"name:{ip}:{name}"[:300], config["LOGIN_MAX_FAILURES"], lockout),
+        _Limit(
+            f"address:{ip}"[:300],
+            config["LOGIN_IP_MAX_FAILURES"],
+            float(config["LOGIN_IP_FIRST_DELAY_SECONDS"]),
+        ),
     )
+
+
+def _reserve_attempt(limits: tuple[_Limit, _Limit], ceiling: float) -> float:
+    """Count an attempt by address, then by name; returns seconds to wait (0: go on).
+
+    The attempt that reaches a limit is still checked, and blocks the ones after
+    it, in the same statement that counts it. An attempt refused by one limit is
+    not counted by the other: a locked name hammered from a shared classroom
+    address does not slow the whole class down.
+    """
+    by_name, by_address = limits
+    wait = _reserve(by_address, ceiling)
+    if not wait:
+        wait = _reserve(by_name, ceiling)
+        if wait:
+            _uncount(by_address)
+    db.session.commit()  # visible to parallel attempts before the slow hash check
+    return wait
+
+
+def _reserve(limit: _Limit, ceiling: float) -> float:
+    now = _now()
+    attempt = secrets.token_hex(8)
+    blocked_until, counted = db.session.execute(
+        _RESERVE,
+        {
+            "key": limit.key,
+            "now": now,
+            "expired": now - ceiling,
+            "max": limit.max_failures,
+            "first": limit.first_delay,
+            "ceiling": ceiling,
+            "attempt": attempt,
+        },
+    ).one()
+    return 0.0 if counted == attempt else max(blocked_until - now, 1.0)
+
+
+def _uncount(limit: _Limit) -> None:
+    db.session.execute(
+        sa.update(LoginThrottle)
+        .where(LoginThrottle.key == limit.key, LoginThrottle.failures > 0)
+        .values(failures=LoginThrottle.failures - 1)
+    )
+
+
+def _record_success(limits: tuple[_Limit, _Limit]) -> None:
+    by_name, by_address = limits
+    db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key == by_name.key))
+    _uncount(by_address)  # counted in advance; it was no failure after all
+
+
+def _dummy_hash() -> str:
+    """A hash made like real ones, so an unknown name costs the same time to check."""
+    cache = current_app.extensions.setdefault("sandbox.dummy_hash", {})
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in cache:
+        cache[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return cache[method]
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    """Check the password with exactly one hash verification, user or not."""
+    stored = user.password_hash if user is not None else _dummy_hash()
+    matches = check_password_hash(stored, password)
+    return matches and user is not None and user.active
 
 
 def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
-    """Check a login; after too many failures the name is locked for a while.
+    """Check a login; too many failures from one address slow it down or lock it.
 
-    Failures are counted per entered name whether or not such a user exists, so the
-    answer never tells an attacker which names are real.
+    Failures are counted per entered name whether or not such a user exists, and an
+    unknown name costs a hash check too, so neither the answer nor its timing tells
+    an attacker which names are real.
     """
     name = normalize_username(username)
-    failures = _recent_failures(name)
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    if len(failures) >= limit:
-        window = timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-        remaining = failures[-limit].at + window - utcnow()
+    limits = _limits(name, ip)
+    ceiling = 60.0 * current_app.config["LOGIN_LOCKOUT_MINUTES"]
+    wait = _reserve_attempt(limits, ceiling)
+    if wait:
         record_event(LOGIN_THROTTLED, target=name, ip=ip)
         db.session.commit()
-        minutes = max(1, int(remaining.total_seconds() // 60) + 1)
-        return LoginResult(throttled=True, retry_minutes=minutes)
+        return LoginResult(throttled=True, retry_minutes=max(1, math.ceil(wait / 60)))
     user = get_user(name)
-    if user is None or not user.active or not user.check_password(password):
+    if not _password_matches(user, password):
         record_event(LOGIN_FAILED, target=name, ip=ip)
         db.session.commit()
         return LoginResult()
+    _record_success(limits)
     user.last_login_at = utcnow()
     record_event(LOGIN_SUCCEEDED, actor=user, target=name, ip=ip)
     db.session.commit()
@@ -128,4 +242,51 @@ def create_user(
 
 
 def set_password(user: User, password: str) -> None:
+    """Set a new password and end every session the user has (the caller commits)."""
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
+    end_all_sessions(user)
+
+
+# ----------------------------------------------------------------- login sessions
+
+SESSION_ID_KEY = "sid"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> None:
+    """Record a new login session and put its token in the session cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token)))
+    session[SESSION_ID_KEY] = token
+
+
+def end_session() -> None:
+    """End this request's login session, wherever copies of its cookie are."""
+    token = session.get(SESSION_ID_KEY)
+    if isinstance(token, str):
+        db.session.execute(
+            sa.delete(LoginSession).where(LoginSession.token_hash == _token_hash(token))
+        )
+
+
+def end_all_sessions(user: User) -> int:
+    """End every login session of ``user``; returns how many there were."""
+    result = db.session.execute(
+        sa.delete(LoginSession).where(LoginSession.user_id == user.id)
+    )
+    return result.rowcount
+
+
+def session_user(user_id: int) -> User | None:
+    """The user whose live session this request carries, else None."""
+    token = session.get(SESSION_ID_KEY)
+    if not isinstance(token, str):
+        return None
+    return db.session.scalar(
+        sa.select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == user_id, LoginSession.token_hash == _token_hash(token))
+    )

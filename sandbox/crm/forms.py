@@ -24,6 +24,7 @@ from sandbox.crm.registry import get_module
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
+from sandbox.routing import SQLITE_MAX_INT
 from sandbox.text import fold, has_control_characters, is_blank
 
 NONE_CHOICE = _l("— None —")
@@ -256,7 +257,9 @@ class RecordPickerField(StringField):
                 self.data = int(raw)
             except ValueError:
                 self.data = None
-                raise ValueError(_("Choose a record from the list.")) from None
+            if self.data is None or not 1 <= self.data <= SQLITE_MAX_INT:
+                self.data = None
+                raise ValueError(_("Choose a record from the list."))
         elif self._typed:
             self.data = self._match_typed(self._typed)
         else:

@@ -158,6 +158,33 @@ class Tenant(db.Model):
         return f"<Tenant {self.file_path}>"
 
 
+class LoginSession(db.Model):
+    """A live login: the session cookie carries its token, the table its hash.
+
+    Deleting the row ends that session even for someone holding a copy of the
+    cookie (logout), or every session of a user (a password change).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """Failed-login count for one key: a (name, client address) pair or an address."""
+
+    key: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    #: Seconds since the epoch of the last counted attempt, and of the block's end.
+    last_at: Mapped[float] = mapped_column(default=0.0)
+    blocked_until: Mapped[float] = mapped_column(default=0.0)
+    #: A token of the last attempt counted (a blocked attempt is not counted).
+    attempt: Mapped[str] = mapped_column(sa.String(32), default="")
+
+
 class AuditEvent(db.Model):
     """A platform action: logins, resets, grading runs, backups."""
 
@@ -198,7 +225,10 @@ def record_event(
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """The user of this request's session, if that session is still live."""
+    from sandbox.auth.service import session_user
+
     try:
-        return db.session.get(User, int(user_id))
+        return session_user(int(user_id))
     except (TypeError, ValueError):
         return None

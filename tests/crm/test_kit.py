@@ -651,3 +651,15 @@ def test_an_action_may_mean_something_else_for_another_kind_of_record(
     finally:
         ACTIONS.pop("test_park")
         ACTIONS.pop(("contact", "test_park"))
+
+
+@pytest.mark.parametrize("raw", ["9223372036854775808", "-1", "0", "1e5"])
+def test_a_record_picker_refuses_ids_no_record_can_have(
+    app, client, auth, classroom, raw
+):
+    auth.login("alice")
+    response = client.post(
+        "/crm/contacts/new", data={"last_name": "X", "account_id": raw}
+    )
+    assert response.status_code == 200
+    assert "Choose a record from the list." in response.get_data(as_text=True)

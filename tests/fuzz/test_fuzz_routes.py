@@ -1,0 +1,260 @@
+"""Fuzzing every route in the URL map as a student, an instructor and a visitor.
+
+GET routes get hostile query strings; POST routes get form data generated from the
+fields their pages render (Hypothesis), malformed, over-long, duplicated or missing.
+Routes with ids get real ids of the student's own records and of another student's.
+Any 5xx fails, and so does any change to the file of a tenant the user may not touch.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
+
+from sandbox.crm import discover
+from sandbox.crm.registry import modules
+from tests.conftest import close_app
+from tests.routes import World, build_world, candidate_ids, forms_on, rules, urls
+
+ROLES = ("anonymous", "student", "teacher")
+#: Tenants each role must never change (the teacher may reset their own class).
+UNTOUCHABLE = {"anonymous": ("bob", "carol"), "student": ("bob", "carol")}
+UNTOUCHABLE["teacher"] = ("carol",)
+
+HOSTILE = (
+    "",
+    " ",
+    "0",
+    "-1",
+    "-9223372036854775809",
+    "1e309",
+    "NaN",
+    "abc",
+    "\x00",
+    "a\x00b",
+    "\r\n",
+    "x\r\nSet-Cookie: a=b",
+    "/\r\nSet-Cookie: a=b",
+    "/crm/\nx",
+    "/\x00",
+    "😀" * 8,
+    "\u202eevil\u202c",
+    "مرحبا",
+    "' OR 1=1 --",
+    "%_\\",
+    "<script>alert(1)</script>",
+    "//evil.example/",
+    "x" * 5000,
+)
+HUGE = ("9223372036854775807", "9223372036854775808", "9" * 40)
+KEYS = (
+    "q",
+    "page",
+    "per_page",
+    "sort",
+    "dir",
+    "next",
+    "type",
+    "industry",
+    "status",
+    "id",
+    "tenant_id",
+    "lang",
+)
+RAW_QUERIES = (
+    "q=%ff%fe&sort=%c0%80",
+    "page=%ed%a0%80&dir=%ff",
+    "q=a&q=b&page=1&page=2&per_page=10&per_page=100",
+    "%ff%fe=%ff",
+    "q=%00%0d%0a&next=%0d%0a",
+)
+URLS_PER_ROUTE = 7
+EXAMPLES_PER_FORM = 70
+
+REQUESTS = {"count": 0}
+RAN: set[str] = set()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    world = build_world(tmp_path_factory.mktemp("fuzz") / "instance")
+    yield world
+    close_app(world.app)
+
+
+@pytest.fixture(autouse=True)
+def no_foreign_tenant_changes(request, world):
+    callspec = getattr(request.node, "callspec", None)
+    role = callspec.params.get("role", "student") if callspec else "student"
+    before = {name: world.fingerprint(name) for name in UNTOUCHABLE[role]}
+    yield
+    after = {name: world.fingerprint(name) for name in UNTOUCHABLE[role]}
+    assert after == before, f"{role} changed another tenant's file"
+
+
+class Counted:
+    """A test client that counts requests and collects server errors."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.errors: list[str] = []
+        self.since_page = 0
+
+    def request(self, method: str, url: str, **kwargs):
+        REQUESTS["count"] += 1
+        self.since_page += 1
+        if self.since_page > 20:
+            # A browser follows each redirect to a page that shows (and so drops)
+            # its flashed message; without that the session cookie keeps growing.
+            self.since_page = 0
+            self.client.get("/auth/login", follow_redirects=True)
+        response = self.client.open(url, method=method, **kwargs)
+        if response.status_code >= 500:
+            shown = kwargs.get("query_string") or kwargs.get("data")
+            self.errors.append(
+                f"{method} {url} {shown!r:.300} -> {response.status_code}"
+            )
+        return response
+
+
+def query_variants():
+    for value in HOSTILE:
+        yield {key: value for key in KEYS}
+    for value in HUGE:  # huge page numbers are finding 5's own test
+        yield {key: value for key in KEYS if key != "page"}
+    yield from RAW_QUERIES
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_get_route_survives_hostile_query_strings(world: World, role):
+    client = Counted(world.client(role))
+    ids = candidate_ids(world)
+    for rule in rules(world.app, "GET"):
+        for url in urls(rule, ids, URLS_PER_ROUTE):
+            for query in query_variants():
+                client.request("GET", url, query_string=query)
+            if role != "anonymous":
+                client.client = world.client(role)  # a route may have logged out
+    RAN.add(f"get-{role}")
+    assert not client.errors, "\n".join(client.errors[:20])
+
+
+SAFE_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40)
+LONG_TEXT = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",)), min_size=300, max_size=3000
+)
+ANY_TEXT = st.one_of(st.sampled_from(HOSTILE + HUGE), SAFE_TEXT, LONG_TEXT)
+
+
+def field_values(field) -> st.SearchStrategy[str]:
+    if field.kind == "select" and field.options:
+        return st.one_of(st.sampled_from(field.options), ANY_TEXT)
+    if field.kind == "number":
+        return st.one_of(st.integers(-(2**70), 2**70).map(str), ANY_TEXT)
+    if field.kind == "checkbox":
+        return st.one_of(st.sampled_from(("y", "on", "")), ANY_TEXT)
+    if field.kind == "email":
+        return st.one_of(st.sampled_from(("a@example.com", "a@", "@b")), ANY_TEXT)
+    if field.kind == "date":
+        return st.one_of(st.dates().map(str), ANY_TEXT)
+    return ANY_TEXT
+
+
+def form_data(fields) -> st.SearchStrategy[list[tuple[str, str]]]:
+    """Each field present once, twice or not at all, plus stray fields."""
+    per_field = [
+        st.tuples(st.just(f.name), st.lists(field_values(f), min_size=0, max_size=2))
+        for f in fields
+    ]
+    strays = st.lists(st.tuples(SAFE_TEXT, ANY_TEXT), max_size=2)
+
+    def flatten(parts):
+        listed, extra = parts
+        pairs = [(name, value) for name, values in listed for value in values]
+        return pairs + extra
+
+    return st.tuples(st.tuples(*per_field), strays).map(flatten)
+
+
+def discovered_forms(world: World, client: Counted, ids) -> dict[str, list]:
+    """Endpoint -> (action paths, fields) from every page this role can open."""
+    adapter = world.app.url_map.bind("localhost")
+    found: dict[str, tuple[set[str], dict]] = {}
+    for rule in rules(world.app, "GET"):
+        for url in urls(rule, ids, 4):
+            response = client.request("GET", url)
+            if response.status_code != 200 or not response.mimetype == "text/html":
+                continue
+            for action, fields in forms_on(response.get_data(as_text=True), url):
+                try:
+                    endpoint, _ = adapter.match(action, method="POST")
+                except Exception:  # noqa: BLE001 - a form posting elsewhere
+                    continue
+                paths, by_name = found.setdefault(endpoint, (set(), {}))
+                paths.add(action)
+                by_name.update({f.name: f for f in fields})
+    return found
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_post_route_survives_generated_forms(world: World, role):
+    from tests.routes import FormField
+
+    client = Counted(world.client(role))
+    ids = candidate_ids(world)
+    forms = discovered_forms(world, client, ids)
+    generic = {
+        name: FormField(name, kind)
+        for name, kind in (("next", "hidden"), ("name", "text"), ("id", "number"))
+    }
+    for rule in rules(world.app, "POST"):
+        paths, fields = forms.get(rule.endpoint, (set(), generic))
+        targets = sorted(paths | set(urls(rule, ids, 6)))
+        if not targets:
+            continue
+        fields = [f for name, f in sorted(fields.items()) if name != "csrf_token"]
+
+        @settings(
+            max_examples=EXAMPLES_PER_FORM,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(target=st.sampled_from(targets), data=form_data(fields))
+        def post(target, data):
+            response = client.request("POST", target, data=MultiDict(data))
+            assert response.status_code < 500, (target, data)
+
+        post()
+        # And every hostile value in every field at once, so none is left to chance.
+        for value in HOSTILE + HUGE:
+            data = MultiDict([(f.name, value) for f in fields])
+            client.request("POST", targets[0], data=data)
+        if role != "anonymous":
+            client.client = world.client(role)
+    RAN.add(f"post-{role}")
+    assert not client.errors, "\n".join(client.errors[:20])
+
+
+discover()  # every CRM module registers itself on import
+
+
+@pytest.mark.parametrize("endpoint", sorted(m.index_endpoint for m in modules()))
+def test_list_pages_survive_huge_page_numbers(world: World, endpoint):
+    client = Counted(world.client("student"))
+    with world.app.test_request_context():
+        from flask import url_for
+
+        url = url_for(endpoint)
+    for value in HUGE:
+        client.request("GET", url, query_string={"page": value})
+    assert not client.errors, "\n".join(client.errors)
+
+
+def test_the_fuzzing_run_was_big_enough():
+    if len(RAN) < 2 * len(ROLES):
+        pytest.skip("only part of the fuzzing suite ran")
+    print(f"fuzzing: {REQUESTS['count']} requests")
+    assert REQUESTS["count"] >= 10_000, REQUESTS["count"]
