@@ -663,3 +663,56 @@ def test_a_record_picker_refuses_ids_no_record_can_have(
     )
     assert response.status_code == 200
     assert "Choose a record from the list." in response.get_data(as_text=True)
+
+
+def test_two_creates_of_one_name_at_the_same_moment_make_one_account(
+    app, classroom, monkeypatch
+):
+    """Both saves pass the duplicate check before either commits (a barrier holds
+    them there); the unique name key still lets only one through."""
+    import threading
+
+    from sandbox import tenancy
+    from sandbox.crm.accounts import service
+
+    barrier = threading.Barrier(2, timeout=10)
+    checked = service.find_same_name
+    waited = threading.local()
+
+    def check_then_wait(session, name, exclude_id=None):
+        found = checked(session, name, exclude_id)
+        if not getattr(waited, "done", False):  # hold only each save's first check
+            waited.done = True
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(service, "find_same_name", check_then_wait)
+    outcomes: list[str] = []
+
+    def create(spelling: str) -> None:
+        with app.app_context():
+            with tenancy.tenant_session(classroom.tenant(0)) as session:
+                try:
+                    service.create_account(
+                        session, {"name": spelling, "account_type": "customer"}
+                    )
+                    outcomes.append("created")
+                except service.DuplicateAccountName:
+                    outcomes.append("refused")
+
+    threads = [
+        threading.Thread(target=create, args=(spelling,))
+        for spelling in ("Twin Peaks Trading", "ＴＷＩＮ　PEAKS trading")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["created", "refused"]
+    count = classroom.in_tenant(
+        app,
+        lambda s: s.scalar(
+            sa.select(sa.func.count()).where(Account.name_key == "twin peaks trading")
+        ),
+    )
+    assert count == 1
