@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sandbox.crm.registry import module_for_entity
@@ -31,6 +33,41 @@ def commit(session: Session) -> None:
     except Exception:
         session.rollback()
         raise
+
+
+def save_with_unique_name(
+    session: Session,
+    record: Any,
+    find_same: Callable[[Session, str, int | None], Any],
+    duplicate: Callable[[Any], Exception],
+    *,
+    before_commit: Callable[[], None] | None = None,
+) -> Any:
+    """Save ``record``, whose name no other record may have.
+
+    ``find_same(session, name, exclude_id)`` finds the record already holding the
+    name; a save that loses a race at commit (the unique index refuses it) is
+    refused the same way. Refused, nothing is written.
+
+    :raise: ``duplicate(existing)``
+    """
+    with session.no_autoflush:
+        same = find_same(session, record.name, record.id)
+    if same is not None:
+        session.rollback()
+        raise duplicate(same)
+    session.add(record)
+    try:
+        if before_commit is not None:
+            before_commit()
+        commit(session)
+    except IntegrityError:
+        # Another request saved the same name between our check and our commit.
+        same = find_same(session, record.name, None)
+        if same is None:
+            raise
+        raise duplicate(same) from None
+    return record
 
 
 def save(session: Session, record: db.Model) -> db.Model:

@@ -675,7 +675,7 @@ def test_two_creates_of_one_name_at_the_same_moment_make_one_account(
     from sandbox import tenancy
     from sandbox.crm.accounts import service
 
-    barrier = threading.Barrier(2, timeout=10)
+    barrier = threading.Barrier(2, timeout=30)
     checked = service.find_same_name
     waited = threading.local()
 

@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import has_request_context
 from flask_babel.speaklater import LazyString
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
@@ -22,6 +21,7 @@ from sandbox.crm.service import (
     commit,
     delete_record,
     related_records,
+    save_with_unique_name,
 )
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Colleague
@@ -327,24 +327,13 @@ def _save(
 ) -> Account:
     if is_blank(account.name):
         raise ValueError("an account needs a name")
-    with session.no_autoflush:
-        same = find_same_name(session, account.name, account.id)
-    if same is not None:
-        session.rollback()
-        raise DuplicateAccountName(same)
-    session.add(account)
-    try:
-        if log is not None:
-            record_action(account, **log)
-        commit(session)
-    except IntegrityError:
-        # Another request saved the same name between our check and our commit.
-        session.rollback()
-        same = find_same_name(session, account.name)
-        if same is None:
-            raise
-        raise DuplicateAccountName(same) from None
-    return account
+    return save_with_unique_name(
+        session,
+        account,
+        find_same_name,
+        DuplicateAccountName,
+        before_commit=(lambda: record_action(account, **log)) if log else None,
+    )
 
 
 def _names(accounts: Iterable[Account]) -> str:

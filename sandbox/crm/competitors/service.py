@@ -7,10 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from sandbox.crm.service import apply_changes, commit
+from sandbox.crm.service import apply_changes, save_with_unique_name
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.sales import Opportunity, Stage
 
@@ -38,20 +37,9 @@ def find_same_name(
 
 
 def _save(session: Session, competitor: Competitor) -> Competitor:
-    with session.no_autoflush:
-        same = find_same_name(session, competitor.name, competitor.id)
-    if same is not None:
-        session.rollback()
-        raise DuplicateCompetitorName(same)
-    session.add(competitor)
-    try:
-        commit(session)
-    except IntegrityError:
-        same = find_same_name(session, competitor.name)
-        if same is None:
-            raise
-        raise DuplicateCompetitorName(same) from None
-    return competitor
+    return save_with_unique_name(
+        session, competitor, find_same_name, DuplicateCompetitorName
+    )
 
 
 def create_competitor(session: Session, data: dict[str, Any]) -> Competitor:

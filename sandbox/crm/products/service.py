@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
-from sandbox.crm.service import apply_changes, commit
+from sandbox.crm.service import apply_changes, commit, save_with_unique_name
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.products import Product, ProductCategory
 from sandbox.models.crm.sales import LineItem
@@ -160,25 +160,15 @@ def ancestors(session: Session, category_id: int | None) -> list[int]:
 
 def _save_category(session: Session, category: ProductCategory) -> ProductCategory:
     with session.no_autoflush:
-        same = find_category_name(session, category.name, category.id)
         loop = category.id is not None and category.id in ancestors(
             session, category.parent_id
         )
-    if same is not None:
-        session.rollback()
-        raise DuplicateCategoryName(same)
     if loop:
         session.rollback()
         raise CategoryLoop("a category cannot sit under itself")
-    session.add(category)
-    try:
-        commit(session)
-    except IntegrityError:
-        same = find_category_name(session, category.name)
-        if same is None:
-            raise
-        raise DuplicateCategoryName(same) from None
-    return category
+    return save_with_unique_name(
+        session, category, find_category_name, DuplicateCategoryName
+    )
 
 
 def create_category(session: Session, data: dict[str, Any]) -> ProductCategory:
