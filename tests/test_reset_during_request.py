@@ -29,7 +29,8 @@ def reset_around_commit(monkeypatch):
             original(session)
             reset_my_crm()
 
-        # The accounts service commits through the kit's commit (imported by name).
+        # Saves commit through the kit's commit (some modules import it by name).
+        monkeypatch.setattr(crm.service, "commit", commit_with_reset)
         monkeypatch.setattr(accounts_service, "commit", commit_with_reset)
 
     return install
