@@ -232,3 +232,8 @@ def load_user(user_id: str) -> User | None:
         return session_user(int(user_id))
     except (TypeError, ValueError):
         return None
+
+
+# The lab tables belong to the control database too; importing them here keeps the
+# control metadata complete wherever the platform models are loaded.
+from sandbox.models import labs as _labs  # noqa: E402,F401
