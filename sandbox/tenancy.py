@@ -83,6 +83,8 @@ class TenantHandle:
     engine: sa.Engine
     #: The course's time zone: times in this CRM are shown in it.
     timezone: str = "UTC"
+    #: The month the course's fiscal year starts in (forecast periods follow it).
+    fiscal_year_start: int = 1
 
 
 # --------------------------------------------------------------------------- engines
@@ -273,6 +275,7 @@ def handle_for(tenant: Tenant, readonly: bool = False) -> TenantHandle:
         readonly,
         registry().engine(path, readonly),
         tenant.course.timezone or "UTC",
+        tenant.course.fiscal_year_start or 1,
     )
 
 
