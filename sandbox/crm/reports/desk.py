@@ -1,0 +1,214 @@
+"""Service and team reports: cases by status and priority with SLA compliance, and
+activities by colleague."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from sandbox.crm.cases.service import OPEN
+from sandbox.crm.codes import code_list
+from sandbox.crm.reports.framework import (
+    Chart,
+    Column,
+    Filters,
+    Section,
+    Table,
+    percent,
+)
+from sandbox.crm.reports.sales import totals_of
+from sandbox.i18n import gettext as _
+from sandbox.i18n import lazy_gettext as _l
+from sandbox.models import utcnow
+from sandbox.models.crm.activities import Activity
+from sandbox.models.crm.service import Case
+from sandbox.models.crm.team import Colleague
+
+
+def _count(condition: sa.ColumnElement) -> sa.ColumnElement:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def sla_met() -> sa.ColumnElement:
+    """Resolved no later than the resolution deadline."""
+    return sa.and_(
+        Case.resolved_at.is_not(None),
+        Case.resolution_due_at.is_not(None),
+        Case.resolved_at <= Case.resolution_due_at,
+    )
+
+
+def sla_late() -> sa.ColumnElement:
+    return sa.and_(
+        Case.resolved_at.is_not(None),
+        Case.resolution_due_at.is_not(None),
+        Case.resolved_at > Case.resolution_due_at,
+    )
+
+
+def cases_report(session: Session, filters: Filters) -> list[Section]:
+    """Cases opened in the period: SLA compliance per priority, and each status
+    split by priority."""
+    now = utcnow()
+    where = [*filters.on_moment(Case.opened_at), *filters.by_owner(Case.owner_id)]
+    is_open = Case.status.in_(sorted(OPEN))
+    overdue = sa.and_(is_open, Case.next_due_at.is_not(None), Case.next_due_at <= now)
+    stmt = (
+        sa.select(
+            Case.priority,
+            sa.func.count(Case.id),
+            _count(is_open),
+            _count(Case.resolved_at.is_not(None)),
+            _count(sla_met()),
+            _count(sla_late()),
+            _count(overdue),
+        )
+        .where(*where)
+        .group_by(Case.priority)
+    )
+    found = {row[0]: list(row[1:]) for row in session.execute(stmt)}
+    priorities = code_list("case_priority")
+    order = [c.code for c in priorities] + sorted(
+        set(found) - {c.code for c in priorities}
+    )
+    rows = []
+    for code in order:
+        if code not in found:
+            continue
+        total, open_n, resolved, met, late, overdue_n = found[code]
+        rows.append(
+            [
+                priorities.label_of(code),
+                total,
+                open_n,
+                resolved,
+                met,
+                late,
+                overdue_n,
+                percent(met, met + late),
+            ]
+        )
+    columns = [
+        Column("priority", _l("Priority")),
+        Column("cases", _l("Cases"), "number"),
+        Column("open", _l("Open"), "number"),
+        Column("resolved", _l("Resolved"), "number"),
+        Column("met", _l("Resolved within SLA"), "number"),
+        Column("late", _l("Resolved late"), "number"),
+        Column("overdue", _l("Open and overdue"), "number"),
+        Column("compliance", _l("SLA compliance (%)"), "percent"),
+    ]
+    totals = totals_of(rows, [c.kind for c in columns])
+    totals[7] = percent(totals[4], totals[4] + totals[5])
+    sla_section = Section(
+        "sla",
+        _l("SLA compliance by priority"),
+        Table(columns, rows, totals),
+        Chart("bar", "priority", ("met", "late", "overdue"), stacked=True),
+        note=_l(
+            "SLA compliance = cases resolved within their resolution target ÷ all "
+            "resolved cases with a target; targets count business hours and "
+            "leave out time pending the customer."
+        ),
+    )
+
+    codes = [c.code for c in priorities]
+    by_status = (
+        sa.select(
+            Case.status,
+            *(_count(Case.priority == code) for code in codes),
+            sa.func.count(Case.id),
+        )
+        .where(*where)
+        .group_by(Case.status)
+    )
+    statuses = code_list("case_status")
+    found_status = {row[0]: list(row[1:]) for row in session.execute(by_status)}
+    status_order = [c.code for c in statuses] + sorted(
+        set(found_status) - {c.code for c in statuses}
+    )
+    status_rows = [
+        [statuses.label_of(code), *found_status[code]]
+        for code in status_order
+        if code in found_status
+    ]
+    status_columns = [
+        Column("status", _l("Status")),
+        *(Column(code, priorities.label_of(code), "number") for code in codes),
+        Column("total", _l("Total"), "number"),
+    ]
+    status_section = Section(
+        "status",
+        _l("Cases by status and priority"),
+        Table(
+            status_columns,
+            status_rows,
+            totals_of(status_rows, [c.kind for c in status_columns]),
+        ),
+        Chart("bar", "status", tuple(codes), stacked=True, horizontal=True),
+    )
+    return [sla_section, status_section]
+
+
+def activities_by_colleague(session: Session, filters: Filters) -> list[Section]:
+    """Each colleague's activities in the period: done, still open, overdue."""
+    today = filters.today
+    done = Activity.completed_at.is_not(None)
+    overdue = sa.and_(
+        Activity.completed_at.is_(None),
+        Activity.due_date.is_not(None),
+        Activity.due_date < today,
+    )
+    in_period = []
+    if filters.start is not None or filters.end is not None:
+        # Meetings and calls by their start, tasks by their due date.
+        in_period.append(
+            sa.or_(
+                sa.and_(
+                    Activity.starts_at.is_not(None),
+                    *filters.on_moment(Activity.starts_at),
+                ),
+                sa.and_(
+                    Activity.starts_at.is_(None),
+                    Activity.due_date.is_not(None),
+                    *filters.on_date(Activity.due_date),
+                ),
+            )
+        )
+    stmt = (
+        sa.select(
+            Colleague.name,
+            sa.func.count(Activity.id),
+            _count(done),
+            _count(sa.not_(done)),
+            _count(overdue),
+        )
+        .select_from(Activity)
+        .outerjoin(Colleague, Activity.owner_id == Colleague.id)
+        .where(*in_period, *filters.by_owner(Activity.owner_id))
+        .group_by(Activity.owner_id, Colleague.name)
+        .order_by(sa.func.count(Activity.id).desc(), Colleague.name)
+    )
+    rows = [
+        [name or _("Unassigned"), total, done_n, open_n, overdue_n]
+        for name, total, done_n, open_n, overdue_n in session.execute(stmt)
+    ]
+    columns = [
+        Column("colleague", _l("Colleague")),
+        Column("activities", _l("Activities"), "number"),
+        Column("done", _l("Completed"), "number"),
+        Column("open", _l("Not completed"), "number"),
+        Column("overdue", _l("Overdue"), "number"),
+    ]
+    return [
+        Section(
+            "colleagues",
+            _l("Activities by colleague"),
+            Table(columns, rows, totals_of(rows, [c.kind for c in columns])),
+            Chart("bar", "colleague", ("done", "open"), stacked=True),
+            note=_l(
+                "Meetings and calls count on the day they start, tasks on their "
+                "due date; overdue = not completed and past its due date."
+            ),
+        )
+    ]
