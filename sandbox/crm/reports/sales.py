@@ -77,9 +77,10 @@ def pipeline_by_stage(session: Session, filters: Filters) -> list[Section]:
         .group_by(Stage.id)
         .order_by(Stage.position)
     )
+    found = session.execute(stmt).all()
     rows = [
         [stage_name(name, zh), count, cents(amount), scaled(weighted, 10000)]
-        for name, zh, count, amount, weighted in session.execute(stmt)
+        for name, zh, count, amount, weighted in found
     ]
     columns = [
         Column("stage", _l("Stage")),
@@ -87,7 +88,10 @@ def pipeline_by_stage(session: Session, filters: Filters) -> list[Section]:
         Column("amount", _l("Amount"), "money"),
         Column("weighted", _l("Weighted amount"), "money"),
     ]
-    table = Table(columns, rows, totals_of(rows, [c.kind for c in columns]))
+    totals = totals_of(rows, [c.kind for c in columns])
+    # Rounded once over the exact sum, not as the sum of rounded stages.
+    totals[3] = scaled(sum(int(row[4]) for row in found), 10000)
+    table = Table(columns, rows, totals)
     return [
         Section(
             "stages",

@@ -195,7 +195,7 @@ def profitability(session: Session, filters: Filters) -> list[Section]:
             _profit_row(segment_label(kind, code), customers, amount, revenue, cost)
         )
     columns = _profit_columns(Column("segment", SEGMENTS[kind]), _l("Customers"))
-    totals = _profit_totals(rows)
+    totals = _profit_totals(rows, sum(int(v[3]) for v in found.values()))
 
     top = (
         sa.select(
@@ -269,11 +269,14 @@ def _profit_columns(first: Column, count_label) -> list[Column]:
     ]
 
 
-def _profit_totals(rows: list[list]) -> list:
+def _profit_totals(rows: list[list], cost_units: int) -> list:
+    """Totals of the profit columns; the cost is rounded once over the exact sum."""
     totals = totals_of(
         rows, ["text", "number", "money", "text", "money", "money", "money", "text"]
     )
     totals[3] = per(totals[2], totals[1]) if rows else None
+    totals[5] = scaled(cost_units, 10000)
+    totals[6] = totals[4] - totals[5]
     totals[7] = percent(totals[6], totals[4]) if rows else None
     return totals
 
