@@ -100,6 +100,12 @@ def enrich(session) -> dict:
         .where(Stage.is_closed.is_(True), Stage.is_won.is_(False))
         .order_by(Opportunity.id)
     ).all()
+    # Repeat business: one account buys twice in a quarter (one quarter), another
+    # in two quarters.
+    first, second, third, fourth = (session.get(Opportunity, i) for i in won[:4])
+    second.account_id, third.account_id = first.account_id, fourth.account_id
+    first.closed_on, second.closed_on = dt.date(2026, 7, 5), dt.date(2026, 8, 20)
+    third.closed_on, fourth.closed_on = dt.date(2026, 4, 10), dt.date(2026, 10, 10)
     rival = session.get(Competitor, 1)
     other = session.get(Competitor, 2)
     rival.name = "=HYPERLINK(1)"  # a would-be formula, for the export test
@@ -566,6 +572,12 @@ def test_7p_persistence_counts_customers_buying_in_more_than_one_quarter(
     )
     customers = len(per_account)
     repeat = sum(1 for _a, quarters, _s in per_account if quarters > 1)
+    assert repeat >= 1
+    shown = {int(re.search(r"\d+", r["Quarters with a won deal"])[0]): r for r in rows}
+    for quarters in {q for _a, q, _s in per_account}:
+        these = [s for _a, q, s in per_account if q == quarters]
+        assert shown[quarters]["Customers"] == str(len(these))
+        assert shown[quarters]["Amount won"] == money(sum(these))
     assert sum(int(r["Customers"]) for r in rows) == customers
     assert totals["Share (%)"] == pct(repeat, customers)
     assert totals["Amount won"] == money(sum(s for _a, _q, s in per_account))

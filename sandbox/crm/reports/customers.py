@@ -88,24 +88,6 @@ def segment_order(kind: str, codes) -> list[str]:
     return sorted(codes, key=lambda c: (c == "", segment_label(kind, c)))
 
 
-def deals_per_account(filters: Filters | None = None) -> sa.Subquery:
-    """Per account: deals won and their amount, and the open pipeline."""
-    won = Stage.is_won.is_(True)
-    is_open = Stage.is_closed.is_(False)
-    amount = raw(Opportunity.amount)
-    return (
-        sa.select(
-            Opportunity.account_id.label("account_id"),
-            sa.func.sum(sa.case((won, 1), else_=0)).label("won"),
-            sa.func.sum(sa.case((won, amount), else_=0)).label("won_amount"),
-            sa.func.sum(sa.case((is_open, amount), else_=0)).label("pipeline"),
-        )
-        .join(Stage, Opportunity.stage_id == Stage.id)
-        .group_by(Opportunity.account_id)
-        .subquery()
-    )
-
-
 CUSTOMER_COLUMNS = (
     ("accounts", _l("Accounts"), "number"),
     ("share", _l("Share (%)"), "percent"),
@@ -117,36 +99,50 @@ CUSTOMER_COLUMNS = (
 
 
 def customer_segments(session: Session, filters: Filters, kind: str) -> Table:
-    """Accounts created in the period per segment, with what they bought."""
-    deals = deals_per_account()
+    """Accounts created in the period per segment, with what they bought: one
+    query counts the accounts, one sums their deals, both grouped by segment."""
     segment = account_segment(kind)
-    stmt = (
-        sa.select(
-            segment,
-            sa.func.count(Account.id),
-            sa.func.coalesce(sa.func.sum(sa.case((deals.c.won > 0, 1), else_=0)), 0),
-            sa.func.coalesce(sa.func.sum(deals.c.won), 0),
-            sa.func.coalesce(sa.func.sum(deals.c.won_amount), 0),
-            sa.func.coalesce(sa.func.sum(deals.c.pipeline), 0),
-        )
-        .outerjoin(deals, deals.c.account_id == Account.id)
-        .where(
-            *filters.on_moment(Account.created_at), *filters.by_owner(Account.owner_id)
-        )
-        .group_by(segment)
+    accounts_of = [
+        *filters.on_moment(Account.created_at),
+        *filters.by_owner(Account.owner_id),
+    ]
+    counted = dict(
+        session.execute(
+            sa.select(segment, sa.func.count(Account.id))
+            .where(*accounts_of)
+            .group_by(segment)
+        ).all()
     )
-    found = {row[0]: row[1:] for row in session.execute(stmt)}
-    everyone = sum(row[0] for row in found.values())
+    won = Stage.is_won.is_(True)
+    amount = raw(Opportunity.amount)
+    deals = {
+        row[0]: row[1:]
+        for row in session.execute(
+            sa.select(
+                segment,
+                sa.func.count(sa.distinct(sa.case((won, Opportunity.account_id)))),
+                sa.func.sum(sa.case((won, 1), else_=0)),
+                sa.func.sum(sa.case((won, amount), else_=0)),
+                sa.func.sum(sa.case((Stage.is_closed.is_(False), amount), else_=0)),
+            )
+            .select_from(Opportunity)
+            .join(Stage, Opportunity.stage_id == Stage.id)
+            .join(Account, Opportunity.account_id == Account.id)
+            .where(*accounts_of)
+            .group_by(segment)
+        )
+    }
+    everyone = sum(counted.values())
     rows = []
-    for code in segment_order(kind, found):
-        accounts, customers, won, won_amount, pipeline = found[code]
+    for code in segment_order(kind, counted):
+        customers, won_n, won_amount, pipeline = deals.get(code, (0, 0, 0, 0))
         rows.append(
             [
                 segment_label(kind, code),
-                accounts,
-                percent(accounts, everyone),
+                counted[code],
+                percent(counted[code], everyone),
                 customers,
-                won,
+                won_n,
                 cents(won_amount),
                 cents(pipeline),
             ]

@@ -52,6 +52,17 @@ def per(amount: Decimal, count: int) -> Decimal | None:
     return (Decimal(amount) / count).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def unindexed(column: Any) -> sa.ColumnElement:
+    """``column`` for GROUP BY without its index (``column + 0``).
+
+    Grouping by an indexed column makes SQLite walk the index and fetch every row
+    at random, and a tenant's page cache is kept small (hundreds of tenants share a
+    server): reading the table in order and sorting the groups is several times
+    faster. NULL stays NULL, so the NULL group is kept.
+    """
+    return column + 0
+
+
 def raw(column: Any) -> sa.ColumnElement:
     """A money column as the integer cents it stores, for SQL arithmetic."""
     return sa.type_coerce(column, sa.BigInteger)

@@ -20,6 +20,7 @@ from sandbox.crm.reports.framework import (
     percent,
     raw,
     scaled,
+    unindexed,
 )
 from sandbox.i18n import current_language
 from sandbox.i18n import gettext as _
@@ -56,25 +57,33 @@ def totals_of(rows: list[list], kinds: list[str]) -> list:
 def pipeline_by_stage(session: Session, filters: Filters) -> list[Section]:
     """Open deals per stage: how many, their amount and the weighted amount
     (Σ amount × probability)."""
-    joined = sa.and_(
-        Opportunity.stage_id == Stage.id,
-        *filters.on_date(Opportunity.close_date),
-        *filters.by_owner(Opportunity.owner_id),
+    stage_of = unindexed(Opportunity.stage_id)
+    per_stage = (
+        sa.select(
+            stage_of.label("stage_id"),
+            sa.func.count(Opportunity.id).label("count"),
+            sa.func.sum(raw(Opportunity.amount)).label("amount"),
+            sa.func.sum(raw(Opportunity.amount) * Opportunity.probability).label(
+                "weighted"
+            ),
+        )
+        .where(
+            *filters.on_date(Opportunity.close_date),
+            *filters.by_owner(Opportunity.owner_id),
+        )
+        .group_by(stage_of)
+        .subquery()
     )
     stmt = (
         sa.select(
             Stage.name,
             Stage.name_zh,
-            sa.func.count(Opportunity.id),
-            sa.func.coalesce(sa.func.sum(raw(Opportunity.amount)), 0),
-            sa.func.coalesce(
-                sa.func.sum(raw(Opportunity.amount) * Opportunity.probability), 0
-            ),
+            sa.func.coalesce(per_stage.c.count, 0),
+            sa.func.coalesce(per_stage.c.amount, 0),
+            sa.func.coalesce(per_stage.c.weighted, 0),
         )
-        .select_from(Stage)
-        .outerjoin(Opportunity, joined)
+        .outerjoin(per_stage, per_stage.c.stage_id == Stage.id)
         .where(Stage.is_closed.is_(False))
-        .group_by(Stage.id)
         .order_by(Stage.position)
     )
     found = session.execute(stmt).all()
@@ -176,13 +185,16 @@ def _first(key: tuple[int, int]):
 def win_loss_by_competitor(session: Session, filters: Filters) -> list[Section]:
     """Closed deals each competitor took part in (named on the deal, or the one it
     was lost to): won, lost, the win rate and the amounts."""
-    involved = sa.or_(
-        Opportunity.lost_to_id == Competitor.id,
-        sa.exists().where(
-            OpportunityCompetitor.opportunity_id == Opportunity.id,
-            OpportunityCompetitor.competitor_id == Competitor.id,
+    # Each (deal, competitor) pair once: named on the deal, or the one it was lost to.
+    pairs = sa.union(
+        sa.select(
+            OpportunityCompetitor.opportunity_id.label("opportunity_id"),
+            OpportunityCompetitor.competitor_id.label("competitor_id"),
         ),
-    )
+        sa.select(Opportunity.id, Opportunity.lost_to_id).where(
+            Opportunity.lost_to_id.is_not(None)
+        ),
+    ).subquery()
     won = Stage.is_won.is_(True)
     amount = raw(Opportunity.amount)
     stmt = (
@@ -200,8 +212,9 @@ def win_loss_by_competitor(session: Session, filters: Filters) -> list[Section]:
             sa.func.coalesce(sa.func.sum(sa.case((won, amount), else_=0)), 0),
             sa.func.coalesce(sa.func.sum(sa.case((won, 0), else_=amount)), 0),
         )
-        .select_from(Competitor)
-        .join(Opportunity, involved)
+        .select_from(pairs)
+        .join(Competitor, Competitor.id == pairs.c.competitor_id)
+        .join(Opportunity, Opportunity.id == pairs.c.opportunity_id)
         .join(Stage, Opportunity.stage_id == Stage.id)
         .where(
             Stage.is_closed.is_(True),
@@ -309,7 +322,7 @@ def campaign_roi(session: Session, filters: Filters) -> list[Section]:
     won = Stage.is_won.is_(True)
     deals = (
         sa.select(
-            Opportunity.campaign_id.label("campaign_id"),
+            unindexed(Opportunity.campaign_id).label("campaign_id"),
             sa.func.count(Opportunity.id).label("deals"),
             sa.func.sum(sa.case((won, 1), else_=0)).label("won"),
             sa.func.sum(sa.case((won, raw(Opportunity.amount)), else_=0)).label(
@@ -318,16 +331,16 @@ def campaign_roi(session: Session, filters: Filters) -> list[Section]:
         )
         .join(Stage, Opportunity.stage_id == Stage.id)
         .where(Opportunity.campaign_id.is_not(None))
-        .group_by(Opportunity.campaign_id)
+        .group_by(unindexed(Opportunity.campaign_id))
         .subquery()
     )
     leads = (
         sa.select(
-            Lead.campaign_id.label("campaign_id"),
+            unindexed(Lead.campaign_id).label("campaign_id"),
             sa.func.count(Lead.id).label("leads"),
         )
         .where(Lead.campaign_id.is_not(None))
-        .group_by(Lead.campaign_id)
+        .group_by(unindexed(Lead.campaign_id))
         .subquery()
     )
     stmt = (
