@@ -102,14 +102,23 @@ class Chart:
     the table column its numbers come from."""
 
     kind: str
-    label_column: str
+    #: The column naming each bar (or several, joined with " · ").
+    label_column: str | tuple[str, ...]
     series: Sequence[str]
     stacked: bool = False
     horizontal: bool = False
 
     def spec(self, table: Table, title: str) -> dict[str, Any]:
         names = {c.key: c for c in table.columns}
-        labels = [str(v) for v in table.column_values(self.label_column)]
+        keys = (
+            (self.label_column,)
+            if isinstance(self.label_column, str)
+            else tuple(self.label_column)
+        )
+        parts = [table.column_values(key) for key in keys]
+        labels = [
+            " · ".join(str(v) for v in values) for values in zip(*parts, strict=True)
+        ]
         datasets = []
         for key in self.series:
             column = names[key]

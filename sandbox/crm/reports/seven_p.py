@@ -441,7 +441,7 @@ def product_mix(session: Session, filters: Filters) -> Section:
         "product",
         _l("Product: product mix per segment"),
         Table(columns, rows, totals),
-        Chart("bar", "category", ("revenue",)),
+        Chart("bar", ("segment", "category"), ("revenue",), horizontal=True),
         note=_l("Line items of won deals, by the customer's segment."),
     )
 
