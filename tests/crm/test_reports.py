@@ -609,6 +609,13 @@ def test_7p_performance_win_rate_and_sales_cycle_equal_sql(client, world, sql):
         " ON s.id = o.stage_id WHERE s.is_closed = 1"
     )[0]
     assert totals["Win rate (%)"] == pct(won, closed)
+    overall = sql(
+        "SELECT avg(max(0, julianday(coalesce(o.closed_on, o.close_date))"
+        " - julianday(date(o.created_at)))) FROM opportunity o"
+        " JOIN stage s ON s.id = o.stage_id WHERE s.is_won = 1"
+    )[0][0]
+    want = Decimal(str(overall)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    assert totals["Average sales cycle (days)"] == f"{want:.2f}"
 
 
 def test_7p_prospecting_product_and_promotion_equal_sql(client, world, sql):

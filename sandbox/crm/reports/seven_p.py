@@ -306,7 +306,7 @@ def performance(session: Session, filters: Filters) -> Section:
             sa.func.coalesce(
                 sa.func.sum(sa.case((won, raw(Opportunity.amount)), else_=0)), 0
             ),
-            sa.func.avg(sa.case((won, cycle_days()), else_=None)),
+            sa.func.sum(sa.case((won, cycle_days()), else_=None)),
         )
         .select_from(Opportunity)
         .join(Stage, Opportunity.stage_id == Stage.id)
@@ -320,7 +320,10 @@ def performance(session: Session, filters: Filters) -> Section:
         .order_by(Colleague.name)
     )
     rows = []
+    all_days, all_won = 0.0, 0
     for name, closed, won_n, amount, days in session.execute(stmt):
+        all_days += days or 0
+        all_won += won_n if days is not None else 0
         rows.append(
             [
                 name or _("Unassigned"),
@@ -329,7 +332,7 @@ def performance(session: Session, filters: Filters) -> Section:
                 closed - won_n,
                 percent(won_n, closed),
                 cents(amount),
-                _days(days),
+                _days(days / won_n if days is not None and won_n else None),
             ]
         )
     columns = [
@@ -345,13 +348,8 @@ def performance(session: Session, filters: Filters) -> Section:
         rows, ["text", "number", "number", "number", "text", "money", "text"]
     )
     totals[4] = percent(totals[2], totals[1]) if rows else None
-    overall = session.execute(
-        sa.select(sa.func.avg(cycle_days()))
-        .select_from(Opportunity)
-        .join(Stage, Opportunity.stage_id == Stage.id)
-        .where(*_won_deals(filters))
-    ).scalar()
-    totals[6] = _days(overall)
+    # The average over every won deal, from the per-colleague sums.
+    totals[6] = _days(all_days / all_won if all_won else None)
     return Section(
         "performance",
         _l("Performance: win rate and sales cycle"),
