@@ -317,7 +317,11 @@ def _resolve_request_tenant() -> TenantHandle | None:
     if not current_user.is_authenticated:
         return None
     if current_user.is_student:
-        tenant = student_tenant(current_user)
+        known = g.pop("student_tenant", None)  # looked up with the user
+        if known is not None and known[0] == current_user.id:
+            tenant = known[1]
+        else:
+            tenant = student_tenant(current_user)
         return handle_for(tenant) if tenant else None
     viewing = session.get(VIEWING_KEY)
     if viewing is not None:
