@@ -180,6 +180,12 @@ def enrich(session) -> dict:
             ),
             Activity(subject="Old task", owner_id=3, due_date=dt.date(2020, 1, 6)),
             Activity(subject="Nobody's", due_date=TODAY),
+            Activity(
+                subject="Called off",
+                owner_id=2,
+                due_date=TODAY - dt.timedelta(days=9),
+                status="cancelled",
+            ),
         ]
     )
     session.commit()
@@ -445,8 +451,10 @@ def test_activities_by_colleague_equal_sql(client, world, sql):
     rows, totals = table(client, "activities")
     expected = sql(
         "SELECT coalesce(c.name, 'Unassigned'), count(a.id),"
-        " sum(a.completed_at IS NOT NULL), sum(a.completed_at IS NULL),"
-        " sum(a.completed_at IS NULL AND a.due_date < ?)"
+        " sum(a.completed_at IS NOT NULL),"
+        " sum(a.completed_at IS NULL AND a.status != 'cancelled'),"
+        " sum(a.completed_at IS NULL AND a.status != 'cancelled' AND a.due_date < ?),"
+        " sum(a.completed_at IS NULL AND a.status = 'cancelled')"
         " FROM activity a LEFT JOIN colleague c ON c.id = a.owner_id"
         " GROUP BY a.owner_id",
         TODAY.isoformat(),
@@ -458,13 +466,23 @@ def test_activities_by_colleague_equal_sql(client, world, sql):
             r["Completed"],
             r["Not completed"],
             r["Overdue"],
+            r["Cancelled"],
         )
         for r in rows
-    ) == sorted((n, str(t), str(d), str(o), str(od)) for n, t, d, o, od in expected)
-    assert totals["Activities"] == "6" and totals["Overdue"] == "2"
-    # The period keeps tasks by their due date: 2020's task is outside this year.
-    this_year, year_totals = table(client, "activities", period="this_year")
-    assert year_totals["Activities"] == "5"
+    ) == sorted(tuple(map(str, row)) for row in expected)
+    assert totals["Activities"] == "7" and totals["Overdue"] == "2"
+    assert totals["Cancelled"] == "1"
+    # Meetings count by their start, tasks by their due date: 2020's task is
+    # outside this year.
+    _rows, year_totals = table(client, "activities", period="this_year")
+    in_year = sql(
+        "SELECT count(*) FROM activity WHERE coalesce(date(starts_at), due_date)"
+        " BETWEEN ? AND ?",
+        f"{TODAY.year}-01-01",
+        f"{TODAY.year}-12-31",
+    )[0][0]
+    assert year_totals["Activities"] == str(in_year)
+    assert in_year < 7
 
 
 @pytest.mark.parametrize(

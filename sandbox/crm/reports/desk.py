@@ -155,8 +155,12 @@ def activities_by_colleague(session: Session, filters: Filters) -> list[Section]
     """Each colleague's activities in the period: done, still open, overdue."""
     today = filters.today
     done = Activity.completed_at.is_not(None)
+    cancelled = sa.and_(Activity.completed_at.is_(None), Activity.status == "cancelled")
+    still_open = sa.and_(
+        Activity.completed_at.is_(None), Activity.status != "cancelled"
+    )
     overdue = sa.and_(
-        Activity.completed_at.is_(None),
+        still_open,
         Activity.due_date.is_not(None),
         Activity.due_date < today,
     )
@@ -181,8 +185,9 @@ def activities_by_colleague(session: Session, filters: Filters) -> list[Section]
             Colleague.name,
             sa.func.count(Activity.id),
             _count(done),
-            _count(sa.not_(done)),
+            _count(still_open),
             _count(overdue),
+            _count(cancelled),
         )
         .select_from(Activity)
         .outerjoin(Colleague, Activity.owner_id == Colleague.id)
@@ -191,8 +196,8 @@ def activities_by_colleague(session: Session, filters: Filters) -> list[Section]
         .order_by(sa.func.count(Activity.id).desc(), Colleague.name)
     )
     rows = [
-        [name or _("Unassigned"), total, done_n, open_n, overdue_n]
-        for name, total, done_n, open_n, overdue_n in session.execute(stmt)
+        [name or _("Unassigned"), total, done_n, open_n, overdue_n, cancelled_n]
+        for name, total, done_n, open_n, overdue_n, cancelled_n in session.execute(stmt)
     ]
     columns = [
         Column("colleague", _l("Colleague")),
@@ -200,6 +205,7 @@ def activities_by_colleague(session: Session, filters: Filters) -> list[Section]
         Column("done", _l("Completed"), "number"),
         Column("open", _l("Not completed"), "number"),
         Column("overdue", _l("Overdue"), "number"),
+        Column("cancelled", _l("Cancelled"), "number"),
     ]
     return [
         Section(
@@ -209,7 +215,8 @@ def activities_by_colleague(session: Session, filters: Filters) -> list[Section]
             Chart("bar", "colleague", ("done", "open"), stacked=True),
             note=_l(
                 "Meetings and calls count on the day they start, tasks on their "
-                "due date; overdue = not completed and past its due date."
+                "due date; overdue = neither completed nor cancelled and past its "
+                "due date."
             ),
         )
     ]
