@@ -15,7 +15,6 @@ from sandbox.crm.reports.framework import (
     Section,
     Table,
     percent,
-    unindexed,
 )
 from sandbox.crm.reports.sales import totals_of
 from sandbox.i18n import gettext as _
@@ -180,20 +179,32 @@ def activities_by_colleague(session: Session, filters: Filters) -> list[Section]
                 ),
             )
         )
+    # Summed per owner first (ix_activity_report covers it), then named.
+    per_owner = (
+        sa.select(
+            Activity.owner_id.label("owner_id"),
+            sa.func.count().label("total"),
+            _count(done).label("done"),
+            _count(still_open).label("still_open"),
+            _count(overdue).label("overdue"),
+            _count(cancelled).label("cancelled"),
+        )
+        .where(*in_period, *filters.by_owner(Activity.owner_id))
+        .group_by(Activity.owner_id)
+        .subquery()
+    )
     stmt = (
         sa.select(
             Colleague.name,
-            sa.func.count(Activity.id),
-            _count(done),
-            _count(still_open),
-            _count(overdue),
-            _count(cancelled),
+            per_owner.c.total,
+            per_owner.c.done,
+            per_owner.c.still_open,
+            per_owner.c.overdue,
+            per_owner.c.cancelled,
         )
-        .select_from(Activity)
-        .outerjoin(Colleague, Activity.owner_id == Colleague.id)
-        .where(*in_period, *filters.by_owner(Activity.owner_id))
-        .group_by(unindexed(Activity.owner_id), Colleague.name)
-        .order_by(sa.func.count(Activity.id).desc(), Colleague.name)
+        .select_from(per_owner)
+        .outerjoin(Colleague, Colleague.id == per_owner.c.owner_id)
+        .order_by(per_owner.c.total.desc(), Colleague.name)
     )
     rows = [
         [name or _("Unassigned"), total, done_n, open_n, overdue_n, cancelled_n]
