@@ -328,7 +328,8 @@ REPORT_PAGES = (
     ("customers-industry", "customers by industry"),
     ("customers-region", "customers by region"),
     ("customers-source", "customers by source"),
-    ("7p", "7P customer analysis"),
+    ("7p", "7P: Profiling tab"),
+    ("7p?p=profitability", "7P: Profitability tab"),
 )
 SERVICE_VIEWS = (
     "all",
@@ -341,9 +342,9 @@ SERVICE_VIEWS = (
 )
 PAGES += tuple(
     Page(
-        f"report-{key}",
+        f"report-{key.replace('?p=', '-')}",
         f"report: {label}",
-        f"/crm/reports/{key}?period=all",
+        f"/crm/reports/{key}{'&' if '?' in key else '?'}period=all",
         max_p50_vs_yardstick=ISSUE7_LIMIT,
         student="issue7",
         paired=True,

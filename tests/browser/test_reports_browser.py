@@ -47,6 +47,7 @@ def test_a_report_draws_its_chart_in_chinese_from_local_files(
         "Segment by",
         "Company size",
         "Key figures",
+        "All seven",
     )
     login(STUDENT)
     page.get_by_role("button", name="Language: English").click()
@@ -81,6 +82,9 @@ def test_a_report_draws_its_chart_in_chinese_from_local_files(
     page.get_by_role("button", name=zh["Apply"]).click()
     expect(page).to_have_url(re.compile(r"[?&]segment=size"))
     expect(page.locator("#table-profiling")).to_contain_text(zh["Company size"])
+    page.get_by_role("link", name=zh["All seven"]).click()
+    expect(page).to_have_url(re.compile(r"[?&]p=all"))
+    expect(page.locator("#section-promotion")).to_be_visible()
     canvases = page.locator("canvas[id^='chart-']")
     assert canvases.count() >= 7
     for index in range(canvases.count()):

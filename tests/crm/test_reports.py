@@ -54,7 +54,8 @@ def export(client, key: str, fmt: str = "csv", **args) -> bytes:
 
 def table(client, key: str, **args) -> tuple[list[dict], dict | None]:
     """The report section as CSV: its rows by header, and its totals row."""
-    rows = read_csv(export(client, key, **{"period": "all", **args}))
+    defaults = {"period": "all", **({"p": "all"} if key == "7p" else {})}
+    rows = read_csv(export(client, key, **{**defaults, **args}))
     header, body = rows[0], rows[1:]
     records = [dict(zip(header, row, strict=True)) for row in body]
     totals = [r for r in records if r[header[0]] == "Total"]
@@ -680,7 +681,7 @@ def test_7p_prospecting_product_and_promotion_equal_sql(client, world, sql):
 
 def test_7p_page_shows_all_seven_analyses_in_chinese(app, client, world):
     client.post("/language", data={"language": "zh"})
-    page = client.get("/crm/reports/7p").get_data(as_text=True)
+    page = client.get("/crm/reports/7p?p=all").get_data(as_text=True)
     for title in (
         "客户概况分析",
         "客户忠诚度分析",
@@ -693,6 +694,32 @@ def test_7p_page_shows_all_seven_analyses_in_chinese(app, client, world):
         assert title in page
     assert page.count('class="chart-spec"') == 8
     assert "毛利率(%)" in page and "细分维度" in page
+
+
+def test_7p_shows_one_analysis_per_tab_keeping_the_filters(client, world):
+    page = client.get("/crm/reports/7p?segment=size&period=this_year")
+    html = page.get_data(as_text=True)
+    # Profiling first, alone.
+    assert html.count('class="chart-spec"') == 1 and 'id="table-profiling"' in html
+    nav = html.split('class="nav nav-tabs mb-3 report-tabs"')[1].split("</ul>")[0]
+    tabs = re.findall(r'<a class="nav-link[^"]*"[^>]*href="([^"]+)">([^<]+)</a>', nav)
+    assert [label for _href, label in tabs] == [
+        "Profiling",
+        "Persistence",
+        "Profitability",
+        "Performance",
+        "Prospecting",
+        "Product mix",
+        "Promotion",
+        "All seven",
+    ]
+    assert 'active" aria-current="page" href="/crm/reports/7p?' in nav.split("</li>")[0]
+    product = dict((label, href) for href, label in tabs)["Product mix"]
+    assert "segment=size" in product and "period=this_year" in product
+    shown = client.get(product.replace("&amp;", "&")).get_data(as_text=True)
+    assert 'id="table-product"' in shown and 'id="table-profiling"' not in shown
+    assert "Company size" in shown
+    assert client.get("/crm/reports/7p?p=nonsense").status_code == 200
 
 
 # ------------------------------------------------------------------ exports, filters

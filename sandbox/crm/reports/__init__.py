@@ -160,6 +160,15 @@ define_report(
         _l("Date won (deals); created on (accounts, leads, campaign members)"),
         choices=(
             Choice(
+                "p",
+                _l("Analysis"),
+                (
+                    *((key, label) for key, (label, _b) in seven_p.ANALYSES.items()),
+                    (seven_p.ALL, _l("All seven")),
+                ),
+                tabs=True,
+            ),
+            Choice(
                 "segment",
                 _l("Segment by"),
                 tuple(

@@ -313,6 +313,9 @@ class Choice:
     name: str
     label: object
     options: Sequence[tuple[str, object]]
+    #: Shown as tabs above the report (links keeping the other filters) rather
+    #: than as a list in the filter form.
+    tabs: bool = False
 
 
 @dataclass(frozen=True)

@@ -510,13 +510,21 @@ def promotion(session: Session, filters: Filters) -> Section:
     )
 
 
+#: The seven analyses, each its own tab; "all" shows them on one page.
+ANALYSES = {
+    "profiling": (_l("Profiling"), lambda s, f: [profiling(s, f)]),
+    "persistence": (_l("Persistence"), lambda s, f: [persistence(s, f)]),
+    "profitability": (_l("Profitability"), profitability),
+    "performance": (_l("Performance"), lambda s, f: [performance(s, f)]),
+    "prospecting": (_l("Prospecting"), lambda s, f: [prospecting(s, f)]),
+    "product": (_l("Product mix"), lambda s, f: [product_mix(s, f)]),
+    "promotion": (_l("Promotion"), lambda s, f: [promotion(s, f)]),
+}
+ALL = "all"
+
+
 def seven_p(session: Session, filters: Filters) -> list[Section]:
-    return [
-        profiling(session, filters),
-        persistence(session, filters),
-        *profitability(session, filters),
-        performance(session, filters),
-        prospecting(session, filters),
-        product_mix(session, filters),
-        promotion(session, filters),
-    ]
+    """The analysis the ``p`` tab names, or all seven."""
+    chosen = filters.extra.get("p", "profiling")
+    keys = list(ANALYSES) if chosen == ALL else [chosen]
+    return [section for key in keys for section in ANALYSES[key][1](session, filters)]
