@@ -802,3 +802,23 @@ def test_an_instructor_reads_a_students_reports(app, client, auth, classroom, wo
     client.post(f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view")
     assert client.get("/crm/reports/cases").status_code == 200
     assert client.get("/crm/reports/cases/export.xlsx").status_code == 200
+
+
+def test_every_report_survives_hostile_filters(client, world):
+    from sandbox.crm.reports.framework import REPORTS
+    from tests.fuzz.test_fuzz_routes import HOSTILE, HUGE, RAW_QUERIES
+
+    names = ("period", "from", "to", "owner", "segment", "p", "section")
+    for key in REPORTS:
+        for value in (*HOSTILE, *HUGE):
+            query = {name: value for name in names}
+            for url in (f"/crm/reports/{key}", f"/crm/reports/{key}/export.csv"):
+                response = client.get(url, query_string=query)
+                assert response.status_code == 200, (url, value)
+            custom = {**query, "period": "custom"}
+            assert (
+                client.get(f"/crm/reports/{key}", query_string=custom).status_code
+                == 200
+            )
+        for raw_query in RAW_QUERIES:
+            assert client.get(f"/crm/reports/{key}?{raw_query}").status_code == 200

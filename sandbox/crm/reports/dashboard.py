@@ -15,8 +15,8 @@ from sandbox.crm.cases.service import OPEN
 from sandbox.crm.display import money
 from sandbox.crm.reports.framework import (
     Filters,
-    _month_start,
     month_label,
+    month_start,
     months_between,
 )
 from sandbox.crm.reports.sales import pipeline_by_stage, won_by_month
@@ -56,7 +56,7 @@ class KeyFigure:
 
 
 def key_figures(session: Session, today: dt.date, zone: str) -> list[KeyFigure]:
-    month = _month_start(today)
+    month = month_start(today)
     figures = []
 
     stages = pipeline_by_stage(session, Filters(zone=zone, today=today))[0].table
@@ -74,13 +74,13 @@ def key_figures(session: Session, today: dt.date, zone: str) -> list[KeyFigure]:
         )
     )
 
-    first = _month_start(month, -(MONTHS - 1))
+    first = month_start(month, -(MONTHS - 1))
     won = won_by_month(
         session,
         Filters(
             period="custom",
             start=first,
-            end=_month_start(month, 1),
+            end=month_start(month, 1),
             zone=zone,
             today=today,
         ),
@@ -126,7 +126,7 @@ def key_figures(session: Session, today: dt.date, zone: str) -> list[KeyFigure]:
     counts = []
     for year, number in months:
         start = dt.date(year, number, 1)
-        bounds = Filters(start=start, end=_month_start(start, 1), zone=zone)
+        bounds = Filters(start=start, end=month_start(start, 1), zone=zone)
         counts.append(
             sa.func.coalesce(
                 sa.func.sum(
@@ -135,7 +135,7 @@ def key_figures(session: Session, today: dt.date, zone: str) -> list[KeyFigure]:
                 0,
             )
         )
-    window = Filters(start=first, end=_month_start(month, 1), zone=zone)
+    window = Filters(start=first, end=month_start(month, 1), zone=zone)
     per_month = list(
         session.execute(
             sa.select(*counts).where(*window.on_moment(Lead.created_at))

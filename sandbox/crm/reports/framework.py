@@ -170,25 +170,25 @@ PERIODS = {
 }
 
 
-def _month_start(day: dt.date, months: int = 0) -> dt.date:
+def month_start(day: dt.date, months: int = 0) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def period_bounds(period: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
     """The first day and the day after the last day of a named period."""
-    month = _month_start(today)
-    quarter = _month_start(dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1))
+    month = month_start(today)
+    quarter = month_start(dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1))
     year = dt.date(today.year, 1, 1)
     bounds = {
-        "this_month": (month, _month_start(month, 1)),
-        "last_month": (_month_start(month, -1), month),
-        "this_quarter": (quarter, _month_start(quarter, 3)),
-        "last_quarter": (_month_start(quarter, -3), quarter),
-        "next_quarter": (_month_start(quarter, 3), _month_start(quarter, 6)),
+        "this_month": (month, month_start(month, 1)),
+        "last_month": (month_start(month, -1), month),
+        "this_quarter": (quarter, month_start(quarter, 3)),
+        "last_quarter": (month_start(quarter, -3), quarter),
+        "next_quarter": (month_start(quarter, 3), month_start(quarter, 6)),
         "this_year": (year, dt.date(today.year + 1, 1, 1)),
         "last_year": (dt.date(today.year - 1, 1, 1), year),
-        "last_12_months": (_month_start(month, -11), _month_start(month, 1)),
+        "last_12_months": (month_start(month, -11), month_start(month, 1)),
     }
     return bounds.get(period, (None, None))
 

@@ -3,6 +3,8 @@ leads by source and campaign ROI. Every figure is a SQL aggregate."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -136,10 +138,10 @@ def won_by_month(session: Session, filters: Filters) -> list[Section]:
     )
     found = {(int(y), int(m)): (n, s) for y, m, n, s in session.execute(stmt)}
     if filters.start is not None and filters.end is not None:
-        months = months_between(filters.start, filters.end - _one_day())
+        months = months_between(filters.start, filters.last_day)
     elif found:
         keys = sorted(found)
-        months = months_between(_first(keys[0]), _first(keys[-1]))
+        months = months_between(dt.date(*keys[0], 1), dt.date(*keys[-1], 1))
     else:
         months = []
     rows = []
@@ -165,18 +167,6 @@ def won_by_month(session: Session, filters: Filters) -> list[Section]:
             Chart("bar", "month", ("amount",)),
         )
     ]
-
-
-def _one_day():
-    import datetime as dt
-
-    return dt.timedelta(days=1)
-
-
-def _first(key: tuple[int, int]):
-    import datetime as dt
-
-    return dt.date(key[0], key[1], 1)
 
 
 # ------------------------------------------------------------------ competitors
