@@ -277,6 +277,19 @@ def test_a_bad_move_is_a_clear_error(client, auth, classroom, deal):
     assert response.status_code == 400 and response.json["error"] == "Choose a stage."
     response = client.post(f"/crm/opportunities/{deal}/move", json=[1, 2])
     assert response.status_code == 400
+    for huge in (2**63, "9223372036854775808", -(2**70)):
+        response = client.post(
+            f"/crm/opportunities/{deal}/move", json={"stage_id": huge}
+        )
+        assert response.status_code == 400, huge
+        response = client.post(
+            f"/crm/opportunities/{deal}/move", data={"stage_id": str(huge)}
+        )
+        assert response.status_code == 302, huge
+    response = client.post(
+        f"/crm/opportunities/{deal}/move", json={"stage_id": 3, "lost_to_id": 2**64}
+    )
+    assert response.status_code in (200, 400)
 
 
 def test_reopen_puts_a_closed_deal_back_where_it_was(
