@@ -32,6 +32,7 @@ from sandbox.crm.service import HasRelatedRecords, my_colleague_id
 from sandbox.crm.views import render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
+from sandbox.i18n import ngettext
 from sandbox.models.crm import Account, Colleague, Contact
 from sandbox.models.crm.campaigns import Campaign, CampaignMember
 from sandbox.models.crm.leads import Lead
@@ -343,15 +344,19 @@ def add_members_bulk(campaign_id: int):
             except CampaignError as error:
                 flash(str(error), "danger")
             else:
-                flash(
-                    _(
-                        "%(count)d added to the campaign; %(skipped)d were members "
-                        "already.",
-                        count=len(added),
-                        skipped=len(set(ids)) - len(added),
-                    ),
-                    "success",
+                skipped = len(set(ids)) - len(added)
+                message = ngettext(
+                    "%(num)d added to the campaign.",
+                    "%(num)d added to the campaign.",
+                    len(added),
                 )
+                if skipped:
+                    message += " " + ngettext(
+                        "%(num)d was a member already.",
+                        "%(num)d were members already.",
+                        skipped,
+                    )
+                flash(message, "success")
                 return redirect(MODULE.record_url(campaign.id) + "#members")
     module, listing = _bulk_listing(kind)
     column = CampaignMember.lead_id if kind == "leads" else CampaignMember.contact_id
@@ -412,7 +417,14 @@ def mark(campaign_id: int):
             except CampaignError as error:
                 flash(str(error), "danger")
             else:
-                flash(_("%(count)d members updated.", count=len(changed)), "success")
+                flash(
+                    ngettext(
+                        "%(num)d member updated.",
+                        "%(num)d members updated.",
+                        len(changed),
+                    ),
+                    "success",
+                )
         return redirect(MODULE.record_url(campaign.id) + "#members")
     for errors in form.errors.values():
         for error in errors:

@@ -52,12 +52,12 @@ RESPONDED = ("responded", "converted")
 MAX_BULK = 1000
 
 define_action(
-    "add_members", _l("Added %(count)s members to %(entity)s %(record)s: %(names)s")
+    "add_members", _l("Added to %(entity)s %(record)s (%(count)s): %(names)s")
 )
 define_action("remove_member", _l("Removed %(member)s from %(entity)s %(record)s"))
 define_action(
     "mark_members",
-    _l("Marked %(count)s members of %(entity)s %(record)s as %(status)s: %(names)s"),
+    _l("Marked as %(status)s in %(entity)s %(record)s (%(count)s): %(names)s"),
 )
 
 

@@ -52,6 +52,11 @@ def parse_amount(text: str | None, *, signed: bool = False) -> Decimal | None:
 class SignedMoneyField(MoneyField):
     """An amount that may be negative (a forecast adjustment goes either way)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Rendered like any amount: right-aligned, with the currency beside it.
+        self.type = "MoneyField"
+
     def process_formdata(self, valuelist):
         self.raw_data = valuelist
         self.data = None
