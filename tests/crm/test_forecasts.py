@@ -383,6 +383,8 @@ def test_an_instructor_sees_forecasts_but_cannot_submit(
     page = client.get("/crm/forecasts/forecast?kind=quarter&on=2031-01&owner=team")
     assert page.status_code == 200
     assert "submit-forecast" not in page.get_data(as_text=True)
+    assert "/crm/forecasts/quotas" not in page.get_data(as_text=True)
+    assert client.get("/crm/forecasts/quotas").status_code == 403
     response = client.post(
         "/crm/forecasts/forecast/submit?kind=quarter&on=2031-01&owner=team", data={}
     )
