@@ -59,6 +59,7 @@ class LeadForm(RecordForm):
         L("industry"), codes="industry", blank=True, validators=[Optional()]
     )
     city = StringField(L("city"), validators=[Optional(), Length(max=100)])
+    campaign_id = RecordPickerField(L("campaign_id"), module="campaigns")
     owner_id = ColleagueSelectField(L("owner_id"))
     notes = TextAreaField(L("notes"), validators=[Optional(), Length(max=5000)])
     submit = SubmitField(_l("Save"))

@@ -47,6 +47,7 @@ FIELDS = (
     "unqualified_reason",
     "industry",
     "city",
+    "campaign_id",
     "owner_id",
     "notes",
 )

@@ -130,6 +130,7 @@ class OpportunityForm(RecordForm):
         L("opportunity_type"), codes="opportunity_type", blank=True
     )
     lead_source = CodeSelectField(L("lead_source"), codes="lead_source", blank=True)
+    campaign_id = RecordPickerField(L("campaign_id"), module="campaigns")
     owner_id = ColleagueSelectField(L("owner_id"))
     next_step = StringField(L("next_step"), validators=[Optional(), Length(max=255)])
     lost_reason = CodeSelectField(

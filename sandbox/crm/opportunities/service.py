@@ -69,6 +69,7 @@ OPPORTUNITY_FIELDS = (
     "close_date",
     "opportunity_type",
     "lead_source",
+    "campaign_id",
     "next_step",
     "owner_id",
     "description",

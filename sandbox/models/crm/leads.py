@@ -83,6 +83,7 @@ class Lead(Timestamped, Audited):
     )
 
     owner: Mapped[Colleague | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()  # noqa: F821
     converted_account: Mapped[Account | None] = relationship()
     converted_contact: Mapped[Contact | None] = relationship()
     converted_opportunity: Mapped[Opportunity | None] = relationship()  # noqa: F821

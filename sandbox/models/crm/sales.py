@@ -122,6 +122,7 @@ class Opportunity(Timestamped, Audited):
     contact: Mapped[Contact | None] = relationship()
     stage: Mapped[Stage] = relationship()
     owner: Mapped[Colleague | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()  # noqa: F821
     lost_to: Mapped[Competitor | None] = relationship()  # noqa: F821
     line_items: Mapped[list[LineItem]] = relationship(
         back_populates="opportunity",
