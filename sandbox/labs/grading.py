@@ -371,7 +371,7 @@ def _grade(
         if not tenancy.tenant_path(tenant.file_path).exists():
             log.warning("tenant %s has no database file; not graded", tenant.id)
         else:
-            with _read_only(tenant).connect() as connection:
+            with tenancy.sweep_connection(tenant) as connection:
                 outcomes[tenant.id] = _grade_connection(
                     connection, lessons, answers.get(tenant.id, {})
                 )
