@@ -328,7 +328,7 @@ class Count(_RecordCheck):
             score = 0.0 if "equals" in params else found / low
         else:
             score = 1.0
-        plural = Bilingual(translate(noun(entity), "en") + "s", noun_zh(entity))
+        plural = plural_noun(entity)
         detail = {"entity": entity, "where": dict(where), "found": found}
         if score >= 1.0:
             message = bilingual(COUNT_RIGHT, found=str(found), entities=plural)
@@ -347,8 +347,17 @@ class Count(_RecordCheck):
         return CheckResult(score, message, detail)
 
 
-def noun_zh(entity: str) -> str:
-    return translate(noun(entity), "zh")
+def plural_noun(entity: str) -> Bilingual:
+    """The record kind in the plural ("opportunities"; Chinese has no plural)."""
+    words = translate(noun(entity), "en").split(" ")
+    last = words[-1]
+    if last.endswith("y") and last[-2:-1] not in "aeiou":
+        last = last[:-1] + "ies"
+    elif last.endswith(("s", "x", "ch", "sh")):
+        last += "es"
+    else:
+        last += "s"
+    return Bilingual(" ".join([*words[:-1], last]), translate(noun(entity), "zh"))
 
 
 NOT_LINKED = _l(
@@ -781,7 +790,7 @@ class Aggregate(Check):
         words = {
             "function": FUNCTION_NAMES[function],
             "field": field_ref(table, field).label if field else noun(entity),
-            "entities": Bilingual(translate(noun(entity), "en") + "s", noun_zh(entity)),
+            "entities": plural_noun(entity),
             "found": _fmt(found) if found is not None else EMPTY,
         }
         detail = {"entity": entity, "where": dict(where), "expected": expected}
