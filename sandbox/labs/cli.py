@@ -113,12 +113,14 @@ def _run_solution(file: Path, scenario: str) -> int:
                     tenant = db.session.get(Tenant, tenant_id)
                     before = check_step(tenant, lesson, step, count_attempt=False)
                     try:
-                        steps[step.id](SolutionClient(client, tenant), facts)
+                        answer = steps[step.id](SolutionClient(client, tenant), facts)
                     except SolutionError as error:
                         click.echo(f"  {step.id}: the solution failed: {error}")
                         failures += 1
                         continue
-                    after = check_step(tenant, lesson, step, count_attempt=False)
+                    after = check_step(
+                        tenant, lesson, step, answer, count_attempt=False
+                    )
                 ok = not before.passed and after.passed
                 failures += not ok
                 state = "ok" if ok else "WRONG"

@@ -90,3 +90,30 @@ def _cold_lead(session: Session, rnd: random.Random, lang: str, facts: dict) -> 
     leads = [lead for lead in _open_leads(session) if lead.name not in taken]
     lead = rnd.choice(leads)
     return {"name": lead.name, "company": lead.company}
+
+
+@maker("lookup_lead")
+def _lookup_lead(session: Session, rnd: random.Random, lang: str, facts: dict) -> dict:
+    taken = {facts["hot_lead"]["name"], facts["cold_lead"]["name"]}
+    leads = [
+        lead for lead in _open_leads(session) if lead.name not in taken and lead.email
+    ]
+    lead = rnd.choice(leads)
+    return {"name": lead.name, "email": lead.email}
+
+
+def _accounts(session: Session) -> list[Account]:
+    accounts = session.scalars(
+        sa.select(Account)
+        .where(Account.inactive.is_(False), Account.city.is_not(None))
+        .order_by(Account.id)
+    ).all()
+    return [a for a in accounts if "-" not in a.name]
+
+
+@maker("lookup_account")
+def _lookup_account(session: Session, rnd: random.Random, lang: str, facts: dict):
+    account = rnd.choice(_accounts(session))
+    digits = "".join(str(rnd.randrange(10)) for _ in range(7))
+    phone = f"0571-8{digits}" if lang == "zh" else f"+1 555 {digits[:3]} {digits[3:]}"
+    return {"name": account.name, "city": account.city, "new_phone": phone}
