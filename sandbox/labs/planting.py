@@ -117,3 +117,88 @@ def _lookup_account(session: Session, rnd: random.Random, lang: str, facts: dict
     digits = "".join(str(rnd.randrange(10)) for _ in range(7))
     phone = f"0571-8{digits}" if lang == "zh" else f"+1 555 {digits[:3]} {digits[3:]}"
     return {"name": account.name, "city": account.city, "new_phone": phone}
+
+
+def _faker(rnd: random.Random, lang: str):
+    from faker import Faker
+
+    fake = Faker("zh_CN" if lang == "zh" else "en_US")
+    fake.seed_instance(rnd.randrange(2**31))
+    return fake
+
+
+def _new_company(session: Session, rnd: random.Random, lang: str) -> str:
+    """A company name the tenant does not know yet, following the naming rules."""
+    from sandbox.crm.accounts.service import name_problem
+
+    fake = _faker(rnd, lang)
+    known = {company_key(n) for n in session.scalars(sa.select(Account.name))}
+    known |= {company_key(n or "") for n in session.scalars(sa.select(Lead.company))}
+    while True:
+        name = " ".join(fake.company().replace("-", " ").split())
+        if company_key(name) not in known and name_problem(name) is None:
+            return name
+
+
+def _person(rnd: random.Random, lang: str) -> dict[str, str]:
+    fake = _faker(rnd, lang)
+    first, last = fake.first_name(), fake.last_name()
+    name = f"{last}{first}" if lang == "zh" else f"{first} {last}"
+    return {"first_name": first, "last_name": last, "name": name}
+
+
+@maker("new_customer")
+def _new_customer(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.crm.codes import default_list
+
+    industry = rnd.choice(list(default_list("industry")))
+    city = _faker(rnd, lang).city()
+    return {
+        "name": _new_company(session, rnd, lang),
+        "industry": industry.code,
+        "industry_en": industry.en,
+        "industry_zh": industry.zh,
+        "city": city,
+    }
+
+
+@maker("known_account")
+def _known_account(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.crm.accounts.service import name_problem
+    from sandbox.text import name_key
+
+    taken = {facts["lookup_account"]["name"]}
+    accounts = [a for a in _accounts(session) if a.name not in taken]
+    while True:
+        account = rnd.choice(accounts)
+        core = company_key(account.name)
+        # The same company under another legal form: the duplicate check's case.
+        variant = f"{core}集团" if lang == "zh" else f"{account.name} Group"
+        if name_problem(variant) is None and name_key(variant) != account.name_key:
+            return {"name": account.name, "variant": variant}
+
+
+@maker("new_contact")
+def _new_contact(session: Session, rnd: random.Random, lang: str, facts: dict):
+    person = _person(rnd, lang)
+    titles = (
+        ("采购经理", "财务总监", "信息部经理")
+        if lang == "zh"
+        else (
+            "Purchasing Manager",
+            "Finance Director",
+            "IT Manager",
+        )
+    )
+    return {**person, "title": rnd.choice(titles)}
+
+
+@maker("channel")
+def _channel(session: Session, rnd: random.Random, lang: str, facts: dict):
+    taken = {facts["lookup_account"]["name"], facts["known_account"]["name"]}
+    accounts = [
+        a
+        for a in _accounts(session)
+        if a.name not in taken and a.account_type not in ("channel", "competitor")
+    ]
+    return {"name": rnd.choice(accounts).name}
