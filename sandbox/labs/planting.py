@@ -202,3 +202,77 @@ def _channel(session: Session, rnd: random.Random, lang: str, facts: dict):
         if a.name not in taken and a.account_type not in ("channel", "competitor")
     ]
     return {"name": rnd.choice(accounts).name}
+
+
+def _open_deals(session: Session, taken: set[str]) -> list:
+    from sandbox.models.crm.sales import Opportunity, Stage
+
+    rows = session.execute(
+        sa.select(Opportunity, Stage)
+        .join(Stage, Stage.id == Opportunity.stage_id)
+        .where(Stage.is_closed.is_(False), Opportunity.amount > 0)
+        .order_by(Opportunity.id)
+    ).all()
+    names = [opp.name for opp, _ in rows]
+    return [
+        (opp, stage)
+        for opp, stage in rows
+        if names.count(opp.name) == 1 and opp.name not in taken
+    ]
+
+
+def _taken_deals(facts: dict) -> set[str]:
+    return {
+        fact["name"]
+        for key in ("open_deal", "won_deal", "lost_deal")
+        if (fact := facts.get(key))
+    }
+
+
+@maker("open_deal")
+def _open_deal(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.sales import Stage
+
+    target = session.scalar(sa.select(Stage).filter_by(code="proposal"))
+    # A deal with product lines takes its amount from them: the amount is typed
+    # only on deals without lines.
+    early = [
+        (opp, stage)
+        for opp, stage in _open_deals(session, _taken_deals(facts))
+        if stage.position < target.position and not opp.line_items
+    ]
+    opp, _ = rnd.choice(early)
+    amount = int(opp.amount or 0) + rnd.randrange(5, 50) * 1000
+    step = "安排现场演示" if lang == "zh" else "Arrange an on-site demo"
+    return {
+        "name": opp.name,
+        "stage": target.code,
+        "stage_en": target.name,
+        "stage_zh": target.name_zh,
+        "amount": amount,
+        "next_step": step,
+    }
+
+
+@maker("won_deal")
+def _won_deal(session: Session, rnd: random.Random, lang: str, facts: dict):
+    opp, _ = rnd.choice(_open_deals(session, _taken_deals(facts)))
+    return {"name": opp.name}
+
+
+@maker("lost_deal")
+def _lost_deal(session: Session, rnd: random.Random, lang: str, facts: dict):
+    opp, _ = rnd.choice(_open_deals(session, _taken_deals(facts)))
+    return {"name": opp.name, "amount": float(opp.amount)}
+
+
+@maker("rival")
+def _rival(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.competitors import Competitor
+
+    known = {company_key(n) for n in session.scalars(sa.select(Competitor.name))}
+    while True:
+        name = _new_company(session, rnd, lang)
+        if company_key(name) not in known:
+            break
+    return {"name": name, "website": f"https://rival{rnd.randrange(10**6)}.example.com"}
