@@ -21,6 +21,7 @@ from sandbox.labs.facts import FACTS_KEY, tenant_facts
 from sandbox.models.crm import Account, TenantInfo
 from sandbox.models.crm.leads import Lead
 from sandbox.text import company_key
+from sandbox.text import name_key as normalise_name
 
 #: (name, maker): each maker returns its fact, given the session, a seeded random
 #: generator, the tenant's language (``en`` or ``zh``) and the facts made so far.
@@ -224,7 +225,7 @@ def _open_deals(session: Session, taken: set[str]) -> list:
 def _taken_deals(facts: dict) -> set[str]:
     return {
         fact["name"]
-        for key in ("open_deal", "won_deal", "lost_deal")
+        for key in ("open_deal", "won_deal", "lost_deal", "quote_deal")
         if (fact := facts.get(key))
     }
 
@@ -276,3 +277,35 @@ def _rival(session: Session, rnd: random.Random, lang: str, facts: dict):
         if company_key(name) not in known:
             break
     return {"name": name, "website": f"https://rival{rnd.randrange(10**6)}.example.com"}
+
+
+@maker("new_product")
+def _new_product(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.products import Product
+
+    codes = set(session.scalars(sa.select(Product.code)))
+    names = {normalise_name(n) for n in session.scalars(sa.select(Product.name))}
+    kinds = (
+        ("智能网关", "云存储套件", "数据分析平台", "安全审计模块")
+        if lang == "zh"
+        else ("Smart Gateway", "Cloud Storage Kit", "Analytics Suite", "Audit Module")
+    )
+    while True:
+        number = rnd.randrange(100, 1000)
+        code = f"LAB-{number}"
+        name = f"{rnd.choice(kinds)} {number}"
+        if code not in codes and normalise_name(name) not in names:
+            break
+    return {
+        "code": code,
+        "name": name,
+        "list_price": rnd.randrange(20, 200) * 50,
+        "quantity": rnd.randrange(2, 20),
+        "discount": rnd.choice((5, 10, 15)),
+    }
+
+
+@maker("quote_deal")
+def _quote_deal(session: Session, rnd: random.Random, lang: str, facts: dict):
+    opp, _ = rnd.choice(_open_deals(session, _taken_deals(facts)))
+    return {"name": opp.name}

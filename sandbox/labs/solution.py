@@ -67,6 +67,7 @@ class _FormReader(HTMLParser):
         super().__init__()
         self.values: dict[str, Any] = {}
         self._select: str | None = None
+        self._first = False
         self._textarea: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
@@ -81,9 +82,12 @@ class _FormReader(HTMLParser):
                 self.values[name] = a.get("value", "")
         elif tag == "select" and name:
             self._select = name
-            self.values.setdefault(name, "")
-        elif tag == "option" and self._select and "selected" in a:
-            self.values[self._select] = a.get("value", "")
+            self._first = True
+        elif tag == "option" and self._select:
+            # A browser sends the selected option, else the first one.
+            if "selected" in a or self._first:
+                self.values[self._select] = a.get("value", "")
+            self._first = False
         elif tag == "textarea" and name:
             self._textarea = name
             self.values[name] = ""
