@@ -309,3 +309,26 @@ def _new_product(session: Session, rnd: random.Random, lang: str, facts: dict):
 def _quote_deal(session: Session, rnd: random.Random, lang: str, facts: dict):
     opp, _ = rnd.choice(_open_deals(session, _taken_deals(facts)))
     return {"name": opp.name}
+
+
+@maker("service_case")
+def _service_case(session: Session, rnd: random.Random, lang: str, facts: dict):
+    taken = {
+        facts[key]["name"] for key in ("lookup_account", "known_account", "channel")
+    }
+    account = rnd.choice([a for a in _accounts(session) if a.name not in taken])
+    number = rnd.randrange(100, 1000)
+    if lang == "zh":
+        subject = f"{number}号打印机频繁卡纸"
+        reason = "客户的生产线停工，需要二线工程师支持。"
+        resolution = "更换了进纸辊，打印测试正常。"
+    else:
+        subject = f"Printer {number} keeps jamming"
+        reason = "The customer's production line has stopped; second-line help needed."
+        resolution = "Replaced the feed roller; test prints are fine."
+    return {
+        "subject": subject,
+        "account": account.name,
+        "reason": reason,
+        "resolution": resolution,
+    }
