@@ -316,8 +316,15 @@ def _service_case(session: Session, rnd: random.Random, lang: str, facts: dict):
     taken = {
         facts[key]["name"] for key in ("lookup_account", "known_account", "channel")
     }
+    from sandbox.models.crm.service import Case
+
     account = rnd.choice([a for a in _accounts(session) if a.name not in taken])
+    subjects = {normalise_name(s) for s in session.scalars(sa.select(Case.subject))}
     number = rnd.randrange(100, 1000)
+    while normalise_name(f"Printer {number} keeps jamming") in subjects or (
+        normalise_name(f"{number}号打印机频繁卡纸") in subjects
+    ):
+        number += 1
     if lang == "zh":
         subject = f"{number}号打印机频繁卡纸"
         reason = "客户的生产线停工，需要二线工程师支持。"
@@ -332,3 +339,44 @@ def _service_case(session: Session, rnd: random.Random, lang: str, facts: dict):
         "reason": reason,
         "resolution": resolution,
     }
+
+
+@maker("article")
+def _article(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.knowledge import Article
+
+    titles = {normalise_name(t) for t in session.scalars(sa.select(Article.title))}
+    number = rnd.randrange(100, 1000)
+    while True:
+        if lang == "zh":
+            title = f"如何清除{number}型打印机的卡纸"
+            body = (
+                "1. 关闭电源。\n2. 打开后盖，取出卡住的纸张。\n3. 检查进纸辊是否磨损。"
+            )
+        else:
+            title = f"How to clear a paper jam in printer model {number}"
+            body = (
+                "1. Switch the printer off.\n2. Open the rear cover and remove the "
+                "paper.\n3. Check the feed roller for wear."
+            )
+        if normalise_name(title) not in titles:
+            return {"title": title, "body": body}
+        number += 1
+
+
+@maker("kb_case")
+def _kb_case(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.service import Case, CaseEvent
+
+    cases = session.scalars(
+        sa.select(Case)
+        .where(Case.status.in_(("new", "accepted", "assigned", "in_progress")))
+        .order_by(Case.id)
+    ).all()
+    resolved_before = set(
+        session.scalars(
+            sa.select(CaseEvent.case_id).where(CaseEvent.to_status == "resolved")
+        )
+    )
+    case = rnd.choice([c for c in cases if c.id not in resolved_before])
+    return {"subject": case.subject, "number": case.number}
