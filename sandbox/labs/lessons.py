@@ -294,7 +294,8 @@ def parse_lesson(data: Mapping[str, Any], file: str) -> Lesson:
         problems.add("a lesson needs at least one [[steps]] table")
         raw_steps = []
     steps = [_read_step(item, i, problems) for i, item in enumerate(raw_steps)]
-    ids = [step.id for step in steps if step is not None]
+    ids = [item.get("id") for item in raw_steps if isinstance(item, dict)]
+    ids = [step_id for step_id in ids if isinstance(step_id, str)]
     for step_id in {i for i in ids if ids.count(i) > 1}:
         problems.add("the step id is used twice", step_id)
     if problems.items:
