@@ -176,7 +176,10 @@ def grade_command(course_code: str, lesson_id: str | None) -> None:
             bar.update(now - done)
             done = now
 
-        grades = grade_course(course, lesson, progress)
+        try:
+            grades = grade_course(course, lesson, progress)
+        except LessonError as error:
+            raise click.ClickException(str(error)) from None
     if not grades.lesson_ids:
         click.echo(f"{course.code} has no lessons assigned; nothing was graded.")
         return

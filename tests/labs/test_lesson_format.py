@@ -67,9 +67,7 @@ def test_one_bad_file_loads_no_lesson_and_names_file_step_and_reason(tmp_path):
     problems = caught.value.problems
     assert f"{tmp_path / 'bad.toml'}: step qualify: title has no 'zh' text" in problems
     assert any(
-        p.endswith(
-            "step unqualify: check 1 (field_equals): lead has no field 'reason'"
-        )
+        p.endswith("step unqualify: check 1 (field_equals): lead has no field 'reason'")
         for p in problems
     )
     assert len(problems) == 2
