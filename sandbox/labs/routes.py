@@ -224,7 +224,7 @@ def save_point_list():
     ), (400 if error else 200)
 
 
-@bp.route("/save-points/<int:point_id>/restore", methods=["GET", "POST"])
+@bp.route("/save-points/<id:point_id>/restore", methods=["GET", "POST"])
 @student_required
 def restore(point_id: int):
     tenant = _tenant()
@@ -247,7 +247,7 @@ def restore(point_id: int):
     return render_template("labs/confirm_restore.html", point=point)
 
 
-@bp.route("/save-points/<int:point_id>/delete", methods=["POST"])
+@bp.route("/save-points/<id:point_id>/delete", methods=["POST"])
 @student_required
 def delete(point_id: int):
     tenant = _tenant()
