@@ -34,7 +34,7 @@ from sandbox.models.crm import (
     TenantInfo,
     tenant_metadata,
 )
-from sandbox.models.crm.contracts import Contract
+from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import LineItem, Opportunity, Stage
 from tests.conftest import close_app, make_app
@@ -586,3 +586,52 @@ def test_the_workbench_reminds_of_contracts_to_renew(app, client, auth, classroo
     number = classroom.in_tenant(app, ending_soon)
     home = client.get("/").get_data(as_text=True)
     assert f"Contract {number} ends on" in home
+
+
+def test_a_draft_contract_is_deleted_with_its_lines_an_active_one_is_kept(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    url = flow_to_contract(client, won_opportunity_id(app, classroom))
+    contract_id = int(url.rsplit("/", 1)[1])
+    assert client.get(f"{url}/delete").status_code == 200
+    response = client.post(f"{url}/delete")
+    assert response.status_code == 302
+    left = classroom.in_tenant(
+        app,
+        lambda s: (
+            s.get(Contract, contract_id),
+            s.scalar(sa.select(sa.func.count()).select_from(ContractLine)),
+        ),
+    )
+    assert left == (None, 0)
+    url = flow_to_contract(client, won_opportunity_id(app, classroom))
+    contract_id = int(url.rsplit("/", 1)[1])
+
+    def activate(session):
+        session.get(Contract, contract_id).status = "active"
+        session.commit()
+
+    classroom.in_tenant(app, activate)
+    assert "/delete" not in client.get(url).get_data(as_text=True)
+    assert client.post(f"{url}/delete").status_code == 302
+    still = classroom.in_tenant(app, lambda s: s.get(Contract, contract_id) is not None)
+    assert still
+
+
+def test_a_line_too_large_for_any_amount_is_refused_beside_the_quantity(session):
+    contract = won_contract(session)
+    with pytest.raises(ContractRefused) as refused:
+        save_line(
+            session,
+            contract,
+            None,
+            {
+                "product_id": 1,
+                "quantity": Decimal("999999999"),
+                "unit_price": Decimal("9999999999999.99"),
+                "discount": Decimal("0"),
+            },
+        )
+    assert refused.value.field == "quantity"
+    assert len(session.get(Contract, contract.id).lines) == 2

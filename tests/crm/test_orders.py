@@ -51,6 +51,10 @@ def session(order_app):
     """An account with an active contract (two lines, 1,000.30 in all) and a won
     deal with one line; an open deal; a draft contract."""
     engine = sa.create_engine("sqlite://")
+    # As in a tenant database: SQLite enforces the foreign keys.
+    sa.event.listen(
+        engine, "connect", lambda conn, _record: conn.execute("PRAGMA foreign_keys=ON")
+    )
     tenant_metadata().create_all(engine)
     with order_app.test_request_context(), sa.orm.Session(engine) as session:
         stages = [
@@ -498,3 +502,29 @@ def test_a_draft_order_has_no_money_forms_and_the_server_refuses_them(
         app, lambda s: s.scalar(sa.select(sa.func.count()).select_from(Payment))
     )
     assert paid == 0
+
+
+def test_deleting_the_deal_of_an_order_keeps_the_order_and_its_money(session):
+    from sandbox.crm.opportunities.service import delete_opportunity
+
+    order = new_order(session, contract_id=None, opportunity_id=1)
+    perform(session, order, "confirm", today=TODAY)
+    record_payment(session, order, Decimal("50.50"), TODAY)
+    delete_opportunity(session, session.get(Opportunity, 1))
+    session.expire_all()
+    order = session.get(SalesOrder, order.id)
+    assert order.opportunity_id is None and order.account_id == 2
+    assert order_balance(order).paid == Decimal("50.50")
+
+
+def test_a_draft_order_is_deleted_with_its_lines(session):
+    from sandbox.crm.orders.service import delete_order
+    from sandbox.models.crm.orders import OrderLine
+
+    order = new_order(session)
+    delete_order(session, order)
+    assert count(session, SalesOrder) == count(session, OrderLine) == 0
+    kept = confirmed(session)
+    with pytest.raises(OrderRefused, match="draft"):
+        delete_order(session, kept)
+    assert count(session, SalesOrder) == 1

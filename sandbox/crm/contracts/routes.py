@@ -11,12 +11,12 @@ from sandbox.crm.contracts import MODULE, bp
 from sandbox.crm.contracts import service as svc
 from sandbox.crm.contracts.forms import ACTION_FORMS, ContractForm
 from sandbox.crm.display import field_label
-from sandbox.crm.forms import ConfirmForm, RecordForm
+from sandbox.crm.forms import ConfirmForm, DeleteForm, RecordForm
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import delete_page, render_form
+from sandbox.crm.views import render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.models.crm import Account, Colleague
@@ -217,7 +217,32 @@ def delete(contract_id: int):
     contract = _load(contract_id)
     if not svc.editable(contract):
         return _draft_only(contract)
-    return delete_page(MODULE, contract)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        number = contract.number
+        try:
+            svc.delete_contract(db.session, contract)
+        except svc.ContractRefused as error:
+            flash(error.message, "warning")
+            return redirect(MODULE.record_url(contract.id))
+        flash(
+            _(
+                "%(entity)s “%(name)s” deleted.",
+                entity=MODULE.entity_label,
+                name=number,
+            ),
+            "success",
+        )
+        return redirect(url_for(MODULE.index_endpoint))
+    return render_template(
+        "crm/confirm_delete.html",
+        module=MODULE,
+        form=form,
+        record=contract,
+        related=[],
+        blocking=[],
+        cancel_url=MODULE.record_url(contract.id),
+    )
 
 
 def _line(contract: Contract, line_id: int) -> ContractLine:

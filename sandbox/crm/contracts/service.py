@@ -43,6 +43,8 @@ from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import Opportunity
 
 CENT = Decimal("0.01")
+#: The largest line total taken (the money fields' own limit).
+MAX_LINE_TOTAL = Decimal(10**13)
 MANAGER_ROLE = "sales_manager"
 
 #: tenant_info key -> default: the approval and renewal rules (see the docstring).
@@ -480,6 +482,20 @@ def line_total(quantity: Decimal, unit_price: Decimal, discount: Decimal) -> Dec
     return net.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def checked_line_total(
+    quantity: Decimal, unit_price: Decimal, discount: Decimal
+) -> Decimal:
+    """:func:`line_total`, refused (on the quantity) when it is beyond any amount a
+    money field takes."""
+    total = line_total(quantity, unit_price, discount)
+    if total >= MAX_LINE_TOTAL:
+        raise ContractRefused(
+            _("The line total is too large: lower the quantity or the price."),
+            "quantity",
+        )
+    return total
+
+
 def _recalculate(session: Session, contract: Contract) -> None:
     session.flush()
     session.refresh(contract, ["lines"])
@@ -510,7 +526,7 @@ def save_line(
             else product.list_price
         )
         line.discount = data.get("discount") or Decimal("0")
-        line.total = line_total(line.quantity, line.unit_price, line.discount)
+        line.total = checked_line_total(line.quantity, line.unit_price, line.discount)
         session.add(line)
         _recalculate(session, contract)
     except Exception:
@@ -678,3 +694,15 @@ def renewals_due(
         .limit(limit)
     ).all()
     return list(found), total or 0
+
+
+def delete_contract(session: Session, contract: Contract) -> None:
+    """Delete a draft with its product lines (each audited)."""
+    try:
+        _require_draft(contract)
+        session.delete(contract)
+        session.flush()
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)

@@ -1,14 +1,14 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from sandbox.auth.decorators import login_required
 from sandbox.crm.audit import timeline
 from sandbox.crm.display import field_label, money
-from sandbox.crm.forms import ConfirmForm
+from sandbox.crm.forms import ConfirmForm, DeleteForm
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.orders import MODULE, bp
@@ -16,7 +16,7 @@ from sandbox.crm.orders import service as svc
 from sandbox.crm.orders.forms import CancelForm, InvoiceForm, OrderForm, PaymentForm
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import delete_page, render_form
+from sandbox.crm.views import render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.models.crm import Colleague
@@ -220,7 +220,32 @@ def delete(order_id: int):
     order = _load(order_id)
     if not svc.editable(order):
         return _draft_only(order)
-    return delete_page(MODULE, order)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        number = order.number
+        try:
+            svc.delete_order(db.session, order)
+        except svc.OrderRefused as error:
+            flash(error.message, "warning")
+            return redirect(MODULE.record_url(order.id))
+        flash(
+            _(
+                "%(entity)s “%(name)s” deleted.",
+                entity=MODULE.entity_label,
+                name=number,
+            ),
+            "success",
+        )
+        return redirect(url_for(MODULE.index_endpoint))
+    return render_template(
+        "crm/confirm_delete.html",
+        module=MODULE,
+        form=form,
+        record=order,
+        related=[],
+        blocking=[],
+        cancel_url=MODULE.record_url(order.id),
+    )
 
 
 def _line(order: SalesOrder, line_id: int) -> OrderLine:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from sandbox.crm.audit import define_action, record_action
-from sandbox.crm.contracts.service import line_total
+from sandbox.crm.contracts.service import ContractRefused, checked_line_total
 from sandbox.crm.display import money
 from sandbox.crm.service import commit
 from sandbox.i18n import gettext as _
@@ -463,7 +463,12 @@ def save_line(
             else product.list_price
         )
         line.discount = data.get("discount") or Decimal("0")
-        line.total = line_total(line.quantity, line.unit_price, line.discount)
+        try:
+            line.total = checked_line_total(
+                line.quantity, line.unit_price, line.discount
+            )
+        except ContractRefused as error:
+            raise OrderRefused(error.message, error.field) from None
         session.add(line)
         _recalculate(session, order)
     except Exception:
@@ -625,3 +630,15 @@ def record_payment(
         raise
     commit(session)
     return payment
+
+
+def delete_order(session: Session, order: SalesOrder) -> None:
+    """Delete a draft with its product lines (each audited)."""
+    try:
+        _require_draft(order)
+        session.delete(order)
+        session.flush()
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)

@@ -21,12 +21,6 @@ class SalesOrder(Timestamped, Audited):
     """An order numbered ``SO-<year>-<nnnn>`` under a contract or a won deal."""
 
     __tablename__ = "sales_order"
-    __table_args__ = (
-        sa.CheckConstraint(
-            "contract_id IS NOT NULL OR opportunity_id IS NOT NULL",
-            name="ck_sales_order_source",
-        ),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(
@@ -42,8 +36,9 @@ class SalesOrder(Timestamped, Audited):
         index=True,
         info={"label": _l("Contract")},
     )
+    #: Kept (unlinked) when the deal is deleted: the order and its money stay.
     opportunity_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("opportunity.id", ondelete="RESTRICT"),
+        sa.ForeignKey("opportunity.id", ondelete="SET NULL"),
         index=True,
         info={"label": _l("Opportunity")},
     )
