@@ -3,8 +3,10 @@ approves it, its order receives a payment and the account shows the balance."""
 
 from __future__ import annotations
 
+import os
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -41,6 +43,14 @@ def zh_page(browser, live_server):
     page.wait_for_url(live_server.url_for("/"))
     yield page
     context.close()
+
+
+def snapshot(page, name: str) -> None:
+    """A full-page PNG in ``$SANDBOX_SCREENSHOTS``, when it is set."""
+    folder = os.environ.get("SANDBOX_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def in_tenant(app, fn):
@@ -119,6 +129,7 @@ def test_a_won_deal_becomes_an_approved_contract_whose_order_is_paid(
     actions.get_by_role("button", name=zh["Get the manager's decision"]).click()
     expect(badge).to_have_text(status("contract_status", "active"))
     expect(page.locator(".timeline")).to_contain_text("Alex Morgan 批准了")
+    snapshot(page, "contract-approved")
 
     actions.get_by_role("link", name=zh["Create an order"]).click()
     page.get_by_role("button", name=zh["Save"]).click()
@@ -143,9 +154,11 @@ def test_a_won_deal_becomes_an_approved_contract_whose_order_is_paid(
     outstanding = money(order_amount - PAYMENT)
     expect(page.locator(".balance-paid")).to_have_text(money(PAYMENT))
     expect(page.locator(".balance-outstanding")).to_have_text(outstanding)
+    snapshot(page, "order-paid")
 
     page.goto(live_server.url_for(f"/crm/accounts/{account_id}"))
     panel = page.locator(".account-orders")
     expect(panel.get_by_role("heading")).to_have_text(zh["Sales orders and payments"])
     expect(panel.locator(".balance-outstanding")).to_have_text(outstanding)
     expect(panel.locator(".balance-paid")).to_have_text(money(PAYMENT))
+    snapshot(page, "account-balance")

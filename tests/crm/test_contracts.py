@@ -226,6 +226,7 @@ def test_a_small_discount_is_approved_at_once_by_the_sales_manager(session):
     assert decision.approved and "10 %" in decision.reason
     assert contract.status == "active"
     assert contract.approver.name == "Alex Morgan"
+    assert contract.signed_on == dt.date.today()
     assert actions_of(session, contract) == [
         "contract_from_opportunity",
         "contract_submit",

@@ -560,6 +560,8 @@ def _decide(session: Session, contract: Contract, manager: Colleague) -> Decisio
     contract.decided_at = utcnow()
     contract.decision_reason = decision.reason
     contract.status = "active" if decision.approved else "draft"
+    if decision.approved and contract.signed_on is None:
+        contract.signed_on = dt.date.today()  # in force from the approval
     record_action(
         contract,
         "contract_approve" if decision.approved else "contract_reject",

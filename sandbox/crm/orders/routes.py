@@ -7,6 +7,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from sandbox.auth.decorators import login_required
 from sandbox.crm.audit import timeline
+from sandbox.crm.contracts.service import percent
 from sandbox.crm.display import field_label, money
 from sandbox.crm.forms import ConfirmForm, DeleteForm
 from sandbox.crm.listing import ListFilter, module_listing
@@ -161,6 +162,7 @@ def _render_detail(order: SalesOrder, invoice_form=None, payment_form=None):
         confirm=ConfirmForm(),
         history=timeline(db.session, order),
         quantity=format_decimal,
+        percent=percent,
     ), status
 
 
