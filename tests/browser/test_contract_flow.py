@@ -133,7 +133,7 @@ def test_a_won_deal_becomes_an_approved_contract_whose_order_is_paid(
 
     actions.get_by_role("link", name=zh["Create an order"]).click()
     page.get_by_role("button", name=zh["Save"]).click()
-    expect(page).to_have_url(re.compile(r"/crm/orders/\d+$"))
+    expect(page).to_have_url(re.compile(r"/crm/sales_orders/\d+$"))
     order_badge = page.locator(".order-status")
     expect(order_badge).to_have_text(status("order_status", "draft"))
     page.get_by_role("group", name=zh["Order actions"]).get_by_role(

@@ -408,7 +408,7 @@ def active_contract_order(app, classroom, client) -> str:
 
     contract_id, account_id = classroom.in_tenant(app, make)
     response = client.post(
-        "/crm/orders/new",
+        "/crm/sales_orders/new",
         data={
             "contract_id": str(contract_id),
             "order_date": dt.date.today().isoformat(),
@@ -473,9 +473,9 @@ def test_the_account_page_and_workbench_show_balance_and_overdue_payments(
     home = client.get("/").get_data(as_text=True)
     number = url.rsplit("/", 1)[1]
     assert "has overdue payments: 199.75" in home
-    assert f"/crm/orders/{number}" in home
-    listing = client.get("/crm/orders/?overdue=1").get_data(as_text=True)
-    assert f"/crm/orders/{number}" in listing
+    assert f"/crm/sales_orders/{number}" in home
+    listing = client.get("/crm/sales_orders/?overdue=1").get_data(as_text=True)
+    assert f"/crm/sales_orders/{number}" in listing
 
 
 def test_a_draft_order_has_no_money_forms_and_the_server_refuses_them(

@@ -38,7 +38,7 @@ define(
     ],
 )
 
-bp = module_blueprint("orders", __name__)
+bp = module_blueprint("sales_orders", __name__)
 #: Overdue orders named one by one on the workbench; the rest are counted.
 REMINDER_LIMIT = 5
 
@@ -72,7 +72,7 @@ def overdue_reminders(session) -> list[Reminder]:
                     "%(count)d more orders have overdue payments.",
                     count=len(found) - REMINDER_LIMIT,
                 ),
-                url_for("orders.index", overdue="1"),
+                url_for("sales_orders.index", overdue="1"),
                 "danger",
             )
         )
@@ -81,7 +81,7 @@ def overdue_reminders(session) -> list[Reminder]:
 
 MODULE = register_module(
     Module(
-        key="orders",
+        key="sales_orders",
         label=_l("Sales orders"),
         entity_label=_l("Sales order"),
         noun=_l("sales order"),
