@@ -528,3 +528,15 @@ def test_a_draft_order_is_deleted_with_its_lines(session):
     with pytest.raises(OrderRefused, match="draft"):
         delete_order(session, kept)
     assert count(session, SalesOrder) == 1
+
+
+def test_new_order_links_with_impossible_ids_show_an_empty_form(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    for arg in ("contract_id", "opportunity_id"):
+        for value in ("9223372036854775808", "-1", "x"):
+            response = client.get(f"/crm/sales_orders/new?{arg}={value}")
+            assert response.status_code == 200, (arg, value)
+    response = client.get("/crm/contracts/new?account_id=9223372036854775808")
+    assert response.status_code == 200

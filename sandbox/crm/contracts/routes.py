@@ -22,6 +22,7 @@ from sandbox.i18n import gettext as _
 from sandbox.models.crm import Account, Colleague
 from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.sales import Opportunity
+from sandbox.routing import SQLITE_MAX_INT
 
 
 def _owner_choices() -> list[tuple[str, str]]:
@@ -94,7 +95,7 @@ def create():
         form.owner_id.data = my_colleague_id(db.session)
         form.start_date.data = today
         form.end_date.data = svc.year_later(today)
-        account_id = request.args.get("account_id", type=int)
+        account_id = record_id_arg("account_id")
         if account_id and db.session.get(Account, account_id) is not None:
             form.account_id.data = account_id
     if form.validate_on_submit():
@@ -379,3 +380,9 @@ def act(contract_id: int, action: str):
 def contract_of_opportunity(opp: Opportunity) -> Contract | None:
     """The contract made from ``opp`` (for the opportunity page's button)."""
     return svc.existing_contract(db.session, opp)
+
+
+def record_id_arg(name: str) -> int | None:
+    """A record id from the query string; junk or an id no record can have is None."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 1 <= value <= SQLITE_MAX_INT else None

@@ -24,6 +24,7 @@ from sandbox.models.crm import Colleague
 from sandbox.models.crm.contracts import Contract
 from sandbox.models.crm.orders import OrderLine, SalesOrder
 from sandbox.models.crm.sales import Opportunity
+from sandbox.routing import SQLITE_MAX_INT
 
 #: Days between an invoice and its due date, offered on the invoice form.
 DEFAULT_DUE_DAYS = 30
@@ -106,8 +107,8 @@ def create():
         form.owner_id.data = my_colleague_id(db.session)
         form.order_date.data = today
         form.delivery_date.data = today + dt.timedelta(days=14)
-        contract_id = request.args.get("contract_id", type=int)
-        opportunity_id = request.args.get("opportunity_id", type=int)
+        contract_id = record_id_arg("contract_id")
+        opportunity_id = record_id_arg("opportunity_id")
         if contract_id and db.session.get(Contract, contract_id) is not None:
             form.contract_id.data = contract_id
         elif opportunity_id and db.session.get(Opportunity, opportunity_id):
@@ -429,3 +430,9 @@ def account_order_balances(account_id: int):
     """The account's orders with their balances and the total (the account page's
     panel)."""
     return svc.account_orders(db.session, account_id)
+
+
+def record_id_arg(name: str) -> int | None:
+    """A record id from the query string; junk or an id no record can have is None."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 1 <= value <= SQLITE_MAX_INT else None
