@@ -1,0 +1,644 @@
+"""Sales order rules: lifecycle, lines, invoices, payments and balances.
+
+An order belongs to an active contract or a won opportunity (its account, product
+lines and amount come from there) and goes Draft → Confirmed → Delivered → Closed,
+or to Cancelled from Draft or Confirmed. Only a draft is edited or deleted.
+
+Invoices (发票) and payments (回款) are recorded against a confirmed or delivered
+order. Invoices never add up to more than the order amount, and a payment that would
+take the paid total above the order amount is refused. Payments settle the order's
+invoices oldest due date first; an invoice past its due date that payments have not
+settled is overdue. Every amount is a :class:`~decimal.Decimal` to the cent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from sandbox.crm.audit import define_action, record_action
+from sandbox.crm.contracts.service import ContractRefused, checked_line_total
+from sandbox.crm.display import money
+from sandbox.crm.service import commit
+from sandbox.i18n import gettext as _
+from sandbox.i18n import lazy_gettext as _l
+from sandbox.models.crm.contracts import Contract
+from sandbox.models.crm.orders import Invoice, OrderLine, Payment, SalesOrder
+from sandbox.models.crm.products import Product
+from sandbox.models.crm.sales import Opportunity
+
+ZERO = Decimal("0.00")
+#: Orders whose balance still counts (a cancelled order owes nothing).
+LIVE_STATES = ("draft", "confirmed", "delivered", "closed")
+
+define_action("order_from_source", _l("Created %(entity)s %(record)s from %(source)s"))
+define_action("order_confirm", _l("Confirmed %(entity)s %(record)s"))
+define_action("order_deliver", _l("Delivered %(entity)s %(record)s"))
+define_action("order_close", _l("Closed %(entity)s %(record)s"))
+define_action("order_cancel", _l("Cancelled %(entity)s %(record)s: %(reason)s"))
+define_action(
+    "order_invoice",
+    _l("Issued invoice %(invoice)s of %(amount)s for %(entity)s %(record)s"),
+)
+define_action(
+    "order_payment",
+    _l("Received a payment of %(amount)s for %(entity)s %(record)s"),
+)
+
+ORDER_FIELDS = ("owner_id", "order_date", "delivery_date", "description")
+
+
+class OrderRefused(ValueError):
+    """The order's state or the input does not allow the change; ``field`` is the
+    form field at fault (None when the action itself is not allowed)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# ------------------------------------------------------------------ numbers
+
+
+def _next_number(session: Session, column: Any, prefix: str) -> str:
+    last = session.scalar(
+        sa.select(sa.func.max(column)).where(column.like(f"{prefix}%"))
+    )
+    sequence = int(last[len(prefix) :]) + 1 if last else 1
+    return f"{prefix}{sequence:04d}"
+
+
+def next_order_number(session: Session, year: int) -> str:
+    """``SO-<year>-<four-digit sequence>``."""
+    return _next_number(session, SalesOrder.number, f"SO-{year}-")
+
+
+def next_invoice_number(session: Session, year: int) -> str:
+    """``INV-<year>-<four-digit sequence>``."""
+    return _next_number(session, Invoice.number, f"INV-{year}-")
+
+
+def order_search(query: str) -> sa.ColumnElement:
+    """The list search: the number from its start (``*`` a wildcard), or the
+    account, contract or opportunity containing the text."""
+    from sandbox.crm.contracts.service import number_pattern
+    from sandbox.models.crm import Account
+
+    conditions = [SalesOrder.number.ilike(number_pattern(query.strip()), escape="\\")]
+    text = query.replace("*", "").strip()
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        conditions += [
+            SalesOrder.account.has(Account.name.ilike(pattern, escape="\\")),
+            SalesOrder.contract.has(Contract.number.ilike(pattern, escape="\\")),
+            SalesOrder.opportunity.has(Opportunity.name.ilike(pattern, escape="\\")),
+        ]
+    return sa.or_(*conditions)
+
+
+# ------------------------------------------------------------------ balances
+
+
+@dataclass
+class InvoiceState:
+    invoice: Invoice
+    paid: Decimal
+    overdue: bool
+
+    @property
+    def unpaid(self) -> Decimal:
+        return self.invoice.amount - self.paid
+
+
+@dataclass
+class Balance:
+    """What an order (or an account's orders) amount to, invoiced and paid."""
+
+    amount: Decimal = ZERO
+    invoiced: Decimal = ZERO
+    paid: Decimal = ZERO
+    overdue: Decimal = ZERO
+    invoices: list[InvoiceState] = field(default_factory=list)
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid
+
+    @property
+    def uninvoiced(self) -> Decimal:
+        return self.amount - self.invoiced
+
+    @property
+    def overdue_invoices(self) -> list[InvoiceState]:
+        return [state for state in self.invoices if state.overdue]
+
+    def add(self, other: Balance) -> None:
+        self.amount += other.amount
+        self.invoiced += other.invoiced
+        self.paid += other.paid
+        self.overdue += other.overdue
+        self.invoices += other.invoices
+
+
+def order_balance(order: SalesOrder, today: dt.date | None = None) -> Balance:
+    """The order's totals; payments settle its invoices oldest due date first."""
+    today = today or dt.date.today()
+    if order.status == "cancelled":
+        return Balance()
+    paid = sum((p.amount for p in order.payments), ZERO)
+    balance = Balance(
+        amount=order.amount,
+        invoiced=sum((i.amount for i in order.invoices), ZERO),
+        paid=paid,
+    )
+    left = paid
+    for invoice in sorted(order.invoices, key=lambda i: (i.due_on, i.id or 0)):
+        settled = min(left, invoice.amount)
+        left -= settled
+        overdue = invoice.due_on < today and settled < invoice.amount
+        balance.invoices.append(InvoiceState(invoice, settled, overdue))
+        if overdue:
+            balance.overdue += invoice.amount - settled
+    return balance
+
+
+def _with_money(stmt: sa.Select) -> sa.Select:
+    return stmt.options(
+        selectinload(SalesOrder.invoices), selectinload(SalesOrder.payments)
+    )
+
+
+def account_orders(
+    session: Session, account_id: int, today: dt.date | None = None
+) -> tuple[list[tuple[SalesOrder, Balance]], Balance]:
+    """The account's orders, newest first, each with its balance, and the total."""
+    orders = session.scalars(
+        _with_money(
+            sa.select(SalesOrder)
+            .where(SalesOrder.account_id == account_id)
+            .order_by(SalesOrder.order_date.desc(), SalesOrder.id.desc())
+        )
+    ).all()
+    total = Balance()
+    rows = []
+    for order in orders:
+        balance = order_balance(order, today)
+        total.add(balance)
+        rows.append((order, balance))
+    return rows, total
+
+
+def overdue_orders(
+    session: Session, today: dt.date | None = None
+) -> list[tuple[SalesOrder, Balance]]:
+    """Orders with an invoice past its due date and not settled, most overdue first."""
+    today = today or dt.date.today()
+    has_late_invoice = sa.exists().where(
+        Invoice.order_id == SalesOrder.id, Invoice.due_on < today
+    )
+    orders = session.scalars(
+        _with_money(
+            sa.select(SalesOrder)
+            .where(SalesOrder.status.in_(("confirmed", "delivered")), has_late_invoice)
+            .order_by(SalesOrder.id)
+        )
+    ).all()
+    found = [(o, b) for o in orders if (b := order_balance(o, today)).overdue > 0]
+    found.sort(key=lambda pair: min(s.invoice.due_on for s in pair[1].overdue_invoices))
+    return found
+
+
+def orders_of_contract(session: Session, contract: Contract) -> list[SalesOrder]:
+    return list(
+        session.scalars(
+            sa.select(SalesOrder)
+            .where(SalesOrder.contract_id == contract.id)
+            .order_by(SalesOrder.id)
+        )
+    )
+
+
+# ------------------------------------------------------------------ lifecycle
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: object
+    sources: frozenset[str]
+    target: str
+    style: str
+    has_form: bool = False
+
+
+TRANSITIONS = {
+    t.action: t
+    for t in (
+        Transition(
+            "confirm", _l("Confirm"), frozenset({"draft"}), "confirmed", "primary"
+        ),
+        Transition(
+            "deliver",
+            _l("Mark delivered"),
+            frozenset({"confirmed"}),
+            "delivered",
+            "primary",
+        ),
+        Transition(
+            "close",
+            _l("Close order"),
+            frozenset({"delivered"}),
+            "closed",
+            "outline-success",
+        ),
+        Transition(
+            "cancel",
+            _l("Cancel order"),
+            frozenset({"draft", "confirmed"}),
+            "cancelled",
+            "outline-danger",
+            has_form=True,
+        ),
+    )
+}
+#: States in which invoices and payments are recorded.
+BILLING_STATES = frozenset({"confirmed", "delivered"})
+
+
+def status_label(status: str | None) -> str:
+    from sandbox.crm.codes import code_label
+
+    return code_label("order_status", status)
+
+
+def refusal(order: SalesOrder, action: str, today: dt.date | None = None) -> str | None:
+    """Why ``action`` is not allowed on ``order`` now, or None when it is."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        return _("There is no such action on orders.")
+    if order.status not in transition.sources:
+        allowed = ", ".join(sorted(status_label(s) for s in transition.sources))
+        return _(
+            "%(action)s is not possible while the order is %(status)s (only when it "
+            "is: %(allowed)s).",
+            action=transition.label,
+            status=status_label(order.status),
+            allowed=allowed,
+        )
+    if action == "confirm" and order.amount <= 0:
+        return _("An order needs an amount (or product lines) before it is confirmed.")
+    if action == "close":
+        outstanding = order_balance(order, today).outstanding
+        if outstanding > 0:
+            return _(
+                "An order is closed once it is paid in full; %(amount)s is still "
+                "outstanding.",
+                amount=money(outstanding),
+            )
+    if action == "cancel" and (order.invoices or order.payments):
+        return _("This order has invoices or payments, so it cannot be cancelled.")
+    return None
+
+
+def available_actions(order: SalesOrder) -> list[Transition]:
+    return [t for a, t in TRANSITIONS.items() if refusal(order, a) is None]
+
+
+def editable(order: SalesOrder) -> bool:
+    return order.status == "draft"
+
+
+def can_bill(order: SalesOrder) -> bool:
+    return order.status in BILLING_STATES
+
+
+def _require_draft(order: SalesOrder) -> None:
+    if not editable(order):
+        raise OrderRefused(
+            _(
+                "Only a draft order can be changed; this one is %(status)s.",
+                status=status_label(order.status),
+            )
+        )
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        value = value.strip()
+    return value or None
+
+
+def _check_dates(data: dict[str, Any]) -> None:
+    ordered, delivery = data.get("order_date"), data.get("delivery_date")
+    if ordered and delivery and delivery < ordered:
+        raise OrderRefused(
+            _("The delivery date cannot be before the order date."), "delivery_date"
+        )
+
+
+def _copy_lines(order: SalesOrder, lines: Iterable[Any]) -> None:
+    for item in lines:
+        order.lines.append(
+            OrderLine(
+                product_id=item.product_id,
+                position=item.position,
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                discount=item.discount,
+                total=item.total,
+            )
+        )
+
+
+def create_order(
+    session: Session, data: dict[str, Any], *, today: dt.date | None = None
+) -> SalesOrder:
+    """A draft order under an active contract or a won opportunity (exactly one),
+    with its account, product lines and amount.
+
+    :raise OrderRefused: no source or both, a contract not active, a deal not won,
+        or a delivery date before the order date
+    """
+    today = today or dt.date.today()
+    try:
+        contract_id, opportunity_id = (
+            data.get("contract_id"),
+            data.get("opportunity_id"),
+        )
+        if (contract_id is None) == (opportunity_id is None):
+            raise OrderRefused(
+                _("Choose either a contract or an opportunity for the order."),
+                "contract_id",
+            )
+        data = {**data, "order_date": data.get("order_date") or today}
+        _check_dates(data)
+        order = SalesOrder(
+            number=next_order_number(session, today.year), status="draft"
+        )
+        if contract_id is not None:
+            contract = session.get(Contract, contract_id)
+            if contract is None or contract.status != "active":
+                raise OrderRefused(
+                    _("Orders are taken under an active contract only."), "contract_id"
+                )
+            order.contract_id = contract.id
+            order.account_id = contract.account_id
+            order.amount = contract.amount
+            _copy_lines(order, contract.lines)
+            source = contract.number
+        else:
+            opp = session.get(Opportunity, opportunity_id)
+            if opp is None or not (opp.stage.is_closed and opp.stage.is_won):
+                raise OrderRefused(
+                    _("Orders are taken from a won opportunity only."),
+                    "opportunity_id",
+                )
+            order.opportunity_id = opp.id
+            order.account_id = opp.account_id
+            order.amount = opp.amount or ZERO
+            _copy_lines(order, opp.line_items)
+            source = opp.name
+        for name in ORDER_FIELDS:
+            setattr(order, name, _text(data.get(name)))
+        if order.lines:
+            order.amount = sum((line.total for line in order.lines), ZERO)
+        session.add(order)
+        session.flush()
+        record_action(order, "order_from_source", {"source": source})
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+    return order
+
+
+def update_order(session: Session, order: SalesOrder, data: dict[str, Any]) -> None:
+    """Change a draft's dates, owner, description (and amount when it has no lines)."""
+    try:
+        _require_draft(order)
+        _check_dates(data)
+        for name in ORDER_FIELDS:
+            setattr(order, name, _text(data.get(name)))
+        if not order.lines and data.get("amount") is not None:
+            order.amount = data["amount"]
+        session.flush()
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+
+
+def _recalculate(session: Session, order: SalesOrder) -> None:
+    session.flush()
+    session.refresh(order, ["lines"])
+    if order.lines:
+        order.amount = sum((line.total for line in order.lines), ZERO)
+
+
+def save_line(
+    session: Session, order: SalesOrder, line: OrderLine | None, data: dict[str, Any]
+) -> OrderLine:
+    """Add or change a product line of a draft; the amount becomes the lines' sum."""
+    try:
+        _require_draft(order)
+        product = session.get(Product, data.get("product_id") or 0)
+        if product is None:
+            raise OrderRefused(_("Choose a product."), "product_id")
+        if line is None:
+            position = max((x.position for x in order.lines), default=0) + 1
+            line = OrderLine(order_id=order.id, position=position)
+        line.product = product
+        line.quantity = data["quantity"]
+        line.unit_price = (
+            data["unit_price"]
+            if data.get("unit_price") is not None
+            else product.list_price
+        )
+        line.discount = data.get("discount") or Decimal("0")
+        try:
+            line.total = checked_line_total(
+                line.quantity, line.unit_price, line.discount
+            )
+        except ContractRefused as error:
+            raise OrderRefused(error.message, error.field) from None
+        session.add(line)
+        _recalculate(session, order)
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+    return line
+
+
+def remove_line(session: Session, order: SalesOrder, line: OrderLine) -> None:
+    try:
+        _require_draft(order)
+        session.delete(line)
+        _recalculate(session, order)
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+
+
+def perform(
+    session: Session,
+    order: SalesOrder,
+    action: str,
+    data: dict[str, Any] | None = None,
+    *,
+    today: dt.date | None = None,
+) -> None:
+    """Carry out one lifecycle action; nothing is written when it is refused."""
+    data = data or {}
+    today = today or dt.date.today()
+    try:
+        reason = refusal(order, action, today)
+        if reason is not None:
+            raise OrderRefused(reason)
+        details: dict[str, Any] = {}
+        if action == "cancel":
+            text = _text(data.get("reason"))
+            if not text:
+                raise OrderRefused(_("Say why the order is cancelled."), "reason")
+            order.cancel_reason = text
+            details["reason"] = text
+        if action == "deliver":
+            order.delivered_on = today
+        order.status = TRANSITIONS[action].target
+        record_action(order, f"order_{action}", details)
+        session.flush()
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+
+
+# ------------------------------------------------------------------ money in
+
+
+def _positive(amount: Decimal | None, field_name: str) -> Decimal:
+    if amount is None or amount <= 0:
+        raise OrderRefused(_("Enter an amount greater than 0."), field_name)
+    return amount
+
+
+def _require_billing(order: SalesOrder) -> None:
+    if not can_bill(order):
+        raise OrderRefused(
+            _(
+                "Invoices and payments are recorded on a confirmed or delivered "
+                "order; this one is %(status)s.",
+                status=status_label(order.status),
+            )
+        )
+
+
+def issue_invoice(
+    session: Session,
+    order: SalesOrder,
+    amount: Decimal | None,
+    issued_on: dt.date,
+    due_on: dt.date,
+) -> Invoice:
+    """Invoice part (or the rest) of the order.
+
+    :raise OrderRefused: the order is not billable, the amount is not positive or
+        exceeds what is left to invoice, or the due date is before the invoice date
+    """
+    try:
+        _require_billing(order)
+        amount = _positive(amount, "amount")
+        left = order_balance(order).uninvoiced
+        if amount > left:
+            raise OrderRefused(
+                _(
+                    "Invoices cannot add up to more than the order amount: "
+                    "%(left)s is left to invoice.",
+                    left=money(left),
+                ),
+                "amount",
+            )
+        if due_on < issued_on:
+            raise OrderRefused(
+                _("The due date cannot be before the invoice date."), "due_on"
+            )
+        invoice = Invoice(
+            number=next_invoice_number(session, issued_on.year),
+            issued_on=issued_on,
+            due_on=due_on,
+            amount=amount,
+        )
+        order.invoices.append(invoice)
+        session.flush()
+        record_action(
+            order, "order_invoice", {"invoice": invoice.number, "amount": money(amount)}
+        )
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+    return invoice
+
+
+def record_payment(
+    session: Session,
+    order: SalesOrder,
+    amount: Decimal | None,
+    received_on: dt.date,
+    method: str | None = None,
+    reference: str | None = None,
+) -> Payment:
+    """Record money received; more than the outstanding balance is refused.
+
+    :raise OrderRefused: the order is not billable, the amount is not positive or
+        would pay more than is outstanding
+    """
+    try:
+        _require_billing(order)
+        amount = _positive(amount, "amount")
+        outstanding = order_balance(order).outstanding
+        if amount > outstanding:
+            raise OrderRefused(
+                _(
+                    "That would be an over-payment: the outstanding balance is "
+                    "%(outstanding)s, so a payment of %(amount)s is too much.",
+                    outstanding=money(outstanding),
+                    amount=money(amount),
+                ),
+                "amount",
+            )
+        payment = Payment(
+            amount=amount,
+            received_on=received_on,
+            method=method or None,
+            reference=_text(reference),
+        )
+        order.payments.append(payment)
+        session.flush()
+        record_action(order, "order_payment", {"amount": money(amount)})
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+    return payment
+
+
+def delete_order(session: Session, order: SalesOrder) -> None:
+    """Delete a draft with its product lines (each audited)."""
+    try:
+        _require_draft(order)
+        session.delete(order)
+        session.flush()
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)

@@ -1,0 +1,542 @@
+"""Sales orders: sources, lifecycle, invoices, payments, exact balances, overdue
+payments on the order, the account page and the workbench."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from sandbox.crm.codes import default_list
+from sandbox.crm.orders.service import (
+    TRANSITIONS,
+    OrderRefused,
+    account_orders,
+    available_actions,
+    create_order,
+    issue_invoice,
+    order_balance,
+    overdue_orders,
+    perform,
+    record_payment,
+)
+from sandbox.models.crm import (
+    Account,
+    AuditLog,
+    Colleague,
+    Contact,
+    tenant_metadata,
+)
+from sandbox.models.crm.contracts import Contract, ContractLine
+from sandbox.models.crm.orders import Invoice, Payment, SalesOrder
+from sandbox.models.crm.products import Product
+from sandbox.models.crm.sales import LineItem, Opportunity, Stage
+from tests.conftest import close_app, make_app
+
+TODAY = dt.date(2026, 3, 10)
+STATES = [c.code for c in default_list("order_status")]
+
+
+@pytest.fixture(scope="module")
+def order_app(tmp_path_factory):
+    app = make_app(tmp_path_factory.mktemp("orders") / "instance")
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def session(order_app):
+    """An account with an active contract (two lines, 1,000.30 in all) and a won
+    deal with one line; an open deal; a draft contract."""
+    engine = sa.create_engine("sqlite://")
+    # As in a tenant database: SQLite enforces the foreign keys.
+    sa.event.listen(
+        engine, "connect", lambda conn, _record: conn.execute("PRAGMA foreign_keys=ON")
+    )
+    tenant_metadata().create_all(engine)
+    with order_app.test_request_context(), sa.orm.Session(engine) as session:
+        stages = [
+            Stage(
+                id=1,
+                code="proposal",
+                name="Proposal",
+                name_zh="报价",
+                position=1,
+                probability=60,
+                forecast_category="pipeline",
+            ),
+            Stage(
+                id=2,
+                code="closed_won",
+                name="Closed Won",
+                name_zh="赢单",
+                position=2,
+                probability=100,
+                forecast_category="closed",
+                is_closed=True,
+                is_won=True,
+            ),
+        ]
+        session.add_all(
+            [
+                Account(id=1, name="Acme", name_key="acme"),
+                Account(id=2, name="Globex", name_key="globex"),
+                Contact(id=1, first_name="Wei", last_name="Lin", account_id=1),
+                Colleague(id=1, name="You", is_self=True),
+                *stages,
+                Product(id=1, code="A", name="Alpha", list_price=Decimal("0.10")),
+                Product(id=2, code="B", name="Beta", list_price=Decimal("333.40")),
+                Contract(
+                    id=1,
+                    number="HT-2026-0001",
+                    title="Framework",
+                    account_id=1,
+                    status="active",
+                    start_date=TODAY,
+                    end_date=TODAY,
+                    amount=Decimal("1000.30"),
+                    lines=[
+                        ContractLine(
+                            product_id=1,
+                            position=1,
+                            quantity=Decimal("3"),
+                            unit_price=Decimal("0.10"),
+                            discount=Decimal("0"),
+                            total=Decimal("0.30"),
+                        ),
+                        ContractLine(
+                            product_id=2,
+                            position=2,
+                            quantity=Decimal("3"),
+                            unit_price=Decimal("333.40"),
+                            discount=Decimal("0.02"),
+                            total=Decimal("1000.00"),
+                        ),
+                    ],
+                ),
+                Contract(
+                    id=2,
+                    number="HT-2026-0002",
+                    title="Not yet",
+                    account_id=1,
+                    status="draft",
+                    start_date=TODAY,
+                    end_date=TODAY,
+                    amount=Decimal("5"),
+                ),
+                Opportunity(
+                    id=1,
+                    name="Globex – Pilot",
+                    account_id=2,
+                    amount=Decimal("250.50"),
+                    close_date=TODAY,
+                    stage_id=2,
+                    probability=100,
+                    forecast_category="closed",
+                    line_items=[
+                        LineItem(
+                            product_id=2,
+                            position=1,
+                            quantity=Decimal("1"),
+                            unit_price=Decimal("250.50"),
+                            discount=Decimal("0"),
+                            total=Decimal("250.50"),
+                        )
+                    ],
+                ),
+                Opportunity(
+                    id=2,
+                    name="Globex – Open",
+                    account_id=2,
+                    amount=Decimal("99"),
+                    close_date=TODAY,
+                    stage_id=1,
+                    probability=60,
+                    forecast_category="pipeline",
+                ),
+            ]
+        )
+        session.commit()
+        yield session
+    engine.dispose()
+
+
+def new_order(session, **data) -> SalesOrder:
+    values = {"contract_id": 1, "delivery_date": TODAY + dt.timedelta(days=7)}
+    return create_order(session, {**values, **data}, today=TODAY)
+
+
+def confirmed(session, **data) -> SalesOrder:
+    order = new_order(session, **data)
+    perform(session, order, "confirm", today=TODAY)
+    return order
+
+
+def count(session, model) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+# ------------------------------------------------------------------ sources
+
+
+def test_an_order_under_a_contract_carries_its_account_lines_and_amount(session):
+    order = new_order(session)
+    assert order.number == "SO-2026-0001" and order.status == "draft"
+    assert (order.account_id, order.contract_id, order.opportunity_id) == (1, 1, None)
+    assert [(x.product_id, x.quantity, x.total) for x in order.lines] == [
+        (1, Decimal("3.00"), Decimal("0.30")),
+        (2, Decimal("3.00"), Decimal("1000.00")),
+    ]
+    assert order.amount == Decimal("1000.30")
+    entry = session.scalars(
+        sa.select(AuditLog).where(AuditLog.action == "order_from_source")
+    ).one()
+    assert entry.details == {"source": "HT-2026-0001"}
+
+
+def test_an_order_from_a_won_opportunity_takes_its_account_and_lines(session):
+    order = new_order(session, contract_id=None, opportunity_id=1)
+    assert (order.account_id, order.amount) == (2, Decimal("250.50"))
+    assert len(order.lines) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "words"),
+    [
+        ({"contract_id": None}, "contract_id", "either a contract"),
+        ({"opportunity_id": 1}, "contract_id", "either a contract"),
+        ({"contract_id": 2}, "contract_id", "active contract"),
+        ({"contract_id": None, "opportunity_id": 2}, "opportunity_id", "won"),
+        ({"delivery_date": TODAY - dt.timedelta(days=1)}, "delivery_date", "before"),
+    ],
+)
+def test_an_order_needs_one_live_source_and_sensible_dates(session, data, field, words):
+    logged = count(session, AuditLog)
+    with pytest.raises(OrderRefused) as refused:
+        new_order(session, **data)
+    assert refused.value.field == field and words in refused.value.message
+    assert count(session, SalesOrder) == 0
+    assert count(session, AuditLog) == logged
+
+
+# ------------------------------------------------------------------ lifecycle
+
+
+def order_in(session, state: str) -> SalesOrder:
+    order = new_order(session)
+    order.status = state
+    session.commit()
+    return order
+
+
+@pytest.mark.parametrize("action", list(TRANSITIONS))
+@pytest.mark.parametrize("state", STATES)
+def test_every_action_from_every_state_follows_the_lifecycle(session, state, action):
+    order = order_in(session, state)
+    if state == "delivered" and action == "close":
+        record_payment(session, order, Decimal("1000.30"), TODAY)
+    allowed = state in TRANSITIONS[action].sources
+    assert (TRANSITIONS[action] in available_actions(order)) is allowed
+    if not allowed:
+        with pytest.raises(OrderRefused):
+            perform(session, order, action, {"reason": "x"}, today=TODAY)
+        assert session.get(SalesOrder, order.id).status == state
+        return
+    perform(session, order, action, {"reason": "Customer changed plans"}, today=TODAY)
+    assert order.status == TRANSITIONS[action].target
+    assert (
+        f"order_{action}"
+        in session.scalars(
+            sa.select(AuditLog.action).where(
+                AuditLog.entity == "sales_order", AuditLog.entity_id == order.id
+            )
+        ).all()
+    )
+
+
+def test_an_order_is_closed_only_when_paid_in_full(session):
+    order = confirmed(session)
+    perform(session, order, "deliver", today=TODAY)
+    record_payment(session, order, Decimal("1000.29"), TODAY)
+    with pytest.raises(OrderRefused, match="0.01 is still outstanding"):
+        perform(session, order, "close", today=TODAY)
+    assert session.get(SalesOrder, order.id).status == "delivered"
+    record_payment(session, order, Decimal("0.01"), TODAY)
+    perform(session, order, "close", today=TODAY)
+    assert order.status == "closed"
+
+
+def test_cancelling_needs_a_reason_and_no_money_on_the_order(session):
+    order = confirmed(session)
+    with pytest.raises(OrderRefused) as refused:
+        perform(session, order, "cancel", {"reason": " "}, today=TODAY)
+    assert refused.value.field == "reason"
+    record_payment(session, order, Decimal("1"), TODAY)
+    with pytest.raises(OrderRefused, match="payments"):
+        perform(session, order, "cancel", {"reason": "Changed mind"}, today=TODAY)
+    assert session.get(SalesOrder, order.id).status == "confirmed"
+
+
+# ------------------------------------------------------------------ money
+
+
+def test_totals_and_balance_are_exact_to_the_cent_over_partial_payments(session):
+    order = confirmed(session)
+    issue_invoice(session, order, Decimal("500.10"), TODAY, TODAY)
+    issue_invoice(session, order, Decimal("500.20"), TODAY, TODAY)
+    for cents in ("0.10", "0.20", "333.33", "333.33", "0.01"):
+        record_payment(session, order, Decimal(cents), TODAY)
+    balance = order_balance(order, TODAY)
+    # 0.1 + 0.2 is not 0.3 in binary floating point; here it is.
+    assert balance.paid == Decimal("666.97")
+    assert balance.invoiced == Decimal("1000.30")
+    assert balance.outstanding == Decimal("333.33")
+    paid_cents = (
+        session.connection()
+        .exec_driver_sql(
+            "SELECT SUM(amount) FROM payment WHERE order_id = ?", (order.id,)
+        )
+        .scalar()
+    )
+    assert Decimal(paid_cents) / 100 == balance.paid
+    assert [(s.invoice.number, s.paid) for s in balance.invoices] == [
+        ("INV-2026-0001", Decimal("500.10")),
+        ("INV-2026-0002", Decimal("166.87")),
+    ]
+
+
+def test_an_over_payment_is_refused_with_a_clear_message_and_writes_nothing(
+    session,
+):
+    order = confirmed(session)
+    record_payment(session, order, Decimal("1000.00"), TODAY)
+    logged = count(session, AuditLog)
+    with pytest.raises(OrderRefused) as refused:
+        record_payment(session, order, Decimal("0.31"), TODAY)
+    assert refused.value.field == "amount"
+    assert "over-payment" in refused.value.message
+    assert "0.30" in refused.value.message and "0.31" in refused.value.message
+    assert count(session, Payment) == 1 and count(session, AuditLog) == logged
+    record_payment(session, order, Decimal("0.30"), TODAY)
+    assert order_balance(session.get(SalesOrder, order.id)).outstanding == 0
+
+
+def test_invoices_never_add_up_to_more_than_the_order(session):
+    order = confirmed(session)
+    issue_invoice(session, order, Decimal("1000.00"), TODAY, TODAY)
+    with pytest.raises(OrderRefused, match="0.30 is left"):
+        issue_invoice(session, order, Decimal("0.31"), TODAY, TODAY)
+    with pytest.raises(OrderRefused) as refused:
+        issue_invoice(session, order, Decimal("0.30"), TODAY, TODAY - dt.timedelta(1))
+    assert refused.value.field == "due_on"
+    assert count(session, Invoice) == 1
+
+
+@pytest.mark.parametrize("state", ["draft", "closed", "cancelled"])
+def test_no_invoices_or_payments_outside_confirmed_and_delivered(session, state):
+    order = order_in(session, state)
+    with pytest.raises(OrderRefused):
+        issue_invoice(session, order, Decimal("1"), TODAY, TODAY)
+    with pytest.raises(OrderRefused):
+        record_payment(session, order, Decimal("1"), TODAY)
+    assert count(session, Invoice) == count(session, Payment) == 0
+
+
+def test_zero_or_negative_amounts_are_refused(session):
+    order = confirmed(session)
+    for amount in (Decimal("0"), Decimal("-1"), None):
+        with pytest.raises(OrderRefused):
+            record_payment(session, order, amount, TODAY)
+    assert count(session, Payment) == 0
+
+
+def test_overdue_means_past_due_and_not_settled_oldest_invoice_first(session):
+    order = confirmed(session)
+    issued = TODAY - dt.timedelta(days=30)
+    issue_invoice(session, order, Decimal("300.00"), issued, TODAY - dt.timedelta(9))
+    issue_invoice(session, order, Decimal("200.00"), issued, TODAY - dt.timedelta(1))
+    issue_invoice(session, order, Decimal("100.00"), issued, TODAY + dt.timedelta(5))
+    record_payment(session, order, Decimal("350.00"), TODAY)
+    balance = order_balance(order, TODAY)
+    assert [s.overdue for s in balance.invoices] == [False, True, False]
+    assert balance.overdue == Decimal("150.00")
+    assert [(o.id, b.overdue) for o, b in overdue_orders(session, TODAY)] == [
+        (order.id, Decimal("150.00"))
+    ]
+    record_payment(session, order, Decimal("150.00"), TODAY)
+    assert overdue_orders(session, TODAY) == []
+
+
+def test_the_account_balance_adds_its_orders_and_ignores_cancelled_ones(session):
+    first = confirmed(session)
+    record_payment(session, first, Decimal("0.10"), TODAY)
+    second = confirmed(session)
+    issued = TODAY - dt.timedelta(days=9)
+    issue_invoice(session, second, Decimal("0.20"), issued, TODAY - dt.timedelta(1))
+    third = new_order(session)
+    perform(session, third, "cancel", {"reason": "Duplicate"}, today=TODAY)
+    rows, total = account_orders(session, 1, TODAY)
+    assert len(rows) == 3
+    assert total.amount == Decimal("2000.60")
+    assert total.paid == Decimal("0.10")
+    assert total.outstanding == Decimal("2000.50")
+    assert total.overdue == Decimal("0.20")
+
+
+# ------------------------------------------------------------------ pages
+
+
+def active_contract_order(app, classroom, client) -> str:
+    """An active contract in alice's CRM and a confirmed order under it (URL)."""
+
+    def make(session):
+        account = session.scalar(sa.select(Account).order_by(Account.id).limit(1))
+        contract = Contract(
+            number="HT-2026-0099",
+            title="Page test",
+            account_id=account.id,
+            status="active",
+            start_date=dt.date.today(),
+            end_date=dt.date.today(),
+            amount=Decimal("1000.00"),
+        )
+        session.add(contract)
+        session.commit()
+        return contract.id, account.id
+
+    contract_id, account_id = classroom.in_tenant(app, make)
+    response = client.post(
+        "/crm/sales_orders/new",
+        data={
+            "contract_id": str(contract_id),
+            "order_date": dt.date.today().isoformat(),
+            "delivery_date": dt.date.today().isoformat(),
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    url = response.headers["Location"]
+    assert client.post(f"{url}/confirm").status_code == 302
+    return url, account_id
+
+
+def test_the_order_page_takes_invoices_and_payments_and_refuses_over_payment(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    url, _account = active_contract_order(app, classroom, client)
+    page = client.get(url).get_data(as_text=True)
+    assert "/payments" in page and "/invoices" in page and "/cancel" in page
+    response = client.post(
+        f"{url}/payments",
+        data={"payment-amount": "1000.01", "payment-received_on": "2026-03-01"},
+    )
+    assert response.status_code == 422
+    assert "over-payment" in response.get_data(as_text=True)
+    response = client.post(
+        f"{url}/payments",
+        data={"payment-amount": "abc", "payment-received_on": "2026-03-01"},
+    )
+    assert response.status_code == 422
+    response = client.post(
+        f"{url}/payments",
+        data={"payment-amount": "400", "payment-received_on": "2026-03-01"},
+    )
+    assert response.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "600.00" in page and "/cancel" not in page
+
+
+def test_the_account_page_and_workbench_show_balance_and_overdue_payments(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    url, account_id = active_contract_order(app, classroom, client)
+    past = (dt.date.today() - dt.timedelta(days=20)).isoformat()
+    response = client.post(
+        f"{url}/invoices",
+        data={
+            "invoice-amount": "300",
+            "invoice-issued_on": past,
+            "invoice-due_on": past,
+        },
+    )
+    assert response.status_code == 302
+    client.post(
+        f"{url}/payments",
+        data={"payment-amount": "100.25", "payment-received_on": past},
+    )
+    account = client.get(f"/crm/accounts/{account_id}").get_data(as_text=True)
+    assert "Sales orders and payments" in account
+    assert "899.75" in account and "199.75" in account
+    home = client.get("/").get_data(as_text=True)
+    number = url.rsplit("/", 1)[1]
+    assert "has overdue payments: 199.75" in home
+    assert f"/crm/sales_orders/{number}" in home
+    listing = client.get("/crm/sales_orders/?overdue=1").get_data(as_text=True)
+    assert f"/crm/sales_orders/{number}" in listing
+
+
+def test_a_draft_order_has_no_money_forms_and_the_server_refuses_them(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    url, _account = active_contract_order(app, classroom, client)
+    order_id = int(url.rsplit("/", 1)[1])
+    classroom.in_tenant(
+        app,
+        lambda s: (
+            setattr(s.get(SalesOrder, order_id), "status", "closed"),
+            s.commit(),
+        ),
+    )
+    page = client.get(url).get_data(as_text=True)
+    assert "/payments" not in page and "/edit" not in page
+    response = client.post(
+        f"{url}/payments",
+        data={"payment-amount": "1", "payment-received_on": "2026-03-01"},
+    )
+    assert response.status_code == 302
+    paid = classroom.in_tenant(
+        app, lambda s: s.scalar(sa.select(sa.func.count()).select_from(Payment))
+    )
+    assert paid == 0
+
+
+def test_deleting_the_deal_of_an_order_keeps_the_order_and_its_money(session):
+    from sandbox.crm.opportunities.service import delete_opportunity
+
+    order = new_order(session, contract_id=None, opportunity_id=1)
+    perform(session, order, "confirm", today=TODAY)
+    record_payment(session, order, Decimal("50.50"), TODAY)
+    delete_opportunity(session, session.get(Opportunity, 1))
+    session.expire_all()
+    order = session.get(SalesOrder, order.id)
+    assert order.opportunity_id is None and order.account_id == 2
+    assert order_balance(order).paid == Decimal("50.50")
+
+
+def test_a_draft_order_is_deleted_with_its_lines(session):
+    from sandbox.crm.orders.service import delete_order
+    from sandbox.models.crm.orders import OrderLine
+
+    order = new_order(session)
+    delete_order(session, order)
+    assert count(session, SalesOrder) == count(session, OrderLine) == 0
+    kept = confirmed(session)
+    with pytest.raises(OrderRefused, match="draft"):
+        delete_order(session, kept)
+    assert count(session, SalesOrder) == 1
+
+
+def test_new_order_links_with_impossible_ids_show_an_empty_form(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    for arg in ("contract_id", "opportunity_id"):
+        for value in ("9223372036854775808", "-1", "x"):
+            response = client.get(f"/crm/sales_orders/new?{arg}={value}")
+            assert response.status_code == 200, (arg, value)
+    response = client.get("/crm/contracts/new?account_id=9223372036854775808")
+    assert response.status_code == 200
