@@ -93,7 +93,7 @@ def test_a_request_far_over_the_limit_is_refused_unread_with_a_clear_message(
     response = upload(client, "huge.pdf", PDF + b"0" * (300 * 1024))
     assert response.headers["Location"] == "/crm/documents/new"
     page = page_text(client.get(response.headers["Location"]))
-    assert "is too large (0.3 MB): a file may be at most 0.1 MB" in page
+    assert "The file is too large (0.3 MB): a file may be at most 0.1 MB." in page
     attached = client.post(
         "/crm/documents/attach?module=accounts&record_id=1",
         data={"file": (io.BytesIO(PDF + b"0" * (300 * 1024)), "huge.pdf")},

@@ -86,7 +86,7 @@ def _read_upload(storage) -> tuple[str, bytes]:
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _request_too_large(_error):
-    flash(str(too_large(_("The file"), request.content_length or 0).message), "danger")
+    flash(str(too_large(None, request.content_length or 0).message), "danger")
     record = _record_from_args()
     if record is not None:
         module, found = record

@@ -94,7 +94,7 @@ def _zip_holding(part: str):
 
 @dataclass(frozen=True)
 class FileKind:
-    label: str
+    label: object
     content_type: str
     matches: Any  # bytes -> bool
 
@@ -105,7 +105,7 @@ FILE_KINDS: dict[str, FileKind] = {
     "jpg": FileKind("JPEG", "image/jpeg", lambda d: d.startswith(b"\xff\xd8\xff")),
     "jpeg": FileKind("JPEG", "image/jpeg", lambda d: d.startswith(b"\xff\xd8\xff")),
     "gif": FileKind("GIF", "image/gif", lambda d: d[:6] in (b"GIF87a", b"GIF89a")),
-    "txt": FileKind("text", "text/plain", _is_text),
+    "txt": FileKind(_l("text"), "text/plain", _is_text),
     "csv": FileKind("CSV", "text/csv", _is_text),
     "docx": FileKind(
         "Word",
@@ -224,7 +224,17 @@ def used_bytes(session: Session) -> int:
     return int(session.scalar(sa.select(sa.func.sum(Document.size))) or 0)
 
 
-def too_large(name: str, size: int) -> DocumentRefused:
+def too_large(name: str | None, size: int) -> DocumentRefused:
+    """The refusal of a file over the limit (``name`` None: not read at all)."""
+    if name is None:
+        return DocumentRefused(
+            _l(
+                "The file is too large (%(size)s MB): a file may be at most "
+                "%(limit)s MB.",
+                size=megabytes(size),
+                limit=megabytes(max_file_bytes()),
+            )
+        )
     return DocumentRefused(
         _l(
             "“%(name)s” is too large (%(size)s MB): a file may be at most "
