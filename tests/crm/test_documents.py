@@ -15,6 +15,7 @@ from sandbox import tenancy
 from sandbox.extensions import db
 from sandbox.models.crm import AuditLog
 from sandbox.models.crm.documents import Document, DocumentBlob, Folder
+from tests.conftest import close_app, make_app
 from tests.crm.test_kit import view_as_instructor
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
@@ -62,9 +63,17 @@ def page_text(response) -> str:
 # ---------------------------------------------------------------- refusals
 
 
-def test_the_limits_are_settings_of_10_mb_a_file_and_50_mb_a_tenant(app):
+def test_the_limits_are_settings_of_10_mb_a_file_and_50_mb_a_tenant(
+    app, tmp_path, monkeypatch
+):
     assert app.config["DOCUMENT_MAX_FILE_BYTES"] == 10 * 1024 * 1024
     assert app.config["DOCUMENT_MAX_TENANT_BYTES"] == 50 * 1024 * 1024
+    monkeypatch.setenv("SANDBOX_DOCUMENT_MAX_FILE_BYTES", "2097152")
+    other = make_app(tmp_path / "other")
+    try:
+        assert other.config["DOCUMENT_MAX_FILE_BYTES"] == 2 * 1024 * 1024
+    finally:
+        close_app(other)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from flask_babel import format_decimal
 
-from sandbox.crm.documents.service import MAX_FILE_BYTES, MAX_TENANT_BYTES
 from sandbox.crm.registry import (
     Module,
     column,
@@ -14,12 +13,6 @@ from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.documents import Document, Folder
 
 bp = module_blueprint("documents", __name__)
-
-
-@bp.record_once
-def _default_limits(state) -> None:
-    state.app.config.setdefault("DOCUMENT_MAX_FILE_BYTES", MAX_FILE_BYTES)
-    state.app.config.setdefault("DOCUMENT_MAX_TENANT_BYTES", MAX_TENANT_BYTES)
 
 
 def file_size(size: int | None) -> str:
