@@ -376,3 +376,25 @@ def test_reset_removes_files_added_after_the_seed_and_a_save_point_restores_them
     assert stored(app, classroom) == [("lab3.pdf", len(PDF))]
     assert client.get("/crm/documents/1/download").data == PDF
     assert "Lab 3" in client.get("/crm/documents/?folder=1").get_data(as_text=True)
+
+
+def test_a_backup_carries_the_files_inside_the_tenant_database(
+    app, client, auth, classroom, tmp_path
+):
+    from sandbox.backup import create_backup
+
+    auth.login("alice")
+    upload(client, "backed-up.pdf", PDF)
+    with app.app_context():
+        manifest = create_backup(tmp_path / "backup.zip")
+        member = classroom.tenant(0).file_path
+    alice = next(t for t in manifest["tenants"] if t["file_path"] == member)
+    assert alice["row_counts"]["document"] == 1
+    with zipfile.ZipFile(tmp_path / "backup.zip") as archive:
+        (tmp_path / "tenant.sqlite").write_bytes(archive.read(member))
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'tenant.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT data FROM document_blob")) == PDF
+    finally:
+        engine.dispose()

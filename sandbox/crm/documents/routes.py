@@ -224,7 +224,7 @@ def detail(document_id: int):
     record = attached_record(db.session, document.entity, document.record_id)
     owner = None
     if record is not None:
-        owner = next(m for m in app_modules() if m.entity == document.entity)
+        owner = next((m for m in app_modules() if m.entity == document.entity), None)
     return render_template(
         "documents/detail.html",
         module=MODULE,
