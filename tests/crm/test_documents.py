@@ -398,3 +398,16 @@ def test_a_backup_carries_the_files_inside_the_tenant_database(
             assert conn.scalar(sa.text("SELECT data FROM document_blob")) == PDF
     finally:
         engine.dispose()
+
+
+def test_junk_ids_in_the_query_string_give_normal_pages(app, client, auth, classroom):
+    auth.login("alice")
+    for junk in ("²", "٣", "-1", "99999999999999999999999", "1e3", "abc"):
+        for url in (
+            f"/crm/documents/?folder={junk}",
+            f"/crm/documents/new?folder={junk}",
+            f"/crm/documents/folders/new?parent={junk}",
+        ):
+            assert client.get(url).status_code == 200, url
+        attach = f"/crm/documents/attach?module=accounts&record_id={junk}"
+        assert client.post(attach).status_code == 404

@@ -54,6 +54,12 @@ from sandbox.models.crm.documents import Document, Folder
 from sandbox.tenancy import current_handle
 
 
+def _id_arg(name: str) -> int | None:
+    """A record id from the query string, or None for anything else."""
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else None
+
+
 def _folder_choices() -> list[tuple[str, str]]:
     return [
         (str(node.folder.id), "\u2003" * node.depth + node.folder.name)
@@ -115,12 +121,8 @@ def index():
         ),
         default_direction="desc",
     )
-    chosen = listing.filters.get("folder", "")
-    folder = (
-        db.session.get(Folder, int(chosen))
-        if chosen.isdigit() and len(chosen) < 18
-        else None
-    )
+    folder_id = _id_arg("folder") if "folder" in listing.filters else None
+    folder = db.session.get(Folder, folder_id) if folder_id is not None else None
     return render_template(
         "documents/list.html",
         module=MODULE,
@@ -144,8 +146,8 @@ def create():
     if _refuse_far_too_large():
         return _request_too_large(None)
     form = UploadForm()
-    if not form.is_submitted() and request.args.get("folder", "").isdigit():
-        form.folder_id.data = int(request.args["folder"])
+    if not form.is_submitted():
+        form.folder_id.data = _id_arg("folder")
     if form.validate_on_submit():
         storage = request.files.get("file")
         if storage is None or not storage.filename:
@@ -174,8 +176,8 @@ def create():
 def _record_from_args():
     """The record named by ``?module=&record_id=`` (the Attachments panel)."""
     key = request.args.get("module", "")
-    raw = request.args.get("record_id", "")
-    if not raw.isdigit() or len(raw) > 18:
+    record_id = _id_arg("record_id")
+    if record_id is None:
         return None
     try:
         module = get_module(key)
@@ -183,7 +185,7 @@ def _record_from_args():
         return None
     if module.key not in {m.key for m in app_modules()} or module is MODULE:
         return None
-    record = attached_record(db.session, module.entity, int(raw))
+    record = attached_record(db.session, module.entity, record_id)
     return (module, record) if record is not None else None
 
 
@@ -322,8 +324,8 @@ def _folder_page(form: FolderForm, folder: Folder | None = None):
 @writes
 def create_folder():
     form = FolderForm()
-    if not form.is_submitted() and request.args.get("parent", "").isdigit():
-        form.parent_id.data = int(request.args["parent"])
+    if not form.is_submitted():
+        form.parent_id.data = _id_arg("parent")
     if form.validate_on_submit():
         folder = Folder()
         try:
