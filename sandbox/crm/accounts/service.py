@@ -403,7 +403,7 @@ def rename_account(
     :raise InvalidAccountName: the new name breaks the naming rules or is the same.
     :raise DuplicateAccountName: another account has the name (nothing is written).
     """
-    from sandbox.models.crm.account_names import AccountName
+    from sandbox.models.crm.account_names import RENAME_REASONS
 
     ensure_editable(account)
     new_name = clean_name(new_name)
@@ -413,12 +413,16 @@ def rename_account(
     check_name(new_name)
     reason = reason.strip()
     account.name = new_name
-    session.add(AccountName(account_id=account.id, name=former, reason=reason))
-    return _save(
-        session,
-        account,
-        {"action": "rename", "details": {"former": former, "reason": reason}},
-    )
+    reasons = session.info.setdefault(RENAME_REASONS, {})
+    reasons[account.id] = reason
+    try:
+        return _save(
+            session,
+            account,
+            {"action": "rename", "details": {"former": former, "reason": reason}},
+        )
+    finally:
+        reasons.pop(account.id, None)
 
 
 # --------------------------------------------------------------------- review

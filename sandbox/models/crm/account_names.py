@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
@@ -43,15 +43,26 @@ def former_names_expression() -> sa.ColumnElement:
     )
 
 
-@sa.event.listens_for(Session, "before_flush")
-def _keep_former_names(session: Session, _context, _instances) -> None:
-    """Whatever changes an account's name keeps the old one in its history (the
-    rename action adds its reason itself)."""
-    noted = {n.account_id for n in session.new if isinstance(n, AccountName)}
-    for record in session.dirty:
-        if not isinstance(record, Account) or record.id in noted:
-            continue
-        history = sa.inspect(record).attrs.name.history
-        old = history.deleted[0] if history.deleted else None
-        if old and old != record.name:
-            session.add(AccountName(account_id=record.id, name=old))
+#: ``session.info`` key: account id -> why the account is being renamed.
+RENAME_REASONS = "account_rename_reasons"
+
+
+@sa.event.listens_for(Account, "after_update")
+def _keep_former_name(_mapper, connection, target: Account) -> None:
+    """Whatever changes an account's name keeps the old one in its history, in the
+    same transaction and only once the account's row is updated (the rename action
+    leaves its reason in ``session.info``)."""
+    history = sa.inspect(target).attrs.name.history
+    old = history.deleted[0] if history.deleted else None
+    if not old or old == target.name:
+        return
+    session = object_session(target)
+    reasons = session.info.get(RENAME_REASONS, {}) if session is not None else {}
+    connection.execute(
+        sa.insert(AccountName.__table__).values(
+            account_id=target.id,
+            name=old,
+            reason=reasons.pop(target.id, None),
+            until=utcnow(),
+        )
+    )
