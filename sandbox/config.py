@@ -53,6 +53,9 @@ def defaults(instance: Path) -> dict:
         # scenario, variant seed, day and schema (the test suite sets it); None = off.
         "SEED_CACHE_DIR": None,
         "PAGE_SIZE": 20,
+        # Documents: the largest file a student may upload, and all files together.
+        "DOCUMENT_MAX_FILE_BYTES": 10 * 1024 * 1024,
+        "DOCUMENT_MAX_TENANT_BYTES": 50 * 1024 * 1024,
         # A restore refuses an archive member (a database) larger than this.
         "RESTORE_MAX_FILE_BYTES": 4 * 1024**3,
         "SERVER_THREADS": 16,

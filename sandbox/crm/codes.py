@@ -394,3 +394,15 @@ define(
         ("piece", "Piece", "件"),
     ],
 )
+define(
+    "communication_type",
+    _l("Communication types"),
+    [
+        ("visit", "Visit", "拜访", "primary"),
+        ("phone", "Phone call", "电话", "info"),
+        ("email", "Email", "邮件", "secondary"),
+        ("wechat", "WeChat", "微信", "success"),
+        ("meeting", "Meeting", "会议", "warning"),
+        ("other", "Other", "其他", "light"),
+    ],
+)

@@ -7,6 +7,7 @@ are rendered here, once per row, so the template does no per-cell work.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -93,6 +94,11 @@ class Listing:
     page: Page | None = None
     rows: list[tuple[Any, Markup]] = field(default_factory=list)
     extra_args: dict[str, str] = field(default_factory=dict)
+    #: The module-wide filters asked for (``mine``, ``created``, ``changed``).
+    presets: dict[str, str] = field(default_factory=dict)
+    #: The column keys chosen with ``?cols=`` (empty: every column).
+    chosen_columns: tuple[str, ...] = ()
+    all_columns: Sequence[ListColumn] = ()
 
     def args(self, **changes: Any) -> dict[str, Any]:
         """Query-string arguments keeping this state except for ``changes``."""
@@ -103,6 +109,8 @@ class Listing:
             "per_page": self.page.per_page if self.page else None,
             **self.filters,
             **self.extra_args,
+            **self.presets,
+            "cols": ",".join(self.chosen_columns),
         }
         current.update(changes)
         return {k: v for k, v in current.items() if v not in (None, "")}
@@ -122,7 +130,14 @@ class Listing:
 
     @property
     def searching(self) -> bool:
-        return bool(self.q or self.filters)
+        return bool(self.q or self.filters or self.presets)
+
+    def kept_args(self) -> dict[str, str]:
+        """What a new search keeps of this list: its presets and chosen columns."""
+        kept = dict(self.presets)
+        if self.chosen_columns:
+            kept["cols"] = ",".join(self.chosen_columns)
+        return kept
 
 
 class ListStatement(Exception):  # noqa: N818 - a result, not an error
@@ -230,31 +245,119 @@ def module_listing(
     | None = None,
     default_direction: str = "asc",
 ) -> Listing:
-    """A module's list page: its columns, each sortable, its search, ``filters``."""
+    """A module's list page: its columns, each sortable, its search, ``filters``,
+    the presets every module offers (see :func:`preset_conditions`) and the
+    columns chosen with ``?cols=``."""
+    presets, conditions = preset_conditions(module)
+    stmt = sa.select(module.model) if stmt is None else stmt
+    if conditions:
+        stmt = stmt.where(*conditions)
+    sorts = {c.key: c.sort for c in module.columns}
+    for key, attr in (("created", "created_at"), ("updated", "updated_at")):
+        if hasattr(module.model, attr):
+            sorts.setdefault(key, getattr(module.model, attr))
     listing = list_records(
-        sa.select(module.model) if stmt is None else stmt,
+        stmt,
         search=module.search if search is None else search,
-        sorts={c.key: c.sort for c in module.columns},
+        sorts=sorts,
         default_sort=module.default_sort,
         filters=filters,
         tiebreak=module.model.id,
         default_direction=default_direction,
     )
-    listing.columns = module.columns
-    listing.rows = render_rows(module, listing.page.items)
+    listing.presets = presets
+    listing.all_columns = module.columns
+    listing.chosen_columns = chosen_columns(module)
+    listing.columns = [
+        c
+        for c in module.columns
+        if not listing.chosen_columns or c.key in listing.chosen_columns
+    ]
+    listing.rows = render_rows(module, listing.page.items, listing.columns)
     return listing
 
 
-def render_rows(module: Module, records: Sequence[Any]) -> list[tuple[Any, Markup]]:
+#: ``?created=`` and ``?changed=`` periods.
+PERIODS = ("today", "week", "month", "7d", "30d")
+
+
+def period_start(period: str) -> dt.datetime:
+    """The UTC moment a period began, counted in the course's time zone."""
+    from flask_babel import get_timezone
+
+    zone = get_timezone() or dt.UTC
+    now = dt.datetime.now(zone)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = {
+        "today": midnight,
+        "week": midnight - dt.timedelta(days=now.weekday()),
+        "month": midnight.replace(day=1),
+        "7d": now - dt.timedelta(days=7),
+        "30d": now - dt.timedelta(days=30),
+    }[period]
+    return start.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def mine_condition(module: Module) -> sa.ColumnElement:
+    """The student's records: those they own, or (without owners) created."""
+    from sandbox.crm.service import my_colleague_id
+    from sandbox.models.crm import AuditLog, current_actor
+
+    model = module.model
+    if hasattr(model, "owner_id"):
+        me = my_colleague_id(db.session)
+        return model.owner_id == me if me is not None else sa.false()
+    created = sa.select(AuditLog.entity_id).where(
+        AuditLog.entity == module.entity,
+        AuditLog.action == "create",
+        AuditLog.actor == current_actor(),
+    )
+    return model.id.in_(created)
+
+
+def preset_conditions(module: Module) -> tuple[dict[str, str], list]:
+    """The filters every module's list offers: ``?mine=1`` (my records),
+    ``?created=<period>`` and ``?changed=<period>`` (see :data:`PERIODS`)."""
+    model = module.model
+    presets: dict[str, str] = {}
+    conditions = []
+    if request.args.get("mine") == "1":
+        presets["mine"] = "1"
+        conditions.append(mine_condition(module))
+    for name, attr in (("created", "created_at"), ("changed", "updated_at")):
+        period = request.args.get(name, "")
+        if period in PERIODS and hasattr(model, attr):
+            presets[name] = period
+            conditions.append(getattr(model, attr) >= period_start(period))
+    return presets, conditions
+
+
+def chosen_columns(module: Module) -> tuple[str, ...]:
+    """The column keys ``?cols=`` asks for, in the module's order (all if none)."""
+    asked = {
+        key.strip()
+        for value in request.args.getlist("cols")[:50]
+        for key in value[:MAX_QUERY_LENGTH].split(",")
+    }
+    keys = tuple(c.key for c in module.columns if c.key in asked)
+    return () if len(keys) == len(module.columns) else keys
+
+
+def render_rows(
+    module: Module,
+    records: Sequence[Any],
+    columns: Sequence[ListColumn] | None = None,
+) -> list[tuple[Any, Markup]]:
     """Each record with its table cells (``<td>`` … ``</td>``) as one piece of markup,
-    in the order of ``module.columns``.
+    in the order of ``columns`` (default: ``module.columns``).
 
     Cells are built as plain strings from escaped values and wrapped once per row:
     this is the hottest loop of every list page.
     """
-    renderers = [_cell_renderer(module, c) for c in module.columns]
+    columns = module.columns if columns is None else columns
+    renderers = [_cell_renderer(module, c) for c in columns]
     opening = [
-        '<td class="text-end">' if c.kind in NUMERIC else "<td>" for c in module.columns
+        '<td class="text-end">' if c.kind in NUMERIC else "<td>" for c in columns
     ]
     rows = []
     for record in records:

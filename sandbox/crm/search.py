@@ -23,6 +23,7 @@ from sandbox.crm.registry import (
     get_module,
     refuse_writes_when_read_only,
 )
+from sandbox.crm.saved_queries import bp as saved_queries_bp
 from sandbox.crm.transfer import bp as transfer_bp
 from sandbox.extensions import db
 from sandbox.tenancy import current_engine
@@ -30,6 +31,7 @@ from sandbox.tenancy import current_engine
 bp = Blueprint("search", __name__)
 bp.before_request(refuse_writes_when_read_only)
 bp.register_blueprint(transfer_bp)
+bp.register_blueprint(saved_queries_bp, url_prefix="/queries")
 
 LOOKUP_LIMIT = 20
 RESULTS_PER_MODULE = 5

@@ -13,6 +13,7 @@ from sandbox.crm.registry import (
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.i18n import ngettext
 from sandbox.models.crm import Account, Colleague
+from sandbox.models.crm.account_names import former_names_expression
 
 
 def accounts_to_review(session) -> list[Reminder]:
@@ -44,7 +45,13 @@ MODULE = register_module(
         group="sales",
         order=20,
         id_arg="account_id",
-        search=(Account.name, Account.city, Account.email, Account.phone),
+        search=(
+            Account.name,
+            Account.city,
+            Account.email,
+            Account.phone,
+            former_names_expression(),
+        ),
         columns=(
             column(Account.name, kind="link"),
             column(Account.account_type, key="type"),

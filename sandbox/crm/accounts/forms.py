@@ -161,5 +161,15 @@ class DeactivateForm(RecordForm):
     submit = SubmitField(_l("Mark inactive"))
 
 
+class RenameForm(RecordForm):
+    name = StringField(_l("New name"), validators=[DataRequired(), Length(max=200)])
+    reason = TextAreaField(
+        _l("Why is it renamed?"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l("For example: the company changed its registered name."),
+    )
+    submit = SubmitField(_l("Rename"))
+
+
 class ActionForm(FlaskForm):
     """A button that performs one action (the CSRF token is all it sends)."""

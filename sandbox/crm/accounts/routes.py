@@ -12,6 +12,7 @@ from sandbox.crm.accounts.forms import (
     DeactivateForm,
     RejectForm,
     RelationForm,
+    RenameForm,
     ShareForm,
 )
 from sandbox.crm.accounts.service import (
@@ -27,6 +28,7 @@ from sandbox.crm.accounts.service import (
     reject_account,
     relate_accounts,
     relations_of,
+    rename_account,
     share_account,
     similar_accounts,
     submit_for_review,
@@ -44,6 +46,7 @@ from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Colleague
+from sandbox.models.crm.account_names import AccountName
 from sandbox.models.crm.accounts import AccountRelation
 from sandbox.tenancy import current_engine
 
@@ -222,6 +225,7 @@ def _render_detail(account: Account, relation_form: RelationForm | None = None):
         relation_form=relation_form or RelationForm(formdata=None),
         action_form=ActionForm(),
         history=timeline(db.session, account),
+        former_names=former_names(db.session, account),
     )
 
 
@@ -395,6 +399,52 @@ def deactivate(account_id: int):
         _(
             "An inactive account can be viewed but not changed, and no new contacts "
             "can be added to it, until it is reactivated."
+        ),
+    )
+
+
+def former_names(session, account: Account) -> list[AccountName]:
+    """The names the account had before, the latest first."""
+    return list(
+        session.scalars(
+            sa.select(AccountName)
+            .where(AccountName.account_id == account.id)
+            .order_by(AccountName.until.desc(), AccountName.id.desc())
+        )
+    )
+
+
+@bp.route("/<id:account_id>/rename", methods=["GET", "POST"])
+@login_required
+@writes
+def rename(account_id: int):
+    account = db.get_or_404(Account, account_id)
+    if account.inactive:
+        return _inactive_redirect(account)
+    form = RenameForm()
+    if form.validate_on_submit():
+        former = account.name
+        try:
+            rename_account(db.session, account, form.name.data, form.reason.data)
+        except AccountRuleError as error:
+            _show_rule_error(form, error)
+        else:
+            flash(
+                _(
+                    "“%(former)s” is now called “%(name)s”.",
+                    former=former,
+                    name=account.name,
+                ),
+                "success",
+            )
+            return redirect(MODULE.record_url(account.id))
+    return _small_form_page(
+        account,
+        form,
+        _("Rename the account"),
+        _(
+            "The current name is kept in the account's name history, and searches "
+            "still find the account by it."
         ),
     )
 

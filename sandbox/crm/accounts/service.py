@@ -65,6 +65,11 @@ define_action(
     entity="account",
 )
 define_action("reactivate", _l("Reactivated %(entity)s %(record)s"))
+define_action(
+    "rename",
+    _l("Renamed %(entity)s %(former)s to %(record)s: %(reason)s"),
+    entity="account",
+)
 define_action("relate", _l("Linked %(entity)s %(record)s with %(related)s"))
 define_action("unrelate", _l("Unlinked %(entity)s %(record)s from %(related)s"))
 
@@ -387,6 +392,37 @@ def update_account(session: Session, account: Account, data: dict[str, Any]) -> 
     _check_parent(session, account, data.get("parent_id"))
     apply_changes(account, data, FIELDS)
     return _save(session, account)
+
+
+def rename_account(
+    session: Session, account: Account, new_name: str, reason: str
+) -> Account:
+    """Rename an account (客户更名), keeping its former name and the reason.
+
+    :raise AccountInactive: the account is inactive.
+    :raise InvalidAccountName: the new name breaks the naming rules or is the same.
+    :raise DuplicateAccountName: another account has the name (nothing is written).
+    """
+    from sandbox.models.crm.account_names import RENAME_REASONS
+
+    ensure_editable(account)
+    new_name = clean_name(new_name)
+    former = account.name
+    if name_key(new_name) == name_key(former or ""):
+        raise InvalidAccountName(_l("The new name is the same as the current one."))
+    check_name(new_name)
+    reason = reason.strip()
+    account.name = new_name
+    reasons = session.info.setdefault(RENAME_REASONS, {})
+    reasons[account.id] = reason
+    try:
+        return _save(
+            session,
+            account,
+            {"action": "rename", "details": {"former": former, "reason": reason}},
+        )
+    finally:
+        reasons.pop(account.id, None)
 
 
 # --------------------------------------------------------------------- review

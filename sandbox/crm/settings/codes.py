@@ -18,6 +18,8 @@ from sandbox.crm.settings.service import (
     codes_in_use,
     current_codes,
     is_customised,
+    move_code,
+    reset_all_code_lists,
     reset_code_list,
     save_code_list,
     version_of,
@@ -62,7 +64,73 @@ def code_list(list_key: str):
         used=codes_in_use(db.session, list_key),
         own=is_customised(db.session, list_key),
         history=timeline(db.session, version) if version else [],
+        move_form=CodeListForm(),
     )
+
+
+@bp.route("/codes/<list_key>/move/<code>/<direction>", methods=["POST"])
+@login_required
+@writes
+def move(list_key: str, code: str, direction: str):
+    """Move an entry one place up or down (the order forms and lists show)."""
+    _known(list_key)
+    if direction not in ("up", "down") or not CodeListForm().validate_on_submit():
+        abort(400)
+    try:
+        moved = move_code(db.session, list_key, code, -1 if direction == "up" else 1)
+    except KeyError:
+        abort(404)
+    except CodeListInvalid as error:
+        for messages in error.errors.values():
+            for message in messages:
+                flash(str(message), "danger")
+    else:
+        if moved:
+            entry = code_list_label(list_key, code)
+            flash(
+                _("“%(entry)s” moved up.", entry=entry)
+                if direction == "up"
+                else _("“%(entry)s” moved down.", entry=entry),
+                "success",
+            )
+    anchor = f"#move-{direction}-{code}"
+    return redirect(url_for("settings.code_list", list_key=list_key) + anchor)
+
+
+def code_list_label(list_key: str, code: str) -> str:
+    return next(
+        (c.label for c in current_codes(db.session, list_key) if c.code == code), code
+    )
+
+
+@bp.route("/reset-all", methods=["GET", "POST"])
+@login_required
+@writes
+def reset_all():
+    """Every code list back to its default (全部复位), after a confirmation."""
+    form = ConfirmForm()
+    problems = []
+    if form.validate_on_submit():
+        try:
+            reset_all_code_lists(db.session)
+        except CodeListInvalid as error:
+            problems = [str(m) for ms in error.errors.values() for m in ms]
+        else:
+            flash(_("Every code list is the default again."), "success")
+            return redirect(url_for("settings.index"))
+    return render_template(
+        "settings/confirm.html",
+        module=MODULE,
+        form=form,
+        heading=_("Reset every code list to its default?"),
+        message=_(
+            "The company's labels, order, colours and added entries of all code "
+            "lists are replaced by the defaults."
+        ),
+        problems=problems,
+        button=_("Reset all"),
+        cancel_url=url_for("settings.index"),
+    ), (409 if problems else 200)
 
 
 def _rows_of(list_key: str) -> list[CodeRow]:

@@ -295,6 +295,66 @@ def reset_code_list(session: Session, list_key: str) -> CodeListVersion | None:
     return version
 
 
+def move_code(session: Session, list_key: str, code: str, step: int) -> bool:
+    """Move one entry a place up (``step`` -1) or down (+1) in the company's version
+    of the list; False when it is already first or last (nothing is written).
+
+    :raise KeyError: no such list or entry
+    """
+    rows = [
+        CodeRow(c.code, c.en, c.zh, c.color, c.active)
+        for c in current_codes(session, list_key)
+    ]
+    index = next((i for i, row in enumerate(rows) if row.code == code), None)
+    if index is None:
+        raise KeyError(f"code list {list_key!r} has no entry {code!r}")
+    other = index + step
+    if not 0 <= other < len(rows):
+        return False
+    rows[index], rows[other] = rows[other], rows[index]
+    save_code_list(session, list_key, rows)
+    return True
+
+
+def reset_all_code_lists(session: Session) -> list[str]:
+    """Make every code list the default again (全部复位), all or none; returns the
+    keys of the lists reset.
+
+    :raise CodeListInvalid: records hold codes some default list does not have
+        (the messages name each list); nothing is reset then.
+    """
+    keys = sorted(
+        set(session.scalars(sa.select(CodeItem.list_key).distinct())) & set(CODE_LISTS)
+    )
+    problems = []
+    for key in keys:
+        defaults = {c.code for c in default_list(key)}
+        orphans = sorted(c for c in codes_in_use(session, key) if c not in defaults)
+        if orphans:
+            problems.append(
+                _l(
+                    "“%(list)s”: records use codes the default list does not have "
+                    "(%(codes)s); change those records first.",
+                    list=CODE_LISTS[key].label,
+                    codes=", ".join(orphans),
+                )
+            )
+    if problems:
+        raise CodeListInvalid({"": problems})
+    try:
+        for key in keys:
+            session.execute(sa.delete(CodeItem).where(CodeItem.list_key == key))
+            version = version_of(session, key) or CodeListVersion(list_key=key)
+            session.add(version)
+            session.flush()
+            record_action(version, "reset_code_list", {"list": key})
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+    return keys
+
+
 def code_list_summaries(session: Session) -> list[dict[str, Any]]:
     """Every code list with its size, active entries and whether the company keeps
     its own version, by name in the current language (one query)."""
