@@ -1,0 +1,1 @@
+"""Labs: lessons, the check registry, grading and the student's lesson panel."""

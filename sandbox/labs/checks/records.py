@@ -1,0 +1,311 @@
+"""Finding records and comparing values, the way a student means them.
+
+Checks name records by what the student sees — a lead's name, an account's name, a
+case's subject — never by id. Text is compared after normalising (NFKC, full-width
+forms, spaces of every kind, case), so "ＡＣＭＥ  ltd" is "Acme Ltd" and
+"杭州 云帆" is "杭州云帆"; numbers are compared with a tolerance.
+
+A field name may be a column (``status``), a related record by its name
+(``account`` for ``account_id``), or a column of a related record (``stage.code``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+
+from sandbox.crm.codes import CODE_LISTS
+from sandbox.i18n import lazy_gettext as _l
+from sandbox.labs.checks.base import CheckContext
+from sandbox.labs.messages import Bilingual, translate
+from sandbox.models.crm import tenant_metadata
+from sandbox.models.crm.base import model_for_table
+from sandbox.text import fold
+
+#: Friendlier names lesson authors may use for tables.
+ENTITY_ALIASES = {"case": "service_case", "case_event": "service_case_event"}
+#: Nouns for tables no CRM module registers (link tables, events …).
+ENTITY_NOUNS = {
+    "account": _l("account"),
+    "contact": _l("contact"),
+    "lead": _l("lead"),
+    "opportunity": _l("opportunity"),
+    "competitor": _l("competitor"),
+    "product": _l("product"),
+    "service_case": _l("case"),
+    "article": _l("article"),
+    "line_item": _l("line item"),
+    "quote": _l("quote"),
+    "opportunity_competitor": _l("competitor on the opportunity"),
+    "account_relation": _l("account relationship"),
+    "stage": _l("stage"),
+    "colleague": _l("colleague"),
+}
+EMPTY = _l("(empty)")
+_CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
+
+
+class EntityError(ValueError):
+    """A lesson names a table or a field the tenant schema does not have."""
+
+
+def table_for(entity: str) -> sa.Table:
+    name = ENTITY_ALIASES.get(entity, entity)
+    table = tenant_metadata().tables.get(name)
+    if table is None or name in ("audit_log", "tenant_info"):
+        raise EntityError(f"unknown entity {entity!r}")
+    return table
+
+
+def noun(entity: str) -> Any:
+    """The record kind as a sentence names it ("lead"), as a translatable text."""
+    name = ENTITY_ALIASES.get(entity, entity)
+    return ENTITY_NOUNS.get(name, name.replace("_", " "))
+
+
+def _display(table: sa.Table) -> sa.ColumnElement:
+    model = model_for_table(table.name)
+    if model is not None:
+        try:
+            return model.display_expression()
+        except AttributeError:
+            pass
+    if "name" in table.c:
+        return table.c.name
+    raise EntityError(f"{table.name} records have no name to refer to them by")
+
+
+def _foreign(table: sa.Table, key: str) -> tuple[sa.Column, sa.Table]:
+    column = table.c.get(f"{key}_id")
+    if column is None or not column.foreign_keys:
+        raise EntityError(f"{table.name} has no field {key!r}")
+    return column, next(iter(column.foreign_keys)).column.table
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A field as a lesson names it, resolved against the tenant schema."""
+
+    key: str
+    expression: sa.ColumnElement
+    #: The column whose ``info`` labels the field and names its code list.
+    column: sa.Column | None
+    #: The referenced column, for ``stage.code``-style fields.
+    target: sa.Column | None = None
+
+    @property
+    def codes(self) -> str | None:
+        column = self.target if self.target is not None else self.column
+        return column.info.get("codes") if column is not None else None
+
+    @property
+    def label(self) -> Any:
+        if self.column is not None and self.column.info.get("label") is not None:
+            return self.column.info["label"]
+        if self.key == "name":
+            return _l("Name")
+        return self.key.replace("_", " ").replace(".", " ")
+
+
+def field_ref(table: sa.Table, key: str) -> FieldRef:
+    """:raise EntityError: the table has no such field."""
+    if "." in key:
+        relation, _, attr = key.partition(".")
+        fk, target = _foreign(table, relation)
+        if attr not in target.c:
+            raise EntityError(f"{target.name} has no field {attr!r}")
+        alias = target.alias()
+        expression = (
+            sa.select(alias.c[attr])
+            .where(alias.c.id == fk)
+            .scalar_subquery()
+            .label(key)
+        )
+        return FieldRef(key, expression, fk, target.c[attr])
+    if key in table.c:
+        return FieldRef(key, table.c[key], table.c[key])
+    if key == "name":
+        return FieldRef(key, _display(table).label("name"), None)
+    fk, target = _foreign(table, key)
+    alias = target.alias()
+    display = _display(target)
+    display = display._annotate({}) if hasattr(display, "_annotate") else display
+    expression = (
+        sa.select(_replace_table(display, target, alias))
+        .where(alias.c.id == fk)
+        .scalar_subquery()
+        .label(key)
+    )
+    return FieldRef(key, expression, fk)
+
+
+def _replace_table(expression: Any, table: sa.Table, alias: Any) -> Any:
+    from sqlalchemy.sql.util import ClauseAdapter
+
+    return ClauseAdapter(alias).traverse(expression)
+
+
+def validate_fields(entity: Any, keys: list[str]) -> list[str]:
+    """Problems with an entity and its field names, for a lesson's author."""
+    if not isinstance(entity, str):
+        return ["entity must be a table name"]
+    try:
+        table = table_for(entity)
+    except EntityError as error:
+        return [str(error)]
+    problems = []
+    for key in keys:
+        try:
+            field_ref(table, key)
+        except EntityError as error:
+            problems.append(str(error))
+    return problems
+
+
+# ----------------------------------------------------------------------- comparing
+
+
+@functools.lru_cache(maxsize=65536)
+def normalise(text: str) -> str:
+    """Text as a comparison key: NFKC (full-width to ASCII), one space, casefolded,
+    and no spaces beside Chinese characters ("杭州 云帆" is "杭州云帆")."""
+    return _SPACE_NEAR_CJK.sub("", fold(text))
+
+
+def as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return float(value)
+    if isinstance(value, str):
+        text = normalise(value).replace(",", "").replace("¥", "").replace("$", "")
+        text = text.removesuffix("%").strip()
+        try:
+            number = float(Decimal(text))
+        except (InvalidOperation, ValueError):
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def same(
+    expected: Any, found: Any, *, tolerance: float = 0.0, relative: float = 0.0
+) -> bool:
+    """Whether ``found`` is what ``expected`` asks for (normalised, in tolerance)."""
+    if expected is None or expected == "":
+        return found is None or (isinstance(found, str) and not found.strip())
+    if found is None:
+        return False
+    if isinstance(expected, bool) or isinstance(found, bool):
+        return bool(found) == (
+            expected
+            if isinstance(expected, bool)
+            else normalise(str(expected)) in ("true", "1", "yes")
+        )
+    if isinstance(found, (dt.date, dt.datetime)):
+        return normalise(str(expected)) == found.isoformat()[: len(str(expected))]
+    numeric_found = isinstance(found, (int, float, Decimal))
+    if isinstance(expected, (int, float)) or numeric_found:
+        a, b = as_number(expected), as_number(found)
+        if a is None or b is None:
+            return False
+        allowed = max(tolerance, relative * abs(a), 1e-9)
+        return abs(a - b) <= allowed
+    return normalise(str(expected)) == normalise(str(found))
+
+
+def shown(value: Any, ref: FieldRef | None = None) -> Any:
+    """A value as the student knows it: a code by its label in each language."""
+    if value is None or value == "":
+        return EMPTY
+    codes = ref.codes if ref is not None else None
+    if codes and codes in CODE_LISTS:
+        code = CODE_LISTS[codes].get(str(value))
+        if code is not None:
+            return Bilingual(code.en, code.zh)
+    if isinstance(value, bool):
+        return Bilingual("yes", "是") if value else Bilingual("no", "否")
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:16].replace("T", " ")
+    return str(value)
+
+
+def quoted(value: Any) -> Bilingual:
+    """A shown value in quotation marks of each language."""
+    return Bilingual(f"“{translate(value, 'en')}”", f"“{translate(value, 'zh')}”")
+
+
+# ------------------------------------------------------------------------- finding
+
+
+@dataclass(frozen=True)
+class Match:
+    """Rows of one entity, with how well each meets the conditions."""
+
+    table: sa.Table
+    #: Rows whose identifying field matched, each a mapping of the fetched fields.
+    rows: list[Mapping[str, Any]]
+    refs: dict[str, FieldRef]
+
+
+def fetch(ctx: CheckContext, entity: str, keys: list[str]) -> Match:
+    """Every row of ``entity`` with ``id`` and the fields ``keys`` (cached per
+    context: the checks of one tenant read each table once)."""
+    table = table_for(entity)
+    wanted = tuple(dict.fromkeys(["id", *keys]))
+    cache_key = ("rows", table.name, wanted)
+    cached = ctx.cache.get(cache_key)
+    if cached is None:
+        refs = {key: field_ref(table, key) for key in wanted}
+        query = sa.select(*(ref.expression.label(key) for key, ref in refs.items()))
+        rows = [dict(row._mapping) for row in ctx.connection.execute(query)]
+        cached = ctx.cache[cache_key] = Match(table, rows, refs)
+    return cached
+
+
+def find(
+    ctx: CheckContext, entity: str, where: Mapping[str, Any], extra: list[str] = ()
+) -> tuple[Match, list[Mapping[str, Any]]]:
+    """The rows of ``entity`` that meet every condition of ``where``."""
+    keys = [*where, *extra]
+    match = fetch(ctx, entity, keys)
+    rows = [
+        row
+        for row in match.rows
+        if all(same(value, row[key]) for key, value in where.items())
+    ]
+    return match, rows
+
+
+def identify(
+    ctx: CheckContext, entity: str, where: Mapping[str, Any], extra: list[str] = ()
+) -> tuple[Match, list[Mapping[str, Any]]]:
+    """The rows matching ``where``'s first condition — how the record is named —
+    so a check can say what is wrong with a record that exists but differs."""
+    first = dict(list(where.items())[:1])
+    match, _ = find(ctx, entity, {}, [*where, *extra])
+    rows = [
+        row
+        for row in match.rows
+        if all(same(value, row[key]) for key, value in first.items())
+    ]
+    return match, rows
+
+
+def record_name(where: Mapping[str, Any]) -> Any:
+    """How a message names the record: the value of ``where``'s first condition."""
+    if not where:
+        return ""
+    value = next(iter(where.values()))
+    return quoted(shown(value))
