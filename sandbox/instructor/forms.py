@@ -6,12 +6,14 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -85,3 +87,19 @@ class StudentForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField(_l("Add student"))
+
+
+class AssignForm(FlaskForm):
+    lesson = SelectField(_l("Lesson"), validators=[DataRequired()])
+    due_date = DateField(
+        _l("Due date"),
+        validators=[Optional()],
+        description=_l("Empty: no due date. Work after it is marked late."),
+    )
+    due_time = TimeField(_l("Due time"), validators=[Optional()])
+    submit = SubmitField(_l("Assign"))
+
+
+class GradeForm(FlaskForm):
+    lesson = SelectField(_l("Lesson"))
+    submit = SubmitField(_l("Grade the class"))

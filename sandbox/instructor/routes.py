@@ -1,3 +1,5 @@
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import (
     Response,
@@ -15,11 +17,17 @@ from sandbox import tenancy
 from sandbox.auth.decorators import instructor_required
 from sandbox.crm.forms import ConfirmForm
 from sandbox.extensions import db
+from sandbox.i18n import current_language, ngettext
 from sandbox.i18n import gettext as _
-from sandbox.i18n import ngettext
-from sandbox.instructor import bp
+from sandbox.instructor import bp, gradebook
 from sandbox.instructor import roster as roster_import
-from sandbox.instructor.forms import CourseForm, RosterImportForm, StudentForm
+from sandbox.instructor.forms import (
+    AssignForm,
+    CourseForm,
+    GradeForm,
+    RosterImportForm,
+    StudentForm,
+)
 from sandbox.instructor.service import (
     CourseError,
     archive_course,
@@ -36,7 +44,10 @@ from sandbox.instructor.service import (
     scenario_locked_reason,
     update_course,
 )
+from sandbox.labs.grading import grade_course
+from sandbox.labs.lessons import LessonError, load_lessons
 from sandbox.models.control import Course, Enrollment, Role, Tenant, User
+from sandbox.models.labs import CheckAttempt, LessonAssignment, StepResult
 
 
 def _course_or_404(course_id: int) -> Course:
@@ -465,3 +476,205 @@ def stop_viewing():
     if tenant is not None:
         return redirect(url_for("instructor.course", course_id=tenant.course_id))
     return redirect(url_for("instructor.index"))
+
+
+# ------------------------------------------------- lessons, progress and grades
+
+
+@bp.errorhandler(LessonError)
+def lessons_broken(error: LessonError):
+    """An invalid lesson file is the author's to fix; say which and why."""
+    return render_template(
+        "instructor/lessons_broken.html", problems=error.problems
+    ), 500
+
+
+def _lesson_choices(course: Course) -> list[tuple[str, str]]:
+    lang = current_language()
+    return [
+        (lesson.id, lesson.title_in(lang))
+        for lesson in load_lessons().values()
+        if not lesson.scenarios or course.scenario in lesson.scenarios
+    ]
+
+
+@bp.route("/courses/<id:course_id>/lessons", methods=["GET", "POST"])
+@instructor_required
+def lessons(course_id: int):
+    course = _course_or_404(course_id)
+    form = AssignForm()
+    form.lesson.choices = _lesson_choices(course)
+    if request.method == "POST":
+        course = _writable_course_or_404(course_id)
+    if form.validate_on_submit():
+        due = None
+        if form.due_date.data:
+            due = gradebook.local_to_utc(
+                form.due_date.data,
+                form.due_time.data or dt.time(23, 59),
+                course.timezone,
+            )
+        try:
+            gradebook.assign_lesson(course, form.lesson.data, due, actor=current_user)
+        except CourseError as error:
+            db.session.rollback()
+            form.lesson.errors = [*form.lesson.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(_("The lesson has been assigned."), "success")
+            return redirect(url_for("instructor.lessons", course_id=course.id))
+    return render_template(
+        "instructor/lessons.html",
+        course=course,
+        form=form,
+        assigned=gradebook.assigned_lessons(course),
+        local=gradebook.utc_to_local,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route(
+    "/courses/<id:course_id>/lessons/<id:assignment_id>/unassign", methods=["POST"]
+)
+@instructor_required
+def unassign(course_id: int, assignment_id: int):
+    course = _writable_course_or_404(course_id)
+    assignment = db.session.get(LessonAssignment, assignment_id)
+    if assignment is None or assignment.course_id != course.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        gradebook.unassign_lesson(course, assignment, actor=current_user)
+        db.session.commit()
+        flash(
+            _("The lesson is no longer assigned; students' results are kept."),
+            "success",
+        )
+    return redirect(url_for("instructor.lessons", course_id=course.id))
+
+
+def _assigned_or_404(course: Course, lesson_id: str | None):
+    assigned = gradebook.assigned_lessons(course)
+    if lesson_id is None:
+        return assigned, (assigned[0] if assigned else None)
+    for assignment, lesson in assigned:
+        if lesson.id == lesson_id:
+            return assigned, (assignment, lesson)
+    abort(404)
+
+
+@bp.route("/courses/<id:course_id>/progress")
+@instructor_required
+def progress(course_id: int):
+    course = _course_or_404(course_id)
+    assigned, current = _assigned_or_404(course, request.args.get("lesson"))
+    grade_form = GradeForm()
+    grade_form.lesson.choices = [
+        ("", _("Every assigned lesson")),
+        *((lesson.id, lesson.title_in(current_language())) for _a, lesson in assigned),
+    ]
+    context = {}
+    if current is not None:
+        assignment, lesson = current
+        grade_form.lesson.data = lesson.id
+        context = {
+            "assignment": assignment,
+            "lesson": lesson,
+            "rows": gradebook.heatmap(course, lesson),
+            "stats": gradebook.step_statistics(course, lesson, current_language()),
+        }
+    return render_template(
+        "instructor/progress.html",
+        course=course,
+        assigned=assigned,
+        grade_form=grade_form,
+        cell_class=gradebook.cell_class,
+        local=gradebook.utc_to_local,
+        confirm=ConfirmForm(),
+        **context,
+    )
+
+
+@bp.route("/courses/<id:course_id>/grade", methods=["POST"])
+@instructor_required
+def grade(course_id: int):
+    course = _writable_course_or_404(course_id)
+    assigned = gradebook.assigned_lessons(course)
+    form = GradeForm()
+    form.lesson.choices = [("", ""), *((lesson.id, "") for _a, lesson in assigned)]
+    if not form.validate_on_submit():
+        abort(400)
+    lesson_id = form.lesson.data or None
+    grades = grade_course(course, lesson_id, actor=current_user)
+    flash(
+        ngettext(
+            "%(num)d student graded",
+            "%(num)d students graded",
+            len(grades.results),
+        )
+        + " "
+        + _("(%(seconds).1f s)", seconds=grades.seconds),
+        "success",
+    )
+    return redirect(
+        url_for("instructor.progress", course_id=course.id, lesson=lesson_id)
+    )
+
+
+@bp.route(
+    "/courses/<id:course_id>/tenants/<id:tenant_id>/results/<lesson_id>/<step_id>"
+)
+@instructor_required
+def step_result(course_id: int, tenant_id: int, lesson_id: str, step_id: str):
+    course = _course_or_404(course_id)
+    tenant = _tenant_or_404(course, tenant_id)
+    lesson = load_lessons().get(lesson_id)
+    if lesson is None:
+        abort(404)
+    try:
+        step = lesson.step(step_id)
+    except KeyError:
+        abort(404)
+    result = db.session.scalar(
+        sa.select(StepResult).filter_by(
+            tenant_id=tenant.id, lesson_id=lesson.id, step_id=step.id
+        )
+    )
+    attempts = db.session.scalars(
+        sa.select(CheckAttempt)
+        .filter_by(tenant_id=tenant.id, lesson_id=lesson.id, step_id=step.id)
+        .order_by(CheckAttempt.at.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "instructor/step_result.html",
+        course=course,
+        student_tenant=tenant,
+        lesson=lesson,
+        step=step,
+        result=result,
+        attempts=attempts,
+        cell_class=gradebook.cell_class,
+        confirm=ConfirmForm(),
+    )
+
+
+def _csv(body: bytes, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/courses/<id:course_id>/gradebook.csv")
+@instructor_required
+def gradebook_export(course_id: int):
+    course = _course_or_404(course_id)
+    return _csv(gradebook.gradebook_csv(course), f"gradebook-{course.id}.csv")
+
+
+@bp.route("/courses/<id:course_id>/gradebook-steps.csv")
+@instructor_required
+def gradebook_steps_export(course_id: int):
+    course = _course_or_404(course_id)
+    return _csv(gradebook.detail_csv(course), f"gradebook-steps-{course.id}.csv")

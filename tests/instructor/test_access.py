@@ -30,6 +30,14 @@ COURSE_URLS = [
     ("GET", "/instructor/courses/{c}/reset"),
     ("POST", "/instructor/courses/{c}/reset"),
     ("POST", "/instructor/courses/{c}/tenants/{t}/view"),
+    ("GET", "/instructor/courses/{c}/lessons"),
+    ("POST", "/instructor/courses/{c}/lessons"),
+    ("POST", "/instructor/courses/{c}/lessons/1/unassign"),
+    ("GET", "/instructor/courses/{c}/progress"),
+    ("POST", "/instructor/courses/{c}/grade"),
+    ("GET", "/instructor/courses/{c}/tenants/{t}/results/accounts-basics/first"),
+    ("GET", "/instructor/courses/{c}/gradebook.csv"),
+    ("GET", "/instructor/courses/{c}/gradebook-steps.csv"),
 ]
 ADMIN_URLS = [
     ("GET", "/admin/users"),
