@@ -1,0 +1,83 @@
+"""The instructor grades, resets a student and sees the heatmap change, in a browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask_babel import force_locale, gettext
+
+from sandbox.cli import DEMO_COURSE
+from sandbox.extensions import db
+from sandbox.models.control import Course
+from sandbox.models.labs import LessonAssignment
+from tests.instructor.conftest import LESSONS
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the ``browser`` fixture skips (or fails) with the reason
+    expect = None
+
+STUDENT = "student1"
+ZH_LOCALE = "zh_Hans_CN"
+
+
+def assign_lesson(app) -> int:
+    app.config["LESSONS_DIR"] = str(LESSONS)
+    with app.app_context():
+        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSE[1]))
+        db.session.add(
+            LessonAssignment(course_id=course.id, lesson_id="accounts-basics")
+        )
+        db.session.commit()
+        return course.id
+
+
+def say(app, lang: str, text: str) -> str:
+    if lang == "en":
+        return text
+    with app.test_request_context(), force_locale(ZH_LOCALE):
+        return gettext(text)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_heatmap_shows_a_reset_students_step_failing_again(
+    page, live_server, login, watch, screenshot, lang
+):
+    app = live_server.app
+    course_id = assign_lesson(app)
+    progress = live_server.url_for(f"/instructor/courses/{course_id}/progress")
+
+    # The student does the step in their CRM.
+    login(STUDENT)
+    page.goto(live_server.url_for("/crm/accounts/new"))
+    page.get_by_label("Name").fill("Heatmap Trading")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Heatmap Trading")
+    page.context.clear_cookies()
+
+    login("instructor", landing="/instructor/")
+    if lang == "zh":
+        page.get_by_role("button", name="Language: English").click()
+        page.get_by_role("button", name="简体中文", exact=True).click()
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    page.goto(progress)
+    cell = page.locator(f'tr[data-student="{STUDENT}"] td[data-step="first"]')
+    expect(cell).to_have_class(re.compile(r"\bheat-none\b"))
+    page.get_by_role("button", name=say(app, lang, "Grade the class")).click()
+    expect(cell).to_have_class(re.compile(r"\bheat-pass\b"))
+    screenshot(f"{lang}-heatmap-passed")
+
+    # Through the cell to the student's result, and from there the reset.
+    cell.get_by_role("link").click()
+    expect(page.locator("#step-result")).to_be_visible()
+    page.get_by_role("link", name=say(app, lang, "Reset"), exact=True).click()
+    page.get_by_role("button", name=say(app, lang, "Reset"), exact=True).click()
+    expect(page.locator(".alert-success")).to_be_visible()
+
+    page.goto(progress)
+    page.get_by_role("button", name=say(app, lang, "Grade the class")).click()
+    expect(cell).to_have_class(re.compile(r"\bheat-fail\b"))
+    screenshot(f"{lang}-heatmap-after-reset")
+    assert not watch.problems, watch.problems
