@@ -5,6 +5,7 @@ from flask import (
     Response,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -416,13 +417,21 @@ def reset_student_view(course_id: int, tenant_id: int):
     tenant = _tenant_or_404(course, tenant_id)
     form = ConfirmForm()
     if form.validate_on_submit():
+        # The class-reset page resets one student per request and asks for JSON.
+        wants_json = request.accept_mimetypes.best == "application/json"
         try:
             reset_student(tenant, actor=current_user)
             db.session.commit()
         except tenancy.TenantBusy as error:
             db.session.rollback()
+            if wants_json:
+                return jsonify(
+                    ok=False, student=tenant.student.username, message=str(error)
+                )
             flash(str(error), "danger")
         else:
+            if wants_json:
+                return jsonify(ok=True, student=tenant.student.username, message="")
             flash(
                 _("The CRM of %(name)s has been reset.", name=tenant.student.name),
                 "success",
@@ -453,8 +462,16 @@ def reset_course(course_id: int):
             ),
         )
         return redirect(url_for("instructor.course", course_id=course.id))
+    reset_urls = [
+        url_for("instructor.reset_student", course_id=course.id, tenant_id=t.id)
+        for t in sorted(course.tenants, key=lambda t: t.id)
+    ]
     return render_template(
-        "instructor/confirm_reset.html", form=form, course=course, who=None
+        "instructor/confirm_reset.html",
+        form=form,
+        course=course,
+        who=None,
+        reset_urls=reset_urls,
     )
 
 

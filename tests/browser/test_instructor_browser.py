@@ -81,3 +81,26 @@ def test_the_heatmap_shows_a_reset_students_step_failing_again(
     expect(cell).to_have_class(re.compile(r"\bheat-fail\b"))
     screenshot(f"{lang}-heatmap-after-reset")
     assert not watch.problems, watch.problems
+
+
+def test_resetting_the_class_shows_progress_and_a_summary(
+    page, live_server, login, watch
+):
+    with live_server.app.app_context():
+        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSE[1]))
+        course_id = course.id
+    login("instructor", landing="/instructor/")
+    page.goto(live_server.url_for(f"/instructor/courses/{course_id}"))
+    page.get_by_role("link", name="Reset the whole class").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
+    expect(page.locator("#reset-progress [data-count]")).to_have_text("5 / 5")
+    expect(page.locator("#reset-progress [data-done]")).to_contain_text(
+        "5 of 5 student CRMs have been reset"
+    )
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    page.get_by_role("link", name="Back to the course").click()
+    rows = page.locator("#roster tbody tr")
+    expect(rows).to_have_count(5)
+    for index in range(5):
+        expect(rows.nth(index).locator("td").nth(5)).to_have_text("1")
+    assert not watch.problems, watch.problems

@@ -295,3 +295,19 @@ def test_resetting_the_class_reports_a_busy_crm_and_resets_the_others(
     assert "alice: the workspace stayed in use" in page
     with app.app_context():
         assert [classroom.tenant(i).reset_count for i in (0, 1)] == [0, 1]
+
+
+def test_a_reset_asked_for_json_answers_without_flashing(app, client, auth, classroom):
+    auth.login("teacher")
+    url = (
+        f"/instructor/courses/{classroom.course_id}"
+        f"/tenants/{classroom.tenant_ids[0]}/reset"
+    )
+    response = client.post(url, headers={"Accept": "application/json"})
+    assert response.get_json() == {"ok": True, "student": "alice", "message": ""}
+    page = client.get(f"/instructor/courses/{classroom.course_id}").get_data(
+        as_text=True
+    )
+    assert "has been reset" not in page
+    with app.app_context():
+        assert classroom.tenant(0).reset_count == 1
