@@ -68,6 +68,9 @@ def register_commands(app) -> None:
         routes_command,
     ):
         app.cli.add_command(command)
+    from sandbox.labs.cli import register as register_lab_commands
+
+    register_lab_commands(app)
 
 
 # ---------------------------------------------------------------------------- setup

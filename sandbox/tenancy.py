@@ -18,6 +18,7 @@ instance — under the file's exclusive OS lock (:mod:`sandbox.locks`).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import hashlib
 import os
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, session
 from flask_sqlalchemy.session import Session as _FlaskSession
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 from sqlalchemy.sql.util import find_tables
 
 from sandbox import locks
@@ -139,6 +140,7 @@ class TenantRegistry:
         self._engines: OrderedDict[tuple[str, bool], sa.Engine] = OrderedDict()
         self._gates: dict[str, _Gate] = {}
         self._lock = threading.Lock()
+        self._sweep_engine: sa.Engine | None = None
 
     def gate(self, path: Path) -> _Gate:
         with self._lock:
@@ -285,6 +287,55 @@ def tenant_session(tenant: Tenant, readonly: bool = False) -> Iterator[sa.orm.Se
     handle = handle_for(tenant, readonly)
     with sa.orm.Session(handle.engine) as sess:
         yield sess
+
+
+_sweep_path: contextvars.ContextVar[Path] = contextvars.ContextVar("sweep_path")
+
+
+def _sweep_engine() -> sa.Engine:
+    """One engine for reading many tenants in turn (see :func:`sweep_connection`)."""
+    registry_ = registry()
+    if registry_._sweep_engine is None:
+
+        def connect() -> sqlite3.Connection:
+            path = _sweep_path.get()
+            conn = sqlite3.connect(
+                f"{path.as_uri()}?mode=rw",
+                uri=True,
+                timeout=registry_.busy_timeout,
+                check_same_thread=False,
+                cached_statements=TENANT_STATEMENT_CACHE,
+            )
+            conn.execute(f"PRAGMA cache_size = -{TENANT_CACHE_KIB}")
+            conn.execute("PRAGMA query_only = ON")
+            return conn
+
+        engine = sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
+        with registry_._lock:
+            if registry_._sweep_engine is None:
+                registry_._sweep_engine = engine
+            else:
+                engine.dispose()
+    return registry_._sweep_engine
+
+
+@contextlib.contextmanager
+def sweep_connection(tenant: Tenant) -> Iterator[sa.Connection]:
+    """A read-only connection to ``tenant`` for a sweep over many tenants (grading
+    a class): all tenants share one engine, so its statements are compiled once,
+    and no per-tenant engine is created or evicted from the cache the server's
+    requests use. A reset waits for it at the file's gate.
+    """
+    path = tenant_path(tenant.file_path)
+    gate = registry().gate(path)
+    gate.enter(registry().reset_wait)
+    token = _sweep_path.set(path)
+    try:
+        with _sweep_engine().connect() as connection:
+            yield connection
+    finally:
+        _sweep_path.reset(token)
+        gate.leave()
 
 
 def student_tenant(user: User) -> Tenant | None:

@@ -90,7 +90,7 @@ class StudentForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    lesson = SelectField(_l("Lesson"), validators=[DataRequired()])
+    lesson = SelectField(_l("Lab lesson"), validators=[DataRequired()])
     due_date = DateField(
         _l("Due date"),
         validators=[Optional()],
@@ -101,5 +101,5 @@ class AssignForm(FlaskForm):
 
 
 class GradeForm(FlaskForm):
-    lesson = SelectField(_l("Lesson"))
+    lesson = SelectField(_l("Lab lesson"))
     submit = SubmitField(_l("Grade the class"))

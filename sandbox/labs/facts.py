@@ -17,11 +17,12 @@ from sandbox.models.crm import TenantInfo
 FACTS_KEY = "facts"
 
 
+_FACTS = sa.select(TenantInfo.value).where(TenantInfo.key == FACTS_KEY)
+
+
 def tenant_facts(session_or_connection: Any) -> dict[str, Any]:
     """The tenant's facts, ``{}`` if it has none (or they are not a JSON object)."""
-    raw = session_or_connection.scalar(
-        sa.select(TenantInfo.value).where(TenantInfo.key == FACTS_KEY)
-    )
+    raw = session_or_connection.scalar(_FACTS)
     if not raw:
         return {}
     try:

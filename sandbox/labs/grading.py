@@ -178,16 +178,18 @@ def check_step(
     and a failed one unlocks the step's next hint. The caller's session is
     committed.
     """
-    answer = (answer or "").strip()[:MAX_ANSWER] or None
-    with _read_only(tenant).connect() as connection:
-        outcome = evaluate_step(_context(connection, answer), lesson, step)
-    now = utcnow()
-    due = _due_at(tenant.course_id, [lesson.id]).get(lesson.id)
     result = db.session.scalar(
         sa.select(StepResult).filter_by(
             tenant_id=tenant.id, lesson_id=lesson.id, step_id=step.id
         )
     )
+    if answer is None and result is not None:
+        answer = result.answer  # a re-check without a new answer keeps the last one
+    answer = (answer or "").strip()[:MAX_ANSWER] or None
+    with _read_only(tenant).connect() as connection:
+        outcome = evaluate_step(_context(connection, answer), lesson, step)
+    now = utcnow()
+    due = _due_at(tenant.course_id, [lesson.id]).get(lesson.id)
     if result is None:
         result = StepResult(
             tenant_id=tenant.id,
@@ -371,7 +373,7 @@ def _grade(
         if not tenancy.tenant_path(tenant.file_path).exists():
             log.warning("tenant %s has no database file; not graded", tenant.id)
         else:
-            with _read_only(tenant).connect() as connection:
+            with tenancy.sweep_connection(tenant) as connection:
                 outcomes[tenant.id] = _grade_connection(
                     connection, lessons, answers.get(tenant.id, {})
                 )

@@ -21,6 +21,7 @@ from sandbox.labs.facts import FACTS_KEY, tenant_facts
 from sandbox.models.crm import Account, TenantInfo
 from sandbox.models.crm.leads import Lead
 from sandbox.text import company_key
+from sandbox.text import name_key as normalise_name
 
 #: (name, maker): each maker returns its fact, given the session, a seeded random
 #: generator, the tenant's language (``en`` or ``zh``) and the facts made so far.
@@ -90,3 +91,292 @@ def _cold_lead(session: Session, rnd: random.Random, lang: str, facts: dict) -> 
     leads = [lead for lead in _open_leads(session) if lead.name not in taken]
     lead = rnd.choice(leads)
     return {"name": lead.name, "company": lead.company}
+
+
+@maker("lookup_lead")
+def _lookup_lead(session: Session, rnd: random.Random, lang: str, facts: dict) -> dict:
+    taken = {facts["hot_lead"]["name"], facts["cold_lead"]["name"]}
+    leads = [
+        lead for lead in _open_leads(session) if lead.name not in taken and lead.email
+    ]
+    lead = rnd.choice(leads)
+    return {"name": lead.name, "email": lead.email}
+
+
+def _accounts(session: Session) -> list[Account]:
+    accounts = session.scalars(
+        sa.select(Account)
+        .where(Account.inactive.is_(False), Account.city.is_not(None))
+        .order_by(Account.id)
+    ).all()
+    return [a for a in accounts if "-" not in a.name]
+
+
+@maker("lookup_account")
+def _lookup_account(session: Session, rnd: random.Random, lang: str, facts: dict):
+    account = rnd.choice(_accounts(session))
+    digits = "".join(str(rnd.randrange(10)) for _ in range(7))
+    phone = f"0571-8{digits}" if lang == "zh" else f"+1 555 {digits[:3]} {digits[3:]}"
+    return {"name": account.name, "city": account.city, "new_phone": phone}
+
+
+def _faker(rnd: random.Random, lang: str):
+    from faker import Faker
+
+    fake = Faker("zh_CN" if lang == "zh" else "en_US")
+    fake.seed_instance(rnd.randrange(2**31))
+    return fake
+
+
+def _new_company(session: Session, rnd: random.Random, lang: str) -> str:
+    """A company name the tenant does not know yet, following the naming rules."""
+    from sandbox.crm.accounts.service import name_problem
+
+    fake = _faker(rnd, lang)
+    known = {company_key(n) for n in session.scalars(sa.select(Account.name))}
+    known |= {company_key(n or "") for n in session.scalars(sa.select(Lead.company))}
+    while True:
+        name = " ".join(fake.company().replace("-", " ").split())
+        if company_key(name) not in known and name_problem(name) is None:
+            return name
+
+
+def _person(rnd: random.Random, lang: str) -> dict[str, str]:
+    fake = _faker(rnd, lang)
+    first, last = fake.first_name(), fake.last_name()
+    name = f"{last}{first}" if lang == "zh" else f"{first} {last}"
+    return {"first_name": first, "last_name": last, "name": name}
+
+
+@maker("new_customer")
+def _new_customer(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.crm.codes import default_list
+
+    industry = rnd.choice(list(default_list("industry")))
+    city = _faker(rnd, lang).city()
+    return {
+        "name": _new_company(session, rnd, lang),
+        "industry": industry.code,
+        "industry_en": industry.en,
+        "industry_zh": industry.zh,
+        "city": city,
+    }
+
+
+@maker("known_account")
+def _known_account(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.crm.accounts.service import name_problem
+    from sandbox.text import name_key
+
+    taken = {facts["lookup_account"]["name"]}
+    accounts = [a for a in _accounts(session) if a.name not in taken]
+    while True:
+        account = rnd.choice(accounts)
+        core = company_key(account.name)
+        # The same company under another legal form: the duplicate check's case.
+        variant = f"{core}集团" if lang == "zh" else f"{account.name} Group"
+        if name_problem(variant) is None and name_key(variant) != account.name_key:
+            return {"name": account.name, "variant": variant}
+
+
+@maker("new_contact")
+def _new_contact(session: Session, rnd: random.Random, lang: str, facts: dict):
+    person = _person(rnd, lang)
+    titles = (
+        ("采购经理", "财务总监", "信息部经理")
+        if lang == "zh"
+        else (
+            "Purchasing Manager",
+            "Finance Director",
+            "IT Manager",
+        )
+    )
+    return {**person, "title": rnd.choice(titles)}
+
+
+@maker("channel")
+def _channel(session: Session, rnd: random.Random, lang: str, facts: dict):
+    taken = {facts["lookup_account"]["name"], facts["known_account"]["name"]}
+    accounts = [
+        a
+        for a in _accounts(session)
+        if a.name not in taken and a.account_type not in ("channel", "competitor")
+    ]
+    return {"name": rnd.choice(accounts).name}
+
+
+def _open_deals(session: Session, taken: set[str]) -> list:
+    from sandbox.models.crm.sales import Opportunity, Stage
+
+    rows = session.execute(
+        sa.select(Opportunity, Stage)
+        .join(Stage, Stage.id == Opportunity.stage_id)
+        .where(Stage.is_closed.is_(False), Opportunity.amount > 0)
+        .order_by(Opportunity.id)
+    ).all()
+    names = [opp.name for opp, _ in rows]
+    return [
+        (opp, stage)
+        for opp, stage in rows
+        if names.count(opp.name) == 1 and opp.name not in taken
+    ]
+
+
+def _taken_deals(facts: dict) -> set[str]:
+    return {
+        fact["name"]
+        for key in ("open_deal", "won_deal", "lost_deal", "quote_deal")
+        if (fact := facts.get(key))
+    }
+
+
+@maker("open_deal")
+def _open_deal(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.sales import Stage
+
+    target = session.scalar(sa.select(Stage).filter_by(code="proposal"))
+    # A deal with product lines takes its amount from them: the amount is typed
+    # only on deals without lines.
+    early = [
+        (opp, stage)
+        for opp, stage in _open_deals(session, _taken_deals(facts))
+        if stage.position < target.position and not opp.line_items
+    ]
+    opp, _ = rnd.choice(early)
+    amount = int(opp.amount or 0) + rnd.randrange(5, 50) * 1000
+    step = "安排现场演示" if lang == "zh" else "Arrange an on-site demo"
+    return {
+        "name": opp.name,
+        "stage": target.code,
+        "stage_en": target.name,
+        "stage_zh": target.name_zh,
+        "amount": amount,
+        "next_step": step,
+    }
+
+
+@maker("won_deal")
+def _won_deal(session: Session, rnd: random.Random, lang: str, facts: dict):
+    opp, _ = rnd.choice(_open_deals(session, _taken_deals(facts)))
+    return {"name": opp.name}
+
+
+@maker("lost_deal")
+def _lost_deal(session: Session, rnd: random.Random, lang: str, facts: dict):
+    opp, _ = rnd.choice(_open_deals(session, _taken_deals(facts)))
+    return {"name": opp.name, "amount": float(opp.amount)}
+
+
+@maker("rival")
+def _rival(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.competitors import Competitor
+
+    known = {company_key(n) for n in session.scalars(sa.select(Competitor.name))}
+    while True:
+        name = _new_company(session, rnd, lang)
+        if company_key(name) not in known:
+            break
+    return {"name": name, "website": f"https://rival{rnd.randrange(10**6)}.example.com"}
+
+
+@maker("new_product")
+def _new_product(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.products import Product
+
+    codes = set(session.scalars(sa.select(Product.code)))
+    names = {normalise_name(n) for n in session.scalars(sa.select(Product.name))}
+    kinds = (
+        ("智能网关", "云存储套件", "数据分析平台", "安全审计模块")
+        if lang == "zh"
+        else ("Smart Gateway", "Cloud Storage Kit", "Analytics Suite", "Audit Module")
+    )
+    while True:
+        number = rnd.randrange(100, 1000)
+        code = f"LAB-{number}"
+        name = f"{rnd.choice(kinds)} {number}"
+        if code not in codes and normalise_name(name) not in names:
+            break
+    return {
+        "code": code,
+        "name": name,
+        "list_price": rnd.randrange(20, 200) * 50,
+        "quantity": rnd.randrange(2, 20),
+        "discount": rnd.choice((5, 10, 15)),
+    }
+
+
+@maker("quote_deal")
+def _quote_deal(session: Session, rnd: random.Random, lang: str, facts: dict):
+    opp, _ = rnd.choice(_open_deals(session, _taken_deals(facts)))
+    return {"name": opp.name}
+
+
+@maker("service_case")
+def _service_case(session: Session, rnd: random.Random, lang: str, facts: dict):
+    taken = {
+        facts[key]["name"] for key in ("lookup_account", "known_account", "channel")
+    }
+    from sandbox.models.crm.service import Case
+
+    account = rnd.choice([a for a in _accounts(session) if a.name not in taken])
+    subjects = {normalise_name(s) for s in session.scalars(sa.select(Case.subject))}
+    number = rnd.randrange(100, 1000)
+    while normalise_name(f"Printer {number} keeps jamming") in subjects or (
+        normalise_name(f"{number}号打印机频繁卡纸") in subjects
+    ):
+        number += 1
+    if lang == "zh":
+        subject = f"{number}号打印机频繁卡纸"
+        reason = "客户的生产线停工，需要二线工程师支持。"
+        resolution = "更换了进纸辊，打印测试正常。"
+    else:
+        subject = f"Printer {number} keeps jamming"
+        reason = "The customer's production line has stopped; second-line help needed."
+        resolution = "Replaced the feed roller; test prints are fine."
+    return {
+        "subject": subject,
+        "account": account.name,
+        "reason": reason,
+        "resolution": resolution,
+    }
+
+
+@maker("article")
+def _article(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.knowledge import Article
+
+    titles = {normalise_name(t) for t in session.scalars(sa.select(Article.title))}
+    number = rnd.randrange(100, 1000)
+    while True:
+        if lang == "zh":
+            title = f"如何清除{number}型打印机的卡纸"
+            body = (
+                "1. 关闭电源。\n2. 打开后盖，取出卡住的纸张。\n3. 检查进纸辊是否磨损。"
+            )
+        else:
+            title = f"How to clear a paper jam in printer model {number}"
+            body = (
+                "1. Switch the printer off.\n2. Open the rear cover and remove the "
+                "paper.\n3. Check the feed roller for wear."
+            )
+        if normalise_name(title) not in titles:
+            return {"title": title, "body": body}
+        number += 1
+
+
+@maker("kb_case")
+def _kb_case(session: Session, rnd: random.Random, lang: str, facts: dict):
+    from sandbox.models.crm.service import Case, CaseEvent
+
+    cases = session.scalars(
+        sa.select(Case)
+        .where(Case.status.in_(("new", "accepted", "assigned", "in_progress")))
+        .order_by(Case.id)
+    ).all()
+    resolved_before = set(
+        session.scalars(
+            sa.select(CaseEvent.case_id).where(CaseEvent.to_status == "resolved")
+        )
+    )
+    case = rnd.choice([c for c in cases if c.id not in resolved_before])
+    return {"subject": case.subject, "number": case.number}

@@ -2,7 +2,8 @@
 
 ``lessons/<id>.solution.py`` defines ``step_<step id>(crm, facts)`` for each step;
 ``crm`` is a :class:`SolutionClient`, the app's test client logged in as the
-student. The test suite and ``crm-sandbox lesson check`` both use it.
+student. A step whose check reads a typed answer returns that answer. The test
+suite and ``crm-sandbox lesson check`` both use it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -57,6 +59,53 @@ def solution_steps(lesson: Lesson) -> dict[str, Callable[..., Any]]:
     return steps
 
 
+class _FormReader(HTMLParser):
+    """The values a page's forms would send as they stand (the last form wins on
+    a clash, which is the record form on edit pages)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, Any] = {}
+        self._select: str | None = None
+        self._first = False
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and name != "csrf_token":
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.values[name] = a.get("value", "y")
+            elif kind not in ("submit", "button", "file"):
+                self.values[name] = a.get("value", "")
+        elif tag == "select" and name:
+            self._select = name
+            self._first = True
+        elif tag == "option" and self._select:
+            # A browser sends the selected option, else the first one.
+            if "selected" in a or self._first:
+                self.values[self._select] = a.get("value", "")
+            self._first = False
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.values[name] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            # A browser drops the line break that opens a text area.
+            text = self.values[self._textarea]
+            self.values[self._textarea] = text.removeprefix("\n")
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
 class SolutionClient:
     """A student's browser, for solutions: requests that must succeed."""
 
@@ -74,9 +123,30 @@ class SolutionClient:
     def get(self, url: str, **kwargs: Any):
         return self._checked(self.client.get(url, **kwargs), url)
 
+    def read(self, url: str, *texts: str) -> str:
+        """The page at ``url`` as text; :raise SolutionError: a text is not on it."""
+        page = self.get(url).get_data(as_text=True)
+        for text in texts:
+            if text not in page:
+                raise SolutionError(f"{url} does not show {text!r}")
+        return page
+
     def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any):
-        response = self.client.post(url, data=data or {}, **kwargs)
-        return self._checked(response, url)
+        """POST a form; it must redirect (a form sent back means it was refused)."""
+        response = self._checked(self.client.post(url, data=data or {}, **kwargs), url)
+        if response.status_code not in (301, 302, 303):
+            errors = _FIELD_ERROR.findall(response.data)
+            shown = "; ".join(e.decode().strip() for e in errors) or "no redirect"
+            raise SolutionError(f"{url}: the form came back: {shown}")
+        return response
+
+    def submit(self, url: str, changes: dict[str, Any]):
+        """Open the form at ``url``, change some fields and send it, the way a
+        person edits a record (every other field keeps its value)."""
+        page = self.get(url).get_data(as_text=True)
+        reader = _FormReader()
+        reader.feed(page)
+        return self.post(url, {**reader.values, **changes})
 
     def find_id(self, entity: str, **where: Any) -> int:
         """The id of the student's record of ``entity`` matching ``where``.

@@ -85,3 +85,20 @@ class CheckAttempt(db.Model):
     #: The English student message, which groups failures of the same kind.
     message: Mapped[str] = mapped_column(sa.Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SavePoint(db.Model):
+    """A snapshot of a student's CRM they can rewind to (a few per student)."""
+
+    __tablename__ = "save_point"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(sa.String(80))
+    #: The snapshot's name in :func:`sandbox.tenancy.snapshot`.
+    snapshot: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    tenant: Mapped[Tenant] = relationship()

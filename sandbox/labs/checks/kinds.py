@@ -7,6 +7,7 @@ and what was found; the instructor detail says what was looked at.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -327,7 +328,7 @@ class Count(_RecordCheck):
             score = 0.0 if "equals" in params else found / low
         else:
             score = 1.0
-        plural = Bilingual(translate(noun(entity), "en") + "s", noun_zh(entity))
+        plural = plural_noun(entity)
         detail = {"entity": entity, "where": dict(where), "found": found}
         if score >= 1.0:
             message = bilingual(COUNT_RIGHT, found=str(found), entities=plural)
@@ -346,8 +347,17 @@ class Count(_RecordCheck):
         return CheckResult(score, message, detail)
 
 
-def noun_zh(entity: str) -> str:
-    return translate(noun(entity), "zh")
+def plural_noun(entity: str) -> Bilingual:
+    """The record kind in the plural ("opportunities"; Chinese has no plural)."""
+    words = translate(noun(entity), "en").split(" ")
+    last = words[-1]
+    if last.endswith("y") and last[-2:-1] not in "aeiou":
+        last = last[:-1] + "ies"
+    elif last.endswith(("s", "x", "ch", "sh")):
+        last += "es"
+    else:
+        last += "s"
+    return Bilingual(" ".join([*words[:-1], last]), translate(noun(entity), "zh"))
 
 
 NOT_LINKED = _l(
@@ -600,13 +610,7 @@ class AuditAction(_RecordCheck):
             return _not_found(entity, where, detail)
         table = table_for(entity).name
         ids = [row["id"] for row in rows]
-        history = ctx.connection.execute(
-            sa.select(
-                AuditLog.entity_id, AuditLog.action, AuditLog.changes, AuditLog.details
-            )
-            .where(AuditLog.entity == table, AuditLog.entity_id.in_(ids))
-            .order_by(AuditLog.id)
-        ).all()
+        history = ctx.connection.execute(_HISTORY, {"entity": table, "ids": ids}).all()
         by_record: dict[int, list] = {}
         for row in history:
             by_record.setdefault(row.entity_id, []).append(row)
@@ -690,6 +694,15 @@ class AuditAction(_RecordCheck):
             )
         return right, messages
 
+
+_HISTORY = (
+    sa.select(AuditLog.entity_id, AuditLog.action, AuditLog.changes, AuditLog.details)
+    .where(
+        AuditLog.entity == sa.bindparam("entity"),
+        AuditLog.entity_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+    .order_by(AuditLog.id)
+)
 
 FUNCTIONS = {
     "count": sa.func.count,
@@ -777,7 +790,7 @@ class Aggregate(Check):
         words = {
             "function": FUNCTION_NAMES[function],
             "field": field_ref(table, field).label if field else noun(entity),
-            "entities": Bilingual(translate(noun(entity), "en") + "s", noun_zh(entity)),
+            "entities": plural_noun(entity),
             "found": _fmt(found) if found is not None else EMPTY,
         }
         detail = {"entity": entity, "where": dict(where), "expected": expected}
@@ -838,8 +851,6 @@ class StatePath(_RecordCheck):
         return validate_fields("service_case", list(params["where"]))
 
     def run(self, ctx: CheckContext, params: Mapping[str, Any]) -> CheckResult:
-        from sandbox.models.crm.service import CaseEvent
-
         where, path = params["where"], list(params["path"])
         entity = "service_case"
         detail: dict[str, Any] = {"entity": entity, "where": dict(where), "path": path}
@@ -848,11 +859,7 @@ class StatePath(_RecordCheck):
             return _not_found(entity, where, detail)
         ids = [row["id"] for row in rows]
         states: dict[int, list[str]] = {i: [] for i in ids}
-        events = ctx.connection.execute(
-            sa.select(CaseEvent.case_id, CaseEvent.from_status, CaseEvent.to_status)
-            .where(CaseEvent.case_id.in_(ids))
-            .order_by(CaseEvent.case_id, CaseEvent.at, CaseEvent.id)
-        )
+        events = ctx.connection.execute(_case_events(), {"ids": ids})
         for case_id, from_status, to_status in events:
             seen = states[case_id]
             if not seen and from_status:
@@ -877,6 +884,17 @@ class StatePath(_RecordCheck):
             found=_arrow(states[best_id], ref) if states[best_id] else EMPTY,
         )
         return CheckResult(reached / len(path), message, detail)
+
+
+@functools.cache
+def _case_events() -> sa.Select:
+    from sandbox.models.crm.service import CaseEvent
+
+    return (
+        sa.select(CaseEvent.case_id, CaseEvent.from_status, CaseEvent.to_status)
+        .where(CaseEvent.case_id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(CaseEvent.case_id, CaseEvent.at, CaseEvent.id)
+    )
 
 
 def _path_reached(states: list[str], path: list[str]) -> int:

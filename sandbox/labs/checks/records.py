@@ -116,8 +116,9 @@ class FieldRef:
         return self.key.replace("_", " ").replace(".", " ")
 
 
+@functools.lru_cache(maxsize=1024)
 def field_ref(table: sa.Table, key: str) -> FieldRef:
-    """:raise EntityError: the table has no such field."""
+    """:raise EntityError: the table has no such field (cached: the schema is fixed)."""
     if "." in key:
         relation, _, attr = key.partition(".")
         fk, target = _foreign(table, relation)
@@ -259,6 +260,12 @@ class Match:
     refs: dict[str, FieldRef]
 
 
+@functools.lru_cache(maxsize=1024)
+def _query(table: sa.Table, keys: tuple[str, ...]) -> tuple[sa.Select, dict]:
+    refs = {key: field_ref(table, key) for key in keys}
+    return sa.select(*(ref.expression.label(key) for key, ref in refs.items())), refs
+
+
 def fetch(ctx: CheckContext, entity: str, keys: list[str]) -> Match:
     """Every row of ``entity`` with ``id`` and the fields ``keys`` (cached per
     context: the checks of one tenant read each table once)."""
@@ -267,24 +274,38 @@ def fetch(ctx: CheckContext, entity: str, keys: list[str]) -> Match:
     cache_key = ("rows", table.name, wanted)
     cached = ctx.cache.get(cache_key)
     if cached is None:
-        refs = {key: field_ref(table, key) for key in wanted}
-        query = sa.select(*(ref.expression.label(key) for key, ref in refs.items()))
-        rows = [dict(row._mapping) for row in ctx.connection.execute(query)]
+        query, refs = _query(table, wanted)
+        result = ctx.connection.execute(query).all()
+        rows = [dict(zip(wanted, row, strict=True)) for row in result]
         cached = ctx.cache[cache_key] = Match(table, rows, refs)
     return cached
+
+
+def matcher(expected: Any) -> Any:
+    """A test ``found -> bool`` for ``expected``, prepared once for many rows."""
+    if isinstance(expected, str) and expected.strip():
+        key, number = normalise(expected), as_number(expected)
+
+        def test(found: Any) -> bool:
+            if isinstance(found, str):
+                return normalise(found) == key
+            if found is None:
+                return False
+            if number is not None and isinstance(found, (int, float, Decimal)):
+                return abs(float(found) - number) <= 1e-9
+            return same(expected, found)
+
+        return test
+    return lambda found: same(expected, found)
 
 
 def find(
     ctx: CheckContext, entity: str, where: Mapping[str, Any], extra: list[str] = ()
 ) -> tuple[Match, list[Mapping[str, Any]]]:
     """The rows of ``entity`` that meet every condition of ``where``."""
-    keys = [*where, *extra]
-    match = fetch(ctx, entity, keys)
-    rows = [
-        row
-        for row in match.rows
-        if all(same(value, row[key]) for key, value in where.items())
-    ]
+    match = fetch(ctx, entity, [*where, *extra])
+    tests = [(key, matcher(value)) for key, value in where.items()]
+    rows = [row for row in match.rows if all(test(row[key]) for key, test in tests)]
     return match, rows
 
 
@@ -294,12 +315,9 @@ def identify(
     """The rows matching ``where``'s first condition — how the record is named —
     so a check can say what is wrong with a record that exists but differs."""
     first = dict(list(where.items())[:1])
-    match, _ = find(ctx, entity, {}, [*where, *extra])
-    rows = [
-        row
-        for row in match.rows
-        if all(same(value, row[key]) for key, value in first.items())
-    ]
+    match = fetch(ctx, entity, [*where, *extra])
+    tests = [(key, matcher(value)) for key, value in first.items()]
+    rows = [row for row in match.rows if all(test(row[key]) for key, test in tests)]
     return match, rows
 
 
