@@ -104,3 +104,94 @@ def test_resetting_the_class_shows_progress_and_a_summary(
     for index in range(5):
         expect(rows.nth(index).locator("td").nth(5)).to_have_text("1")
     assert not watch.problems, watch.problems
+
+
+LAB_TEXTS = (
+    "Labs",
+    "Work in my CRM",
+    "Leads",
+    "Mark qualified",
+    "Check",
+    "Passed",
+    "Not yet",
+)
+
+
+def student_checks_first_step(page, live_server, t):
+    """On the Labs page, open the lesson beside the CRM and press Check on the
+    current step; returns the result's text."""
+    page.goto(live_server.url_for("/"))
+    page.get_by_role("link", name=t["Labs"], exact=True).click()
+    page.get_by_role("button", name=t["Work in my CRM"]).click()
+    current = page.locator("#lab-panel .lab-step.lab-current")
+    current.get_by_role("button", name=t["Check"]).click()
+    result = current.locator(".lab-result")
+    expect(result).not_to_be_empty()
+    return result
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_student_passes_a_step_then_a_reset_makes_it_fail_on_the_heatmap(
+    page, live_server, login, watch, lang
+):
+    """The acceptance flow: the student's Check passes and the heatmap shows it;
+    the instructor resets the student, their next Check fails, the heatmap shows
+    that too."""
+    from sandbox import tenancy
+    from sandbox.labs.planting import plant_facts
+
+    app = live_server.app
+    student = "student3"
+    with app.app_context():
+        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSE[1]))
+        course_id = course.id
+        db.session.add(LessonAssignment(course_id=course_id, lesson_id="leads-convert"))
+        db.session.commit()
+        tenant = next(t for t in course.tenants if t.student.username == student)
+        with tenancy.tenant_session(tenant) as session:
+            hot_lead = plant_facts(session)["hot_lead"]["name"]
+        db.session.remove()
+    t = {text: say(app, lang, text) for text in LAB_TEXTS}
+
+    def switch_language():
+        # The choice is kept on the user, so a second login is Chinese already.
+        if lang == "zh" and page.locator("html").get_attribute("lang") != "zh-CN":
+            page.get_by_role("button", name="Language: English").click()
+            page.get_by_role("button", name="简体中文", exact=True).click()
+            expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+    login(student)
+    switch_language()
+    page.goto(live_server.url_for("/crm/leads/"))
+    page.locator("main").get_by_role("searchbox").first.fill(hot_lead)
+    page.keyboard.press("Enter")
+    page.locator("main table").get_by_role("link", name=hot_lead, exact=True).click()
+    page.get_by_role("button", name=t["Mark qualified"]).click()
+    expect(student_checks_first_step(page, live_server, t)).to_contain_text(t["Passed"])
+    page.context.clear_cookies()
+
+    progress = live_server.url_for(
+        f"/instructor/courses/{course_id}/progress?lesson=leads-convert"
+    )
+    cell = page.locator(f'tr[data-student="{student}"] td[data-step="qualify"]')
+    login("instructor", landing="/instructor/")
+    switch_language()
+    page.goto(progress)
+    expect(cell).to_have_class(re.compile(r"\bheat-pass\b"))
+    cell.get_by_role("link").click()
+    page.get_by_role("link", name=say(app, lang, "Reset"), exact=True).click()
+    page.get_by_role("button", name=say(app, lang, "Reset"), exact=True).click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    page.context.clear_cookies()
+
+    login(student)
+    switch_language()
+    page.wait_for_timeout(3100)  # Check is paced to one press per three seconds
+    result = student_checks_first_step(page, live_server, t)
+    expect(result).to_contain_text(t["Not yet"])
+    page.context.clear_cookies()
+
+    login("instructor", landing="/instructor/")
+    page.goto(progress)
+    expect(cell).to_have_class(re.compile(r"\bheat-fail\b"))
+    assert not watch.problems, watch.problems
