@@ -75,6 +75,7 @@ def register_url_converters(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from sandbox import crm
+    from sandbox.admin import bp as admin_bp
     from sandbox.auth import bp as auth_bp
     from sandbox.instructor import bp as instructor_bp
     from sandbox.labs import bp as labs_bp
@@ -83,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(instructor_bp, url_prefix="/instructor")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(labs_bp, url_prefix="/labs")
     crm.register(app)
 

@@ -101,6 +101,8 @@ class Course(db.Model):
     #: The month (1–12) the course's fiscal year starts in; forecasts count from it.
     fiscal_year_start: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the course is archived: hidden by default, read-only, restorable.
+    archived_at: Mapped[datetime | None]
 
     instructors: Mapped[list[User]] = relationship(
         secondary=course_instructors, back_populates="teaching"
