@@ -11,7 +11,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from flask import Blueprint
+from flask import Blueprint, url_for
 from flask_babel import force_locale
 
 from sandbox.crm.codes import CODE_LISTS, code_list, default_list
@@ -716,3 +716,21 @@ def test_two_creates_of_one_name_at_the_same_moment_make_one_account(
         ),
     )
     assert count == 1
+
+
+def test_only_required_fields_are_marked_required_on_every_new_record_form(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    with app.app_context():
+        modules = list(app_modules())
+    for module in modules:
+        if f"{module.key}.create" not in app.view_functions:
+            continue
+        with app.test_request_context():
+            url = url_for(f"{module.key}.create")
+        page = client.get(url).get_data(as_text=True)
+        assert 'required="None"' not in page and 'required="False"' not in page
+        if module.key == "accounts":
+            assert re.search(r'<input[^>]*id="name"[^>]*required', page)
+            assert not re.search(r'<input[^>]*id="website"[^>]*required', page)
