@@ -214,10 +214,6 @@ def check_activity(session: Session, activity: Activity) -> None:
                 _l("The reminder must come before the activity, not after it."),
                 "remind_at",
             )
-    if activity.related_type is not None and (
-        related_record(session, activity.related_type, activity.related_id) is None
-    ):
-        raise ActivityError(_l("The linked record no longer exists."), "related_id")
     if activity.status == "done":
         if activity.completed_at is None:
             activity.completed_at = utcnow()
@@ -276,11 +272,13 @@ def create_activity(
     activity.related_type = related_type or None
     activity.related_id = related_id if related_type else None
     try:
+        related = related_record(session, related_type, related_id)
+        if related_type and related is None:
+            raise ActivityError(_l("The linked record no longer exists."))
         with session.no_autoflush:
             check_activity(session, activity)
             _set_attendees(session, activity, colleague_ids, contact_ids)
         session.add(activity)
-        related = related_record(session, related_type, related_id)
         if related is not None:
             record_action(
                 related,
