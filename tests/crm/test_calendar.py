@@ -386,3 +386,21 @@ def test_the_month_view_reads_only_the_visible_range_on_20000_activities(
     for plan in classroom.in_tenant(app, plans):
         assert "USING INDEX" in plan and "SCAN activity" not in plan, plan
     assert elapsed < 3, elapsed
+
+
+def test_the_calendar_speaks_chinese_with_weeks_from_monday(
+    app, client, auth, classroom
+):
+    classroom.in_tenant(
+        app,
+        lambda s: add(s, subject="周会", starts_at=dt.datetime(2026, 3, 2, 1)),
+    )
+    auth.login("alice")
+    client.post("/language", data={"language": "zh"})
+    page = client.get("/crm/calendar/?day=2026-03-15").get_data(as_text=True)
+    assert "2026年3月" in page and "日程" in page and "导出 (.ics)" in page
+    first = re.search(r'<td class="calendar-day[^"]*" data-day="([\d-]+)"', page)
+    assert first.group(1) == "2026-02-23"  # a Monday
+    assert "周会" in cell(page, "2026-03-02")
+    week = client.get("/crm/calendar/?view=week&day=2026-03-04").get_data(as_text=True)
+    assert "3月2日周一" in week

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from babel.dates import format_skeleton
 from flask import (
     Response,
     abort,
@@ -114,12 +115,19 @@ def index():
         title=_title(shown),
         timezone=tz.key,
         format_date=format_date,
+        skeleton=skeleton,
     )
+
+
+def skeleton(pattern: str, day: dt.date) -> str:
+    """``day`` in the current language's own form of ``pattern`` ("March 2026",
+    "2026年3月")."""
+    return format_skeleton(pattern, day, locale=get_locale())
 
 
 def _title(shown: svc.Period) -> str:
     if shown.view in ("month", "list"):
-        return format_date(shown.day, "LLLL y")
+        return skeleton("yMMMM", shown.day)
     if shown.view == "week":
         first, last = (format_date(d, "medium") for d in (shown.first, shown.last))
         return f"{first} – {last}"
