@@ -1,5 +1,6 @@
 """Activities (日程 / 任务): tasks, calls, meetings and events linked to any record."""
 
+import sqlalchemy as sa
 from flask import render_template, url_for
 from flask_babel import format_date, format_datetime
 from markupsafe import Markup
@@ -50,6 +51,17 @@ define(
         ("low", "Low", "低", "light"),
     ],
 )
+
+
+def when(activity: Activity) -> str:
+    """When an activity happens, as the list shows it: its start in the course's
+    time zone, or a task's due day."""
+    if activity.starts_at is not None:
+        if activity.all_day:
+            return format_date(activity.starts_at, "medium")
+        return format_datetime(activity.starts_at, "short")
+    return format_date(activity.due_date, "medium") if activity.due_date else ""
+
 
 #: How many items of one kind the workbench lists before "and N more".
 WORKBENCH_ITEMS = 5
@@ -137,8 +149,14 @@ MODULE = register_module(
             column(Activity.kind),
             column(Activity.status),
             column(Activity.priority),
-            column(Activity.due_date, key="due", kind="date"),
-            column(Activity.starts_at, key="starts", kind="datetime"),
+            column(
+                Activity.starts_at,
+                key="when",
+                label=_l("When"),
+                kind="text",
+                sort=sa.func.coalesce(Activity.starts_at, Activity.due_date),
+                value=when,
+            ),
             column(
                 Activity.owner_id,
                 key="owner",
@@ -147,7 +165,7 @@ MODULE = register_module(
                 value=lambda activity: activity.owner,
             ),
         ),
-        default_sort="starts",
+        default_sort="when",
         todos=task_todos,
         reminders=activity_reminders,
     )

@@ -33,7 +33,18 @@ OPEN_STATUSES = ("planned", "in_progress")
 MAX_SPAN = dt.timedelta(days=31)
 #: Module groups whose records activities can be linked to.
 LINKABLE_GROUPS = ("sales", "marketing", "service")
-NOT_LINKABLE = frozenset({"activities", "calendar", "mailbox", "mail_templates"})
+#: Catalogue records, not parties one calls or meets, and this package's own.
+NOT_LINKABLE = frozenset(
+    {
+        "activities",
+        "calendar",
+        "mailbox",
+        "mail_templates",
+        "products",
+        "product_categories",
+        "knowledge",
+    }
+)
 
 FIELDS = (
     "kind",
