@@ -2,6 +2,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from babel.dates import format_skeleton
+from babel.dates import format_time as format_babel_time
 from flask import (
     Response,
     abort,
@@ -12,7 +13,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, format_time, get_locale
+from flask_babel import format_date, get_locale
+from markupsafe import Markup, escape
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
@@ -20,6 +22,7 @@ from sandbox.auth.decorators import login_required
 from sandbox.crm.activities import service as activities
 from sandbox.crm.calendar import MODULE, bp
 from sandbox.crm.calendar import service as svc
+from sandbox.crm.codes import code_list
 from sandbox.crm.forms import RecordForm, label_for
 from sandbox.crm.listing import module_listing
 from sandbox.crm.registry import writes
@@ -67,13 +70,74 @@ def _first_weekday() -> int:
     return get_locale().first_week_day
 
 
-def _time_label(item) -> str:
-    activity = item.activity
-    if activity.starts_at is None or activity.all_day:
-        return ""
-    if item.continues:
-        return "…"
-    return format_time(activity.starts_at, "short")
+def url_maker(endpoint: str, arg: str):
+    """``url_for(endpoint, arg=id)`` for many ids, the URL built once."""
+    marker = 987654321
+    sample = url_for(endpoint, **{arg: marker})
+    return lambda record_id: sample.replace(str(marker), str(record_id))
+
+
+class Chips:
+    """Calendar items as markup: URLs, labels and times worked out once a page (a
+    busy month shows hundreds)."""
+
+    def __init__(self, writable: bool) -> None:
+        self.writable = writable
+        self.detail = url_maker("activities.detail", "activity_id")
+        self.move = url_maker("calendar.move", "activity_id")
+        self.kinds = code_list("activity_kind")
+        self.statuses = code_list("activity_status")
+        self._times: dict[dt.time, str] = {}
+
+    def time_label(self, item) -> str:
+        entry = item.activity
+        if item.start is None or entry.all_day:
+            return ""
+        if item.continues:
+            return "…"
+        moment = item.start.time()
+        label = self._times.get(moment)
+        if label is None:
+            label = self._times[moment] = format_babel_time(
+                moment, "short", locale=get_locale()
+            )
+        return label
+
+    def badge(self, codes, value: str) -> Markup:
+        item = codes.get(value)
+        return Markup('<span class="badge text-bg-{}">{}</span>').format(
+            item.color if item and item.color else "secondary",
+            item.label if item else value,
+        )
+
+    def status_badge(self, entry) -> Markup:
+        return self.badge(self.statuses, entry.status)
+
+    def kind_badge(self, entry) -> Markup:
+        return self.badge(self.kinds, entry.kind)
+
+    def __call__(self, item, full: bool = False) -> Markup:
+        entry = item.activity
+        classes = (
+            f"calendar-item kind-{escape(entry.kind)} status-{escape(entry.status)}"
+        )
+        if not entry.open:
+            classes += " finished"
+        attrs = f'class="{classes}" href="{self.detail(entry.id)}" data-id="{entry.id}"'
+        if self.writable and entry.open and not item.continues:
+            attrs += f' draggable="true" data-move-url="{self.move(entry.id)}"'
+        time = self.time_label(item)
+        time = f'<span class="calendar-time">{escape(time)}</span> ' if time else ""
+        kind = escape(self.kinds.label_of(entry.kind))
+        owner = ""
+        if full and entry.owner_name:
+            owner = (
+                f' <span class="text-muted small">· {escape(entry.owner_name)}</span>'
+            )
+        return Markup(  # noqa: S704 - built from escaped parts
+            f'<a {attrs}>{time}<span class="visually-hidden">{kind}: </span>'
+            f"{escape(entry.subject)}{owner}</a>"
+        )
 
 
 @bp.route("/")
@@ -111,7 +175,8 @@ def index():
         colleagues=colleagues,
         weekdays=weekdays,
         cell_items=CELL_ITEMS,
-        time_label=_time_label,
+        chips=Chips(not current_handle().readonly),
+        day_url=_day_url_maker(owner),
         title=_title(shown),
         timezone=tz.key,
         format_date=format_date,
@@ -123,6 +188,18 @@ def skeleton(pattern: str, day: dt.date) -> str:
     """``day`` in the current language's own form of ``pattern`` ("March 2026",
     "2026年3月")."""
     return format_skeleton(pattern, day, locale=get_locale())
+
+
+def _day_url_maker(owner):
+    """The day view's URL for any day, built once."""
+    marker = "1999-09-09"
+    sample = url_for(
+        "calendar.index",
+        view="day",
+        day=marker,
+        owner=None if owner == "me" else owner,
+    )
+    return lambda day: sample.replace(marker, day.isoformat())
 
 
 def _title(shown: svc.Period) -> str:
@@ -216,7 +293,7 @@ def diary_day(day: str):
         entry=entry,
         form=form,
         items=svc.day_activities(db.session, when, tz),
-        time_label=_time_label,
+        chips=Chips(False),
         previous=when - one,
         next=when + one,
         today=activities.local_today(tz),
