@@ -368,3 +368,47 @@ def test_an_account_page_stays_fast_with_its_activities(app, client, auth, class
     auth.login("alice")
     page = client.get(f"/crm/accounts/{account_id}").get_data(as_text=True)
     assert page.count('class="badge text-bg-light border"') == 10  # the 10 soonest
+
+
+def test_editing_an_activity_without_a_contact_list_keeps_its_contacts(
+    app, client, auth, classroom
+):
+    def prepare(session):
+        from tests.helpers import make_contact
+
+        contact = make_contact(session, first_name="Ana", last_name="Ruiz")
+        activity = add(
+            session,
+            kind="meeting",
+            subject="Lunch",
+            starts_at=dt.datetime(2026, 3, 1, 4),
+        )
+        activity.attendees = [
+            ActivityAttendee(contact_id=contact.id),
+            ActivityAttendee(colleague_id=someone_else(session)),
+        ]
+        session.commit()
+        return activity.id, contact.id
+
+    activity_id, contact_id = classroom.in_tenant(app, prepare)
+    auth.login("alice")
+    # Not linked to an account, the form offers the contacts already taking part.
+    form = client.get(f"/crm/activities/{activity_id}/edit").get_data(as_text=True)
+    assert "Ana Ruiz" in form
+    client.post(
+        f"/crm/activities/{activity_id}/edit",
+        data={
+            "subject": "Long lunch",
+            "starts_at": "2026-03-01T12:00",
+            "status": "planned",
+            "priority": "normal",
+            "contact_ids": [str(contact_id)],
+        },
+    )
+
+    def check(session):
+        activity = session.get(Activity, activity_id)
+        assert activity.subject == "Long lunch"
+        return [(a.colleague_id, a.contact_id) for a in activity.attendees]
+
+    assert classroom.in_tenant(app, check) == [(None, contact_id)]

@@ -245,10 +245,16 @@ def _set_attendees(
     colleague_ids: Iterable[int] | None,
     contact_ids: Iterable[int] | None,
 ) -> None:
+    """Set who takes part; a list left as None keeps its current people (a form
+    that does not offer contacts leaves the contacts alone)."""
     if colleague_ids is None and contact_ids is None:
         return
-    colleague_ids = set(colleague_ids or ())
-    contact_ids = set(contact_ids or ())
+    if colleague_ids is None:
+        colleague_ids = [a.colleague_id for a in activity.attendees if a.colleague_id]
+    if contact_ids is None:
+        contact_ids = [a.contact_id for a in activity.attendees if a.contact_id]
+    colleague_ids = set(colleague_ids)
+    contact_ids = set(contact_ids)
     found_colleagues = set(
         session.scalars(sa.select(Colleague.id).where(Colleague.id.in_(colleague_ids)))
     )
