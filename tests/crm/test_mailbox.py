@@ -312,6 +312,10 @@ def test_the_replies_button_delivers_what_is_due(app, client, auth, classroom):
         "/crm/mailbox/replies", data={"days": "7"}, follow_redirects=True
     )
     assert "0 simulated replies arrived." in response.get_data(as_text=True)
+    for junk in (" ", "", "x", "99999999999999999999"):
+        assert (
+            client.post("/crm/mailbox/replies", data={"days": junk}).status_code == 302
+        )
 
 
 def test_nothing_in_the_mailbox_can_reach_the_network():

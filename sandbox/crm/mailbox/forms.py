@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length
 
 from sandbox.crm.forms import RecordForm, label_for
 from sandbox.i18n import lazy_gettext as _l
@@ -42,7 +42,7 @@ class CampaignMailForm(RecordForm):
 
 
 class RepliesForm(RecordForm):
-    days = SelectField(_l("Simulate the next"), default="7", validators=[Optional()])
+    days = SelectField(_l("Simulate the next"), default="7")
     submit = SubmitField(_l("Deliver simulated replies"))
 
     def __init__(self, *args, **kwargs):
