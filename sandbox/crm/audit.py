@@ -171,14 +171,32 @@ def describe(entries: list[AuditLog]) -> list[TimelineEntry]:
     ]
 
 
-def timeline(session: Session, record: Audited, limit: int = 50) -> list[TimelineEntry]:
+#: ``panel(record) -> Markup`` functions whose markup a record's timeline shows
+#: above its history: other modules add what belongs to the record (activities …).
+TIMELINE_PANELS: list[Callable[[Any], Markup]] = []
+
+
+class RecordTimeline(list):
+    """A record's timeline entries, with the record, so the page can show the
+    panels other modules contribute (see :data:`TIMELINE_PANELS`)."""
+
+    def __init__(self, entries: list[TimelineEntry], record: Audited) -> None:
+        super().__init__(entries)
+        self.record = record
+
+    def panels(self) -> Markup:
+        return Markup("").join(panel(self.record) for panel in TIMELINE_PANELS)
+
+
+def timeline(session: Session, record: Audited, limit: int = 50) -> RecordTimeline:
     """The changes to one record, newest first."""
     entity = sa.inspect(record).mapper.local_table.name
-    return describe(
+    entries = describe(
         _newest(
             session, limit, AuditLog.entity == entity, AuditLog.entity_id == record.id
         )
     )
+    return RecordTimeline(entries, record)
 
 
 def recent_activity(session: Session, limit: int = 10) -> list[TimelineEntry]:
