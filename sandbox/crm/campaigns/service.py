@@ -234,12 +234,18 @@ def mark_members(
     member_ids: Iterable[int],
     status: str,
     on: dt.date | None = None,
+    *,
+    sent_at: dt.datetime | None = None,
+    commit_now: bool = True,
 ) -> list[CampaignMember]:
     """Move members to ``status`` (sent, responded, converted), on day ``on``
     (today when not given), and log it on each member's campaign.
 
     A member that becomes responded or converted gets ``on`` as its response date
-    unless it already has one; a member marked sent gets its sending time.
+    unless it already has one; a member marked sent gets its sending time
+    (``sent_at``, else the start of ``on``, else now). With ``commit_now`` false
+    the change joins the caller's transaction (a mailing marks its members in the
+    same commit as its messages).
 
     :raise CampaignError: an unknown status, no members, a member that does not
         exist, or one that cannot move to ``status`` (its status would go back);
@@ -285,7 +291,7 @@ def mark_members(
         for member in members:
             member.status = status
             if status == "sent":
-                member.sent_at = (
+                member.sent_at = sent_at or (
                     utcnow() if on is None else dt.datetime.combine(on, dt.time())
                 )
             elif member.responded_on is None:
@@ -302,7 +308,8 @@ def mark_members(
     except Exception:
         session.rollback()
         raise
-    commit(session)
+    if commit_now:
+        commit(session)
     return members
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import string
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from sandbox.crm.activities import service as activities
 from sandbox.crm.audit import define_action, record_action
+from sandbox.crm.campaigns.service import mark_members
 from sandbox.crm.service import commit, my_colleague_id, save_with_unique_name
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
@@ -258,29 +259,6 @@ def send_email(
     return message
 
 
-def mark_members(
-    session: Session,
-    member_ids: Iterable[int],
-    status: str,
-    *,
-    on: dt.date | dt.datetime,
-) -> list[CampaignMember]:
-    """Set campaign members' status (``sent`` with its time, ``responded`` with its
-    day) one by one, so each change is audited. The caller commits."""
-    members = list(
-        session.scalars(
-            sa.select(CampaignMember).where(CampaignMember.id.in_(list(member_ids)))
-        )
-    )
-    for member in members:
-        member.status = status
-        if status == "sent":
-            member.sent_at = on if isinstance(on, dt.datetime) else None
-        elif status == "responded":
-            member.responded_on = on.date() if isinstance(on, dt.datetime) else on
-    return members
-
-
 @dataclass
 class MailingResult:
     sent: list[EmailMessage] = field(default_factory=list)
@@ -341,7 +319,7 @@ def send_to_campaign(
                     "address."
                 )
             )
-        mark_members(session, done, "sent", on=sent_at)
+        mark_members(session, done, "sent", sent_at=sent_at, commit_now=False)
         record_action(
             campaign,
             "send_mailing",
@@ -465,7 +443,10 @@ def _reply(
                 CampaignMember.status.in_(("planned", "sent")),
             )
         ).all()
-        mark_members(session, member_ids, "responded", on=arrives.date())
+        if member_ids:
+            mark_members(
+                session, member_ids, "responded", on=arrives.date(), commit_now=False
+            )
     return reply
 
 
