@@ -11,6 +11,7 @@ import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from sandbox import tenancy
@@ -399,7 +400,39 @@ def test_campaign_roi_counts_each_campaigns_cost_once(client, world, sql):
     assert expo["ROI (%)"] == pct(won_amount - 100000, 100000)
     mailing = next(r for r in rows if r["Campaign"] == "Mailing")
     assert mailing["ROI (%)"] == "" and mailing["Opportunities"] == "1"
+    assert mailing["Leads"] == "3"  # its members are leads
     assert totals["Actual cost"] == "1000.00"
+    all_won = sql(
+        "SELECT count(*), sum(o.amount) FROM opportunity o"
+        " JOIN stage s ON s.id = o.stage_id"
+        " WHERE s.is_won = 1 AND o.campaign_id IS NOT NULL"
+    )[0]
+    assert totals["Deals won"] == str(all_won[0])
+    assert totals["Amount won"] == money(all_won[1])
+    assert totals["ROI (%)"] == pct(all_won[1] - 100000, 100000)
+
+
+def test_campaign_roi_shows_the_campaign_modules_own_results(
+    app, classroom, client, world
+):
+    from sandbox.crm.campaigns.service import campaign_results
+
+    def results(session):
+        by_id = campaign_results(session)
+        return {
+            name: by_id[cid]
+            for cid, name in session.execute(sa.select(Campaign.id, Campaign.name))
+        }
+
+    expected = classroom.in_tenant(app, results)
+    rows, _totals = table(client, "campaign-roi")
+    assert {row["Campaign"] for row in rows} == set(expected)
+    for row in rows:
+        result = expected[row["Campaign"]]
+        assert row["Leads"] == str(result.leads)
+        assert row["Opportunities"] == str(result.opportunities)
+        assert row["Deals won"] == str(result.won_count)
+        assert row["Amount won"] == f"{result.won_amount:.2f}"
 
 
 def test_cases_by_priority_and_sla_compliance_equal_sql(client, world, sql):
