@@ -11,14 +11,16 @@ import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from sandbox import tenancy
 from sandbox.models import utcnow
-from sandbox.models.crm import Account, Contact
+from sandbox.models.crm import Account, Colleague, Contact
 from sandbox.models.crm.activities import Activity
 from sandbox.models.crm.campaigns import Campaign, CampaignMember
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
+from sandbox.models.crm.forecasts import Quota
 from sandbox.models.crm.leads import Lead
 from sandbox.models.crm.sales import Opportunity, Stage
 
@@ -399,7 +401,39 @@ def test_campaign_roi_counts_each_campaigns_cost_once(client, world, sql):
     assert expo["ROI (%)"] == pct(won_amount - 100000, 100000)
     mailing = next(r for r in rows if r["Campaign"] == "Mailing")
     assert mailing["ROI (%)"] == "" and mailing["Opportunities"] == "1"
+    assert mailing["Leads"] == "3"  # its members are leads
     assert totals["Actual cost"] == "1000.00"
+    all_won = sql(
+        "SELECT count(*), sum(o.amount) FROM opportunity o"
+        " JOIN stage s ON s.id = o.stage_id"
+        " WHERE s.is_won = 1 AND o.campaign_id IS NOT NULL"
+    )[0]
+    assert totals["Deals won"] == str(all_won[0])
+    assert totals["Amount won"] == money(all_won[1])
+    assert totals["ROI (%)"] == pct(all_won[1] - 100000, 100000)
+
+
+def test_campaign_roi_shows_the_campaign_modules_own_results(
+    app, classroom, client, world
+):
+    from sandbox.crm.campaigns.service import campaign_results
+
+    def results(session):
+        by_id = campaign_results(session)
+        return {
+            name: by_id[cid]
+            for cid, name in session.execute(sa.select(Campaign.id, Campaign.name))
+        }
+
+    expected = classroom.in_tenant(app, results)
+    rows, _totals = table(client, "campaign-roi")
+    assert {row["Campaign"] for row in rows} == set(expected)
+    for row in rows:
+        result = expected[row["Campaign"]]
+        assert row["Leads"] == str(result.leads)
+        assert row["Opportunities"] == str(result.opportunities)
+        assert row["Deals won"] == str(result.won_count)
+        assert row["Amount won"] == f"{result.won_amount:.2f}"
 
 
 def test_cases_by_priority_and_sla_compliance_equal_sql(client, world, sql):
@@ -725,6 +759,205 @@ def test_7p_shows_one_analysis_per_tab_keeping_the_filters(client, world):
 # ------------------------------------------------------------------ exports, filters
 
 
+# ------------------------------------------------------------------ forecast vs quota
+
+#: The forecast fixture's quarter: far from the scenario's own deals.
+Q = {"kind": "quarter", "on": "2031-02"}
+
+
+def build_forecast(session) -> dict:
+    """Q1 2031 (fiscal year from January) for colleagues A and B, and a deal
+    nobody owns; every figure in the tests below is computed by hand from it."""
+    from tests.helpers import make_account
+
+    a, b = session.scalars(sa.select(Colleague.id).order_by(Colleague.id).limit(2))
+    for name, stage_code, amount, close, owner in (
+        ("won_a", "closed_won", "10000", dt.date(2031, 2, 10), a),
+        ("won_b", "closed_won", "2500.50", dt.date(2031, 3, 31), b),
+        ("won_before", "closed_won", "9999", dt.date(2030, 12, 31), a),
+        ("commit_a", "negotiation", "4000", dt.date(2031, 3, 15), a),  # 80 %
+        ("pipe_b", "prospecting", "1234.55", dt.date(2031, 2, 1), b),  # 10 %
+        ("best_nobody", "proposal", "3000", dt.date(2031, 1, 20), None),  # 65 %
+        ("lost_a", "closed_lost", "800", dt.date(2031, 2, 2), a),
+    ):
+        stage = session.scalar(sa.select(Stage).where(Stage.code == stage_code))
+        session.add(
+            Opportunity(
+                name=name,
+                account_id=make_account(session, name=f"{name} Co").id,
+                stage_id=stage.id,
+                close_date=close,
+                closed_on=close if stage.is_closed else None,
+                probability=stage.probability,
+                forecast_category=stage.forecast_category,
+                amount=Decimal(amount),
+                owner_id=owner,
+            )
+        )
+    for colleague, kind, start, amount in (
+        (a, "month", dt.date(2031, 1, 1), "5000"),
+        (a, "month", dt.date(2031, 2, 1), "5000"),
+        (a, "month", dt.date(2031, 3, 1), "5000"),
+        (b, "month", dt.date(2031, 1, 1), "1000"),  # B's quarter quota wins
+        (b, "quarter", dt.date(2031, 1, 1), "8000"),
+    ):
+        session.add(
+            Quota(
+                colleague_id=colleague,
+                period_kind=kind,
+                start=start,
+                amount=Decimal(amount),
+            )
+        )
+    session.commit()
+    names = dict(session.execute(sa.select(Colleague.id, Colleague.name)).all())
+    return {"a": a, "b": b, "name_a": names[a], "name_b": names[b]}
+
+
+@pytest.fixture
+def forecast_world(app, classroom, auth):
+    facts = classroom.in_tenant(app, build_forecast)
+    auth.login("alice")
+    return facts
+
+
+def test_forecast_vs_quota_per_colleague_and_team_equal_hand_computed(
+    client, forecast_world
+):
+    rows, totals = table(client, "forecast-quota", **Q)
+    by_name = {row["Colleague"]: row for row in rows}
+    a = by_name[forecast_world["name_a"]]
+    assert (a["Quota"], a["Closed"], a["Commit"], a["Best case"]) == (
+        "15000.00",  # three month quotas: A has no quarter quota
+        "10000.00",
+        "14000.00",  # closed + the commit deal
+        "14000.00",
+    )
+    assert (a["Pipeline"], a["Weighted pipeline"]) == ("0.00", "3200.00")
+    assert (a["Attainment (%)"], a["Gap to quota"]) == ("66.70", "5000.00")
+    b = by_name[forecast_world["name_b"]]
+    assert (b["Quota"], b["Closed"], b["Commit"], b["Pipeline"]) == (
+        "8000.00",
+        "2500.50",
+        "2500.50",
+        "1234.55",
+    )
+    assert b["Weighted pipeline"] == "123.46"  # 1,234.55 × 10 %
+    assert (b["Attainment (%)"], b["Gap to quota"]) == ("31.30", "5499.50")
+    nobody = by_name["No owner"]
+    assert (nobody["Quota"], nobody["Best case"], nobody["Attainment (%)"]) == (
+        "",
+        "3000.00",
+        "",
+    )
+    assert totals["Quota"] == "23000.00"
+    assert totals["Closed"] == "12500.50"
+    assert totals["Commit"] == "16500.50"
+    assert totals["Best case"] == "19500.50"
+    assert totals["Pipeline"] == "1234.55"
+    assert totals["Weighted pipeline"] == "5273.46"  # 3,200 + 123.455 + 1,950
+    assert totals["Attainment (%)"] == "54.40"  # 12,500.50 ÷ 23,000
+    assert totals["Gap to quota"] == "10499.50"
+    # Colleagues with nothing in the quarter are listed with zeros.
+    for row in rows:
+        if row["Colleague"] not in (forecast_world["name_a"], forecast_world["name_b"]):
+            assert row["Quota"] == "" and row["Closed"] == "0.00"
+    for column in ("Closed", "Commit", "Best case", "Pipeline"):
+        assert sum(Decimal(row[column]) for row in rows) == Decimal(totals[column])
+
+
+def test_forecast_vs_quota_totals_equal_direct_sql(client, forecast_world, sql):
+    _rows, totals = table(client, "forecast-quota", **Q)
+    period = "BETWEEN '2031-01-01' AND '2031-03-31'"
+    closed = sql(
+        "SELECT sum(o.amount) FROM opportunity o JOIN stage s ON s.id = o.stage_id"
+        f" WHERE s.is_won = 1 AND o.closed_on {period}"
+    )[0][0]
+    commit_open, best_open, pipeline, weighted = sql(
+        "SELECT"
+        " sum(CASE WHEN o.forecast_category = 'commit' THEN o.amount END),"
+        " sum(CASE WHEN o.forecast_category = 'best_case' THEN o.amount END),"
+        " sum(CASE WHEN o.forecast_category = 'pipeline' THEN o.amount END),"
+        " sum(CASE WHEN o.forecast_category != 'omitted'"
+        "     THEN o.amount * o.probability END)"
+        " FROM opportunity o JOIN stage s ON s.id = o.stage_id"
+        f" WHERE s.is_closed = 0 AND o.close_date {period}"
+    )[0]
+    quota = (
+        sql(
+            "SELECT sum(amount) FROM quota WHERE period_kind = 'quarter'"
+            " AND start = '2031-01-01'"
+        )[0][0]
+        + sql(
+            "SELECT sum(q.amount) FROM quota q WHERE q.period_kind = 'month'"
+            f" AND q.start {period} AND NOT EXISTS (SELECT 1 FROM quota r"
+            " WHERE r.colleague_id = q.colleague_id AND r.period_kind = 'quarter'"
+            " AND r.start = '2031-01-01')"
+        )[0][0]
+    )
+    assert totals["Closed"] == money(closed)
+    assert totals["Commit"] == money(closed + (commit_open or 0))
+    assert totals["Best case"] == money(closed + (commit_open or 0) + best_open)
+    assert totals["Pipeline"] == money(pipeline)
+    assert totals["Weighted pipeline"] == f"{Decimal(weighted) / 10000:.2f}"
+    assert totals["Quota"] == money(quota)
+    assert totals["Attainment (%)"] == pct(closed, quota)
+    assert totals["Gap to quota"] == money(quota - closed)
+
+
+def test_forecast_vs_quota_for_a_month_and_one_owner(client, forecast_world):
+    rows, totals = table(
+        client,
+        "forecast-quota",
+        kind="month",
+        on="2031-01",
+        owner=str(forecast_world["a"]),
+    )
+    assert [row["Colleague"] for row in rows] == [forecast_world["name_a"]]
+    assert (totals["Quota"], totals["Closed"], totals["Commit"]) == (
+        "5000.00",
+        "0.00",
+        "0.00",
+    )
+    assert (totals["Attainment (%)"], totals["Gap to quota"]) == ("0.00", "5000.00")
+    # January alone for B: the month quota, as there is no quarter quota inside.
+    rows, _totals = table(client, "forecast-quota", kind="month", on="2031-01")
+    b = next(r for r in rows if r["Colleague"] == forecast_world["name_b"])
+    assert b["Quota"] == "1000.00"
+    assert "No owner" in {r["Colleague"] for r in rows}  # the January deal
+    rows, _totals = table(client, "forecast-quota", kind="month", on="2031-03")
+    assert "No owner" not in {r["Colleague"] for r in rows}
+
+
+def test_forecast_vs_quota_page_in_chinese_with_chart_and_exports(
+    client, forecast_world
+):
+    client.post("/language", data={"language": "zh"})
+    response = client.get("/crm/reports/forecast-quota", query_string=Q)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "预测与配额对比" in page and "FY2031 Q1" in page
+    for label in ("配额", "已关闭", "承诺", "最佳情况", "完成率(%)", "距配额差额"):
+        assert label in page, label
+    assert page.count('class="chart-spec"') == 1
+    assert 'name="kind"' in page and 'value="2031-01"' in page  # its first month
+    assert "kind=quarter" in page and "export.xlsx" in page
+    book = load_workbook(
+        io.BytesIO(export(client, "forecast-quota", fmt="xlsx", **Q)), read_only=True
+    )
+    header = next(book.active.iter_rows(values_only=True))
+    assert header[1] == "配额"
+
+
+def test_a_bad_forecast_month_is_named_beside_the_field(client, forecast_world):
+    response = client.get(
+        "/crm/reports/forecast-quota", query_string={"kind": "month", "on": "soon"}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="on-error"' in page and "YYYY-MM" in page
+
+
 def test_csv_and_xlsx_hold_the_same_table_as_the_page(client, world):
     csv_rows = read_csv(export(client, "competitors", period="all"))
     book = load_workbook(
@@ -808,7 +1041,7 @@ def test_every_report_survives_hostile_filters(client, world):
     from sandbox.crm.reports.framework import REPORTS
     from tests.fuzz.test_fuzz_routes import HOSTILE, HUGE, RAW_QUERIES
 
-    names = ("period", "from", "to", "owner", "segment", "p", "section")
+    names = ("period", "from", "to", "owner", "segment", "p", "section", "kind", "on")
     for key in REPORTS:
         for value in (*HOSTILE, *HUGE):
             query = {name: value for name in names}

@@ -7,7 +7,7 @@ the workbench counts and out of search (no search columns, no list columns).
 """
 
 from sandbox.crm.registry import Module, module_blueprint, register_module
-from sandbox.crm.reports import customers, desk, sales, seven_p
+from sandbox.crm.reports import customers, desk, forecast, sales, seven_p
 from sandbox.crm.reports.framework import Choice, Report, define_report
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.sales import Opportunity
@@ -91,6 +91,21 @@ define_report(
         _l("Campaign start date"),
         group=SALES,
         icon="megaphone",
+    )
+)
+define_report(
+    Report(
+        "forecast-quota",
+        _l("Forecast vs quota"),
+        _l(
+            "Each colleague's quota for a month or quarter against closed, commit, "
+            "best case and pipeline, with attainment and the gap to quota."
+        ),
+        forecast.forecast_vs_quota,
+        _l("Close date"),
+        fiscal_periods=True,
+        group=SALES,
+        icon="bullseye",
     )
 )
 define_report(

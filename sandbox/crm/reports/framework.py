@@ -169,6 +169,10 @@ PERIODS = {
     "custom": _l("Custom dates"),
 }
 
+#: The period of a report on fiscal periods (``?kind=&on=``) rather than dates.
+FISCAL = "fiscal"
+FISCAL_KINDS = {"quarter": _l("Quarter"), "month": _l("Month")}
+
 
 def month_start(day: dt.date, months: int = 0) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
@@ -264,17 +268,25 @@ def parse_filters(
     choices: Mapping[str, Sequence[str]],
     today: dt.date,
     zone: str,
+    fiscal_start: int | None = None,
 ) -> Filters:
     """Read the filters from URL arguments; junk falls back to the defaults, and a
-    date that cannot be read is named in ``errors`` instead of failing the page."""
+    date that cannot be read is named in ``errors`` instead of failing the page.
+
+    With ``fiscal_start`` (the month the course's fiscal year starts in) the period
+    is a month or a fiscal quarter: ``kind`` and ``on`` (any month inside it)."""
     from sandbox.i18n import gettext as _
 
     errors: dict[str, str] = {}
+    extra: dict[str, str] = {}
     period = args.get("period", default_period)
     if period not in PERIODS:
         period = default_period
     start, end = period_bounds(period, today)
-    if period == "custom":
+    if fiscal_start is not None:
+        period = FISCAL
+        start, end, extra = _fiscal_period(args, today, fiscal_start, errors)
+    elif period == "custom":
         start = end = None
         for name in ("from", "to"):
             text = (args.get(name) or "").strip()
@@ -296,11 +308,36 @@ def parse_filters(
     owner_text = (args.get("owner") or "").strip()
     if owner_text.isdigit() and int(owner_text) in owners:
         owner_id = int(owner_text)
-    extra = {}
     for name, allowed in choices.items():
         value = args.get(name, allowed[0])
         extra[name] = value if value in allowed else allowed[0]
     return Filters(period, start, end, owner_id, extra, errors, zone, today)
+
+
+def _fiscal_period(
+    args: Mapping[str, str], today: dt.date, fiscal_start: int, errors: dict
+) -> tuple[dt.date, dt.date, dict[str, str]]:
+    """The month or fiscal quarter named by ``kind`` and ``on`` (``YYYY-MM``);
+    the current one when ``on`` is empty or cannot be read."""
+    from sandbox.crm.forecasts.service import period_containing
+    from sandbox.i18n import gettext as _
+
+    kind = args.get("kind", "quarter")
+    if kind not in FISCAL_KINDS:
+        kind = "quarter"
+    day = today
+    text = (args.get("on") or "").strip()[:10]
+    if text:
+        try:
+            day = dt.date.fromisoformat(f"{text[:7]}-01")
+            if not 1900 <= day.year <= 9000:
+                raise ValueError(text)
+        except ValueError:
+            day = today
+            errors["on"] = _("Enter a month as YYYY-MM.")
+    found = period_containing(day, kind, fiscal_start)
+    end = found.end + dt.timedelta(days=1)
+    return found.start, end, {"kind": kind, "on": found.token}
 
 
 # ------------------------------------------------------------------ the registry
@@ -331,6 +368,8 @@ class Report:
     default_period: str = "all"
     owner_filter: bool = True
     choices: Sequence[Choice] = ()
+    #: The period is a month or a fiscal quarter (forecasts), not a date range.
+    fiscal_periods: bool = False
     group: object = None
     icon: str = "bar-chart"
 

@@ -9,9 +9,11 @@ from flask import Response, abort, render_template, request
 from sandbox.auth.decorators import login_required
 from sandbox.crm.cases.service import current_zone
 from sandbox.crm.cases.sla import to_local
+from sandbox.crm.forecasts.service import course_fiscal_start
 from sandbox.crm.reports import MODULE, bp
 from sandbox.crm.reports.dashboard import key_figures
 from sandbox.crm.reports.framework import (
+    FISCAL_KINDS,
     PERIODS,
     REPORTS,
     Filters,
@@ -53,6 +55,7 @@ def _filters(report: Report, owners: list[tuple[int, str]]) -> Filters:
         choices={c.name: [key for key, _label in c.options] for c in report.choices},
         today=local_today(),
         zone=current_zone(),
+        fiscal_start=course_fiscal_start() if report.fiscal_periods else None,
     )
 
 
@@ -90,6 +93,7 @@ def show(report_key: str):
         sections=sections,
         owners=owners,
         periods=PERIODS,
+        fiscal_kinds=FISCAL_KINDS,
         export_args=filters.query_args(),
     )
 

@@ -4,12 +4,15 @@ leads by source and campaign ROI. Every figure is a SQL aggregate."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from sandbox.crm.campaigns.service import campaign_results, roi
 from sandbox.crm.codes import code_list
 from sandbox.crm.reports.framework import (
+    TENTH,
     Chart,
     Column,
     Filters,
@@ -31,6 +34,8 @@ from sandbox.models.crm.campaigns import Campaign
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.leads import Lead
 from sandbox.models.crm.sales import Opportunity, Stage
+
+ZERO = Decimal("0.00")
 
 
 def stage_name(name: str, name_zh: str | None) -> str:
@@ -308,52 +313,33 @@ def leads_by_source(session: Session, filters: Filters) -> list[Section]:
 
 def campaign_roi(session: Session, filters: Filters) -> list[Section]:
     """Each campaign's cost (counted once), the leads and deals it brought, the
-    amount won and ROI = (won − actual cost) / actual cost."""
-    won = Stage.is_won.is_(True)
-    deals = (
-        sa.select(
-            unindexed(Opportunity.campaign_id).label("campaign_id"),
-            sa.func.count(Opportunity.id).label("deals"),
-            sa.func.sum(sa.case((won, 1), else_=0)).label("won"),
-            sa.func.sum(sa.case((won, raw(Opportunity.amount)), else_=0)).label(
-                "won_amount"
-            ),
-        )
-        .join(Stage, Opportunity.stage_id == Stage.id)
-        .where(Opportunity.campaign_id.is_not(None))
-        .group_by(unindexed(Opportunity.campaign_id))
-        .subquery()
-    )
-    leads = (
-        sa.select(
-            unindexed(Lead.campaign_id).label("campaign_id"),
-            sa.func.count(Lead.id).label("leads"),
-        )
-        .where(Lead.campaign_id.is_not(None))
-        .group_by(unindexed(Lead.campaign_id))
-        .subquery()
-    )
-    stmt = (
-        sa.select(
-            Campaign.name,
-            sa.func.coalesce(raw(Campaign.actual_cost), 0),
-            sa.func.coalesce(leads.c.leads, 0),
-            sa.func.coalesce(deals.c.deals, 0),
-            sa.func.coalesce(deals.c.won, 0),
-            sa.func.coalesce(deals.c.won_amount, 0),
-        )
-        .outerjoin(deals, deals.c.campaign_id == Campaign.id)
-        .outerjoin(leads, leads.c.campaign_id == Campaign.id)
-        .where(
-            *filters.on_date(Campaign.start_date),
-            *filters.by_owner(Campaign.owner_id),
-        )
+    amount won and ROI = (won − actual cost) / actual cost, as the campaign
+    module computes them (:func:`campaign_results`)."""
+    conditions = [
+        *filters.on_date(Campaign.start_date),
+        *filters.by_owner(Campaign.owner_id),
+    ]
+    campaigns = session.execute(
+        sa.select(Campaign.id, Campaign.name)
+        .where(*conditions)
         .order_by(Campaign.start_date.desc(), Campaign.name)
+    ).all()
+    results = campaign_results(
+        session, [cid for cid, _name in campaigns] if conditions else None
     )
     rows = []
-    for name, cost, lead_n, deal_n, won_n, amount in session.execute(stmt):
+    for cid, name in campaigns:
+        result = results[cid]
         rows.append(
-            [name, cents(cost), lead_n, deal_n, won_n, cents(amount), roi(amount, cost)]
+            [
+                name,
+                result.actual_cost or ZERO,
+                result.leads,
+                result.opportunities,
+                result.won_count,
+                result.won_amount,
+                as_percent(result.roi),
+            ]
         )
     columns = [
         Column("campaign", _l("Campaign")),
@@ -365,7 +351,7 @@ def campaign_roi(session: Session, filters: Filters) -> list[Section]:
         Column("roi", _l("ROI (%)"), "percent"),
     ]
     totals = totals_of(rows, [c.kind for c in columns])
-    totals[6] = roi(totals[5] * 100, totals[1] * 100)
+    totals[6] = as_percent(roi(totals[5], totals[1]))
     return [
         Section(
             "campaigns",
@@ -380,8 +366,8 @@ def campaign_roi(session: Session, filters: Filters) -> list[Section]:
     ]
 
 
-def roi(won_cents, cost_cents):
-    """(won − cost) / cost as a percentage; None without a cost."""
-    if not cost_cents:
+def as_percent(ratio: Decimal | None) -> Decimal | None:
+    """A ratio (0.25) as the percentage the reports show (25.0)."""
+    if ratio is None:
         return None
-    return percent(int(won_cents) - int(cost_cents), int(cost_cents))
+    return (ratio * 100).quantize(TENTH, rounding=ROUND_HALF_UP)
