@@ -9,9 +9,11 @@ student to student, and stored where the scenario would store them.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -227,7 +229,7 @@ def _taken_deals(facts: dict) -> set[str]:
         fact["name"]
         for key in ("open_deal", "won_deal", "lost_deal", "quote_deal")
         if (fact := facts.get(key))
-    }
+    } | ({facts["campaign"]["deal"]} if "campaign" in facts else set())
 
 
 @maker("open_deal")
@@ -380,3 +382,125 @@ def _kb_case(session: Session, rnd: random.Random, lang: str, facts: dict):
     )
     case = rnd.choice([c for c in cases if c.id not in resolved_before])
     return {"subject": case.subject, "number": case.number}
+
+
+@maker("campaign")
+def _campaign(session: Session, rnd: random.Random, lang: str, facts: dict):
+    """A new campaign with its budget and cost, a lead and a contact it reaches,
+    and an open deal it brings in; ``roi`` is the percentage the results panel
+    shows once that deal is won."""
+    from sandbox.crm.codes import default_list
+    from sandbox.models.crm.campaigns import Campaign
+    from sandbox.models.crm.contacts import Contact
+
+    # (code, the kind of event in a sentence, in a name), in each language.
+    code, kind_en, title_en, kind_zh = rnd.choice(
+        (
+            ("event", "trade fair", "Trade Fair", "展会"),
+            ("seminar", "seminar", "Seminar", "研讨会"),
+        )
+    )
+    kind = next(c for c in default_list("campaign_type") if c.code == code)
+    known = {normalise_name(n) for n in session.scalars(sa.select(Campaign.name))}
+    while True:
+        number = rnd.randrange(10, 100)
+        name = (
+            f"第{number}届春季{kind_zh}"
+            if lang == "zh"
+            else f"Spring {title_en} {number}"
+        )
+        if normalise_name(name) not in known:
+            break
+    taken = {facts[key]["name"] for key in ("hot_lead", "cold_lead", "lookup_lead")}
+    lead = rnd.choice([x for x in _open_leads(session) if x.name not in taken])
+    contacts = session.scalars(
+        sa.select(Contact)
+        .where(Contact.first_name.is_not(None), Contact.last_name.is_not(None))
+        .order_by(Contact.id)
+    ).all()
+    names = [c.full_name for c in contacts]
+    contact = rnd.choice([c for c in contacts if names.count(c.full_name) == 1])
+    opp, _ = rnd.choice(_open_deals(session, _taken_deals(facts)))
+    amount = Decimal(str(opp.amount))
+    # A cost of 10–60 % of the deal, in steps of 500, within a slightly larger
+    # budget.
+    share = Decimal(rnd.randrange(10, 60)) / 100
+    cost = max(1, int(amount * share / 500)) * 500
+    budget = cost + rnd.randrange(1, 9) * 500
+    # As the results panel shows it: the ratio to four decimals, as a percentage
+    # to one decimal.
+    ratio = ((amount - cost) / cost).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    roi = float(f"{float(ratio * 100):.1f}")
+    return {
+        "name": name,
+        "type": kind.code,
+        "type_en": kind.en,
+        "type_zh": kind.zh,
+        "kind_en": kind_en,
+        "kind_zh": kind_zh,
+        "budget": budget,
+        "actual_cost": cost,
+        "lead": lead.name,
+        "contact": contact.full_name,
+        "deal": opp.name,
+        "deal_amount": float(amount),
+        "roi": roi,
+    }
+
+
+@maker("forecast")
+def _forecast(session: Session, rnd: random.Random, lang: str, facts: dict):
+    """A month in which the student's own open deals close, the quota to set for
+    it, and the adjustment to submit; ``weighted`` is the weighted pipeline the
+    forecast shows on the untouched tenant."""
+    from sandbox.models.crm import Colleague
+    from sandbox.models.crm.sales import Opportunity, Stage
+
+    me = session.scalar(sa.select(Colleague).where(Colleague.is_self).limit(1))
+    rows = session.execute(
+        sa.select(Opportunity.close_date, Opportunity.amount, Opportunity.probability)
+        .join(Stage, Stage.id == Opportunity.stage_id)
+        .where(
+            Stage.is_closed.is_(False),
+            Opportunity.owner_id == me.id,
+            Opportunity.forecast_category != "omitted",
+            Opportunity.close_date.is_not(None),
+            Opportunity.amount > 0,
+            Opportunity.probability > 0,
+        )
+    ).all()
+    weighted: dict[str, Decimal] = {}
+    for day, amount, probability in rows:
+        key = f"{day:%Y-%m}"
+        cents = int((Decimal(str(amount)) * 100).to_integral_value())
+        weighted[key] = weighted.get(key, Decimal(0)) + cents * probability
+    # Scenarios give every student open deals of their own; a tenant without any
+    # still gets a month (its weighted pipeline is then 0).
+    month = rnd.choice(sorted(weighted)) if weighted else f"{dt.date.today():%Y-%m}"
+    adjustment = rnd.choice((-1, 1)) * rnd.randrange(2, 20) * 500
+    reason = (
+        (
+            "客户预算已获批准，预计提前签约。"
+            if lang == "zh"
+            else "The customer's budget was approved; signing is expected early."
+        )
+        if adjustment > 0
+        else (
+            "一个大客户的采购推迟到下个月。"
+            if lang == "zh"
+            else "A large customer has postponed its purchase to next month."
+        )
+    )
+    return {
+        "me": me.name,
+        "month": month,
+        "start": f"{month}-01",
+        "quota": rnd.randrange(20, 200) * 1000,
+        "adjustment": adjustment,
+        "reason": reason,
+        "weighted": float(
+            (weighted.get(month, Decimal(0)) / 10000).quantize(
+                Decimal("0.01"), ROUND_HALF_UP
+            )
+        ),
+    }

@@ -602,3 +602,21 @@ def test_answer_revealed_text_and_computed_from_the_crm(app, classroom):
     }
     assert run(app, classroom, "answer", params, answer=str(new_leads)).score == 1
     assert run(app, classroom, "answer", params, answer=str(new_leads + 1)).score == 0
+
+
+@pytest.mark.parametrize(
+    ("entity", "where", "zh"),
+    [
+        ("campaign", {"name": "Spring Fair 12"}, "市场活动"),
+        ("campaign_member", {"lead": "Nobody Here"}, "活动成员"),
+        ("quota", {"start": "2030-01-01"}, "配额"),
+        ("forecast_submission", {"period_label": "2030-01"}, "已提交的预测"),
+    ],
+)
+def test_campaign_and_forecast_records_are_named_in_both_languages(
+    app, classroom, entity, where, zh
+):
+    result = run(app, classroom, "record_exists", {"entity": entity, "where": where})
+    assert result.score == 0
+    assert entity.replace("_", " ") not in result.message["zh"]
+    assert zh in result.message["zh"]

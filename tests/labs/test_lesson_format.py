@@ -26,13 +26,15 @@ def _copy(tmp_path, name="leads-convert", text=None):
 
 def test_every_shipped_lesson_loads_in_the_zheke_order():
     lessons = load_lessons()
-    assert list(lessons)[:8] == [
+    assert list(lessons)[:10] == [
         "getting-started",
         "accounts-contacts",
         "leads-convert",
         "opportunities-pipeline",
         "competitors-loss",
         "products-quote",
+        "sales-forecast",
+        "campaigns-roi",
         "service-case",
         "knowledge-callback",
     ]

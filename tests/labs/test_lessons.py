@@ -9,6 +9,7 @@ from sandbox.extensions import db
 from sandbox.labs.grading import check_step, grade_tenant
 from sandbox.labs.lessons import load_lessons
 from sandbox.labs.planting import plant_facts
+from sandbox.labs.render import render_value
 from sandbox.labs.solution import SolutionClient, solution_steps
 from sandbox.models.control import Tenant
 from tests.conftest import AuthActions
@@ -91,3 +92,14 @@ def test_one_students_solution_does_not_pass_for_another(app, lesson_id, scenari
     for step in lesson.steps:
         outcome = _check(app, ben_id, lesson, step, answers.get(step.id))
         assert not outcome.passed, step.id
+
+
+@pytest.mark.parametrize(("lesson_id", "scenario"), CASES)
+def test_every_instruction_finds_its_facts(app, lesson_id, scenario):
+    lesson = LESSONS[lesson_id]
+    _, facts = _student(app, scenario, "ana")
+    for step in lesson.steps:
+        for lang in ("en", "zh"):
+            # Strict rendering: a fact the planting does not provide raises.
+            text = render_value(step.instructions[lang], facts)
+            assert "{{" not in text and "None" not in text, (step.id, lang, text)

@@ -48,6 +48,10 @@ ENTITY_NOUNS = {
     "account_relation": _l("account relationship"),
     "stage": _l("stage"),
     "colleague": _l("colleague"),
+    "campaign": _l("campaign"),
+    "campaign_member": _l("campaign member"),
+    "quota": _l("quota"),
+    "forecast_submission": _l("submitted forecast"),
 }
 EMPTY = _l("(empty)")
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
