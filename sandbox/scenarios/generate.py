@@ -1,0 +1,995 @@
+"""The rows of a scenario: every tenant table, in memory, from (scenario, seed, day).
+
+Nothing here touches a database: :func:`generate` returns ``{table: [row, ...]}`` and
+the planted facts, and :mod:`sandbox.scenarios.builder` writes them. One
+``random.Random`` seeded from the scenario id and the variant seed drives every
+choice, so the same scenario, seed and day always give the same rows; every date is
+counted from the provisioning day, so a scenario never looks stale.
+
+Money is in cents, quantities and discounts in hundredths (the ``Money`` type's
+storage); times are UTC without a zone, as the app stores them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import zlib
+from bisect import bisect
+from collections import Counter, defaultdict
+from itertools import accumulate
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sandbox.scenarios import data
+from sandbox.scenarios.people import Locale, Person
+from sandbox.scenarios.spec import Scenario
+
+UTC = dt.timezone.utc
+Rows = list[dict[str, Any]]
+
+#: Lead statuses and ratings, as shares of the scenario's leads.
+LEAD_STATUSES = (("new", 14), ("contacted", 12), ("qualified", 8), ("unqualified", 6))
+LEAD_RATINGS = (("hot", 1), ("warm", 2), ("cold", 2))
+UNQUALIFIED_REASONS = ("no_budget", "no_need", "no_contact", "competitor", "other")
+#: Every this many leads, one comes from a company that is already an account.
+KNOWN_COMPANY_EVERY = 8
+#: How a quantity is drawn for a product's unit: (least, most, multiplier).
+QUANTITIES = {
+    "user_month": (5, 60, 12),
+    "hour": (8, 80, 1),
+    "kg": (10, 500, 1),
+    "piece": (5, 200, 1),
+}
+#: Case lifecycles from New and how often each is drawn (see cases.service).
+CASE_PATHS = (
+    ((), 3),
+    (("accept",), 3),
+    (("accept", "assign"), 3),
+    (("accept", "assign", "start"), 4),
+    (("accept", "assign", "start", "request_info"), 2),
+    (("accept", "escalate"), 2),
+    (("accept", "assign", "start", "escalate"), 1),
+    (("accept", "assign", "suspend"), 1),
+    (("accept", "assign", "start", "resolve"), 3),
+    (("accept", "assign", "start", "resolve", "callback"), 2),
+    (("accept", "assign", "start", "resolve", "callback", "close"), 3),
+    (("accept", "assign", "start", "resolve", "callback", "close", "analyze"), 2),
+    (("cancel",), 1),
+)
+ARTICLE_STATES = ("published", "published", "published", "review", "draft")
+
+
+def variant_random(scenario_id: str, seed: int) -> random.Random:
+    """The generator of one variant (the scenario id is mixed in, so seed 7 of two
+    scenarios do not pick alike)."""
+    mixed = zlib.crc32(scenario_id.encode()) * 1_000_003 + seed
+    return random.Random(mixed)  # noqa: S311 - reproducible data, not secrets
+
+
+def _weighted(rnd: random.Random, weights: dict[str, int]) -> str:
+    keys = list(weights)
+    return rnd.choices(keys, [weights[k] for k in keys])[0]
+
+
+def _spread(rnd: random.Random, shares: tuple[tuple[Any, int], ...], n: int) -> list:
+    """``n`` values in proportion to ``shares`` (each share at least once), shuffled."""
+    total = sum(w for _, w in shares)
+    values = []
+    for value, weight in shares:
+        values += [value] * max(1, round(n * weight / total))
+    rnd.shuffle(values)
+    while len(values) < n:
+        values.append(rnd.choice([v for v, _ in shares]))
+    # Trim from the most frequent value so every value stays present.
+    while len(values) > n:
+        common = Counter(values).most_common(1)[0][0]
+        values.remove(common)
+    return values
+
+
+def _ts(moment: dt.datetime) -> str:
+    return moment.replace(microsecond=0).isoformat(" ")
+
+
+def _money(cents: int) -> str:
+    return f"{cents / 100:.2f}"
+
+
+class Generator:
+    def __init__(self, scenario: Scenario, seed: int, today: dt.date) -> None:
+        self.s = scenario
+        self.seed = seed
+        self.today = today
+        self.rnd = variant_random(scenario.id, seed)
+        self.zh = scenario.chinese
+        self.lang = "zh" if self.zh else "en"
+        self.zone = ZoneInfo(scenario.timezone)
+        self.people = Locale(scenario.locale, self.rnd, seed)
+        self.sentences = data.load("sentences")
+        self.catalogue = data.catalogue(scenario.catalogue)
+        self.titles = data.load("titles")["titles"]
+        self.tables: dict[str, Rows] = defaultdict(list)
+        self.facts: dict[str, dict[str, Any]] = {}
+        self.now = self.local(today, 10, 0)
+        self.start = self.now - dt.timedelta(days=scenario.history_days)
+
+    # ------------------------------------------------------------------ helpers
+
+    def local(self, day: dt.date, hour: int, minute: int) -> dt.datetime:
+        """A local time of the scenario's zone, as naive UTC."""
+        moment = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=self.zone)
+        return moment.astimezone(UTC).replace(tzinfo=None)
+
+    def workday(self, day: dt.date) -> dt.date:
+        """``day``, or the working day before it (weekends are quiet)."""
+        while day.weekday() >= 5:
+            day -= dt.timedelta(days=1)
+        return day
+
+    def moment(self, days_ago_most: int, days_ago_least: int = 0) -> dt.datetime:
+        """A working-hours time on a working day within the given days before today."""
+        rnd = self.rnd
+        day = self.today - dt.timedelta(
+            days=rnd.randrange(days_ago_least, max(days_ago_least + 1, days_ago_most))
+        )
+        day = self.workday(day)
+        stamp = self.local(day, rnd.randrange(8, 18), rnd.randrange(60))
+        return min(stamp, self.now - dt.timedelta(minutes=30))
+
+    def text(self, pool: str) -> str:
+        return self.rnd.choice(self.sentences[pool][self.lang])
+
+    def pick(self, pair: list | tuple) -> str:
+        """The scenario's language out of an ``(en, zh)`` pair."""
+        return pair[1] if self.zh else pair[0]
+
+    def stamp(self, row: dict[str, Any], created: dt.datetime, updated=None) -> dict:
+        row["created_at"] = _ts(created)
+        row["updated_at"] = _ts(updated or created)
+        return row
+
+    # ------------------------------------------------------------------ team
+
+    def team(self) -> None:
+        created = self.start - dt.timedelta(days=30)
+        domain = self.s.company.get("domain", "example.com")
+        for n, member in enumerate(self.s.team, start=1):
+            email = member.email
+            if email is None and member.is_self:
+                email = f"me@{domain}"
+            self.tables["colleague"].append(
+                self.stamp(
+                    {
+                        "id": n,
+                        "name": member.name,
+                        "role": member.role,
+                        "email": email,
+                        "is_self": member.is_self,
+                        "active": True,
+                    },
+                    created,
+                )
+            )
+        self.me = next(n for n, m in enumerate(self.s.team, start=1) if m.is_self)
+        self.sellers = [
+            n for n, m in enumerate(self.s.team, start=1) if m.role.startswith("sales")
+        ]
+        self.agents = [
+            n
+            for n, m in enumerate(self.s.team, start=1)
+            if m.role.startswith("service")
+        ] or self.sellers
+        self.manager = next(
+            (n for n, m in enumerate(self.s.team, 1) if m.role == "sales_manager"),
+            self.me,
+        )
+
+    def stages(self) -> None:
+        from sandbox.models.crm.sales import DEFAULT_STAGES
+
+        created = self.start - dt.timedelta(days=30)
+        self.stage_ids = {}
+        for n, (code, en, zh, prob, category, closed, won) in enumerate(
+            DEFAULT_STAGES, start=1
+        ):
+            self.stage_ids[code] = n
+            self.tables["stage"].append(
+                self.stamp(
+                    {
+                        "id": n,
+                        "code": code,
+                        "name": en,
+                        "name_zh": zh,
+                        "position": n,
+                        "probability": prob,
+                        "forecast_category": category,
+                        "is_closed": closed,
+                        "is_won": won,
+                    },
+                    created,
+                )
+            )
+        self.stage_rows = {row["code"]: row for row in self.tables["stage"]}
+
+    # ------------------------------------------------------------------ codes
+
+    def code_lists(self) -> None:
+        from sandbox.crm.codes import default_list
+
+        extra = data.extra_codes()
+        created = self.start - dt.timedelta(days=30)
+        for n, (key, added) in enumerate(sorted(self.s.code_lists.items()), start=1):
+            entries = [
+                (c.code, c.en, c.zh, c.color, c.active) for c in default_list(key)
+            ]
+            known = {e[0] for e in entries}
+            for code in added:
+                if code not in known:
+                    en, zh = extra[key][code]
+                    entries.append((code, en, zh, None, True))
+            for position, (code, en, zh, color, active) in enumerate(entries, 1):
+                self.tables["code_item"].append(
+                    {
+                        "list_key": key,
+                        "code": code,
+                        "label_en": str(en),
+                        "label_zh": str(zh),
+                        "position": position,
+                        "color": color,
+                        "active": active,
+                    }
+                )
+            self.tables["code_list"].append(
+                self.stamp({"id": n, "list_key": key}, created)
+            )
+
+    def codes(self, key: str) -> list[str]:
+        """The active codes of a list as this tenant will have it."""
+        from sandbox.crm.codes import default_list
+
+        codes = list(default_list(key).active_codes())
+        return codes + [c for c in self.s.code_lists.get(key, ()) if c not in codes]
+
+    def weights(self, key: str, list_key: str) -> dict[str, int]:
+        given = self.s.volumes.get(key) or {}
+        allowed = set(self.codes(list_key))
+        chosen = {k: w for k, w in given.items() if k in allowed and w}
+        return chosen or {code: 1 for code in self.codes(list_key)}
+
+    # ------------------------------------------------------------------ catalogue
+
+    def catalogue_rows(self) -> None:
+        rnd = self.rnd
+        created = self.start - dt.timedelta(days=20)
+        for n, (en, zh, parent) in enumerate(self.catalogue["categories"], start=1):
+            self.tables["product_category"].append(
+                self.stamp(
+                    {
+                        "id": n,
+                        "name": zh if self.zh else en,
+                        "parent_id": None if parent is None else parent + 1,
+                    },
+                    created,
+                )
+            )
+        for n, (code, en, zh, category, unit, price, cost) in enumerate(
+            self.catalogue["products"], start=1
+        ):
+            # Each variant's prices differ a little (cents).
+            cents = price * 100 * rnd.randrange(90, 111) // 100
+            self.tables["product"].append(
+                self.stamp(
+                    {
+                        "id": n,
+                        "code": code,
+                        "name": zh if self.zh else en,
+                        "category_id": category + 1,
+                        "unit": unit,
+                        "list_price": cents,
+                        "cost": cents * cost // 100,
+                        "active": True,
+                        "description": None,
+                    },
+                    created,
+                )
+            )
+        for n, item in enumerate(self.catalogue["competitors"], start=1):
+            name, strengths, weaknesses = item[self.lang]
+            self.tables["competitor"].append(
+                self.stamp(
+                    {
+                        "id": n,
+                        "name": name,
+                        "website": item["website"],
+                        "strengths": strengths,
+                        "weaknesses": weaknesses,
+                        "products": None,
+                        "pricing": None,
+                    },
+                    created,
+                )
+            )
+        self.key_competitor = rnd.randrange(1, len(self.catalogue["competitors"]) + 1)
+
+    # ------------------------------------------------------------------ accounts
+
+    def accounts(self) -> None:
+        rnd = self.rnd
+        volumes = self.s.volumes
+        n_accounts = volumes["accounts"]
+        industries = self.weights("industries", "industry")
+        types = self.weights("account_types", "account_type")
+        sources = self.codes("account_source")
+        taken: set[str] = set()
+        partners = volumes.get("channel_partners", 0)
+        plan: list[str] = []
+        self.partner_of: dict[int, int] = {}
+        for p in range(partners):
+            plan.append("channel")
+            low, high = volumes.get("end_customers_per_partner", [2, 4])
+            for _ in range(rnd.randint(low, high)):
+                plan.append(f"end:{p}")
+        while len(plan) < n_accounts:
+            plan.append(_weighted(rnd, types))
+        rows = []
+        self.company_of: dict[int, Any] = {}
+        partner_ids: list[int] = []
+        for account_id, kind in enumerate(plan[:n_accounts], start=1):
+            account_type = "end_customer" if kind.startswith("end:") else kind
+            if kind.startswith("end:"):
+                self.partner_of[account_id] = partner_ids[int(kind[4:])]
+            if kind == "channel":
+                partner_ids.append(account_id)
+            industry = _weighted(rnd, industries)
+            company = self.people.company(industry, taken)
+            self.company_of[account_id] = company
+            customer = account_type in ("customer", "end_customer", "channel")
+            created = self.moment(self.s.history_days, 30)
+            owner = rnd.choice(self.sellers) if rnd.random() < 0.9 else None
+            row = {
+                "id": account_id,
+                "name": company.name,
+                "account_type": account_type,
+                "industry": industry,
+                "phone": self.people.office_phone(company.place),
+                "email": f"info@{company.domain}",
+                "website": f"https://www.{company.domain}",
+                "address": company.place.address,
+                "city": company.place.city,
+                "country": company.place.country,
+                "annual_revenue": rnd.randrange(2, 800) * 500_000 * 100,
+                "employees": rnd.choice((20, 50, 80, 120, 200, 350, 500, 1200, 3000)),
+                "owner_id": owner,
+                "description": self.text("account_descriptions")
+                if rnd.random() < 0.5
+                else None,
+                "source": rnd.choice(sources),
+                "status": (
+                    rnd.choice(("active", "active", "active", "dormant"))
+                    if customer
+                    else rnd.choice(("new", "developing", "developing"))
+                ),
+                "intention": None if customer else rnd.choice(("high", "medium", "low")),
+                "rating": rnd.choice(("a", "b", "b", "c")) if customer else "c",
+                "parent_id": None,
+                "review_state": None,
+                "review_note": None,
+                "inactive": False,
+                "inactive_reason": None,
+            }
+            rows.append(self.stamp(row, created))
+        self.tables["account"] = rows
+        self.partner_ids = partner_ids
+        # Groups: a few accounts belong to a parent (subsidiaries of a group).
+        for n in range(volumes.get("subsidiaries", 0)):
+            parent, child = rows[2 * n], rows[2 * n + 1]
+            if child["id"] in self.partner_of or parent["id"] in self.partner_of:
+                continue
+            child["parent_id"] = parent["id"]
+            self.relation(parent["id"], child["id"], "subsidiary", child)
+        for end, partner in sorted(self.partner_of.items()):
+            self.relation(partner, end, "serves", rows[end - 1])
+        from sandbox.text import company_key, name_key
+
+        for row in rows:
+            row["name_key"] = name_key(row["name"])
+            row["match_key"] = company_key(row["name"])
+
+    def relation(self, account_id: int, related_id: int, kind: str, row) -> None:
+        relations = self.tables["account_relation"]
+        relations.append(
+            {
+                "id": len(relations) + 1,
+                "account_id": account_id,
+                "related_id": related_id,
+                "relation": kind,
+                "created_at": row["created_at"],
+                "updated_at": row["created_at"],
+            }
+        )
+
+    # ------------------------------------------------------------------ contacts
+
+    def contacts(self) -> None:
+        rnd = self.rnd
+        low, high = self.s.volumes.get("contacts_per_account", [1, 4])
+        self.contacts_of: dict[int, list[dict]] = defaultdict(list)
+        rows = self.tables["contact"]
+        for account in self.tables["account"]:
+            company = self.company_of[account["id"]]
+            count = rnd.randint(max(low, 1), high)
+            titles = rnd.sample(self.titles, min(count, len(self.titles)))
+            # The boss first: the others report to them.
+            titles.sort(key=lambda t: t[4] != "decision_maker")
+            head = None
+            for title in titles:
+                person = self.people.person()
+                contact_id = len(rows) + 1
+                created = dt.datetime.fromisoformat(account["created_at"]) + (
+                    dt.timedelta(days=rnd.randrange(0, 20))
+                )
+                row = {
+                    "id": contact_id,
+                    "account_id": account["id"],
+                    "first_name": person.first,
+                    "last_name": person.last,
+                    "title": self.pick((title[0], title[1])),
+                    "department": self.pick((title[2], title[3])),
+                    "email": self.people.email(person, company.domain),
+                    "phone": self.people.office_phone(company.place),
+                    "mobile": self.people.mobile(company.place),
+                    "notes": None,
+                    "role": title[4],
+                    "reports_to_id": head,
+                }
+                rows.append(self.stamp(row, min(created, self.now)))
+                self.contacts_of[account["id"]].append(row)
+                head = head or contact_id
+
+    def full_name(self, contact: dict) -> str:
+        person = Person(contact["first_name"], contact["last_name"], "", "")
+        return person.full(self.zh)
+
+    # ------------------------------------------------------------------ leads
+
+    def leads(self) -> None:
+        rnd = self.rnd
+        n = self.s.volumes["leads"]
+        statuses = _spread(rnd, LEAD_STATUSES, n)
+        ratings = _spread(rnd, LEAD_RATINGS, n)
+        share = max(1, n // 5)
+        owners = [None] * share + [self.me] * max(1, n // 5)
+        while len(owners) < n:
+            owners.append(rnd.choice(self.sellers))
+        rnd.shuffle(owners)
+        sources = self.weights("lead_sources", "lead_source")
+        industries = self.weights("industries", "industry")
+        reasons = [c for c in self.codes("unqualified_reason") if c != "duplicate"]
+        taken = {a["name_key"] for a in self.tables["account"]}
+        accounts = self.tables["account"]
+        rows = self.tables["lead"]
+        for lead_id in range(1, n + 1):
+            person = self.people.person()
+            industry = _weighted(rnd, industries)
+            known = lead_id % KNOWN_COMPANY_EVERY == 0
+            if known:
+                account = rnd.choice(accounts)
+                company_name = account["name"]
+                domain = self.company_of[account["id"]].domain
+                place = self.company_of[account["id"]].place
+            else:
+                company = self.people.company(industry, taken)
+                company_name, domain, place = company.name, company.domain, company.place
+            title = rnd.choice(self.titles)
+            status = statuses[lead_id - 1]
+            created = self.moment(120, 1)
+            rows.append(
+                self.stamp(
+                    {
+                        "id": lead_id,
+                        "name": person.full(self.zh),
+                        "company": company_name,
+                        "title": self.pick((title[0], title[1])),
+                        "email": self.people.email(person, domain),
+                        "phone": self.people.mobile(place),
+                        "source": _weighted(rnd, sources),
+                        "status": status,
+                        "rating": ratings[lead_id - 1],
+                        "unqualified_reason": rnd.choice(reasons)
+                        if status == "unqualified"
+                        else None,
+                        "industry": industry,
+                        "city": place.city,
+                        "campaign_id": None,
+                        "owner_id": owners[lead_id - 1],
+                        "notes": self.text("lead_notes") if rnd.random() < 0.7 else None,
+                        "converted_at": None,
+                        "converted_account_id": None,
+                        "converted_contact_id": None,
+                        "converted_opportunity_id": None,
+                    },
+                    created,
+                )
+            )
+
+    # ------------------------------------------------------------------ deals
+
+    def line(self, opp_id: int, position: int, product: dict) -> dict:
+        rnd = self.rnd
+        low, high, times = QUANTITIES.get(product["unit"], (1, 12, 1))
+        quantity = rnd.randint(low, high) * times
+        discount = rnd.choice((0, 0, 0, 5, 10, 15))
+        price = product["list_price"]
+        # Cents, rounded half up like sandbox.crm.opportunities.
+        total = (quantity * price * (100 - discount) + 50) // 100
+        lines = self.tables["line_item"]
+        row = {
+            "id": len(lines) + 1,
+            "opportunity_id": opp_id,
+            "product_id": product["id"],
+            "position": position,
+            "quantity": quantity * 100,
+            "unit_price": price,
+            "discount": discount * 100,
+            "total": total,
+        }
+        lines.append(row)
+        return row
+
+    def opportunities(self) -> None:
+        from sandbox.models.crm.sales import DEFAULT_STAGES
+
+        rnd = self.rnd
+        spread = self.s.volumes["opportunities"]
+        accounts = self.tables["account"]
+        weight = {"customer": 4, "end_customer": 3, "channel": 4, "prospect": 2}
+        account_weights = [weight.get(a["account_type"], 1) for a in accounts]
+        cumulative = list(accumulate(account_weights))
+        products = self.tables["product"]
+        sources = self.weights("lead_sources", "lead_source")
+        lost_reasons = self.codes("lost_reason")
+        words = self.sentences["deal_names"][self.lang]
+        open_codes = [s[0] for s in DEFAULT_STAGES if not s[5]]
+        self.lines_of: dict[int, list[dict]] = defaultdict(list)
+        opps = self.tables["opportunity"]
+        horizon = self.s.horizon_days
+        for code, *_rest in DEFAULT_STAGES:
+            stage = self.stage_rows[code]
+            for _ in range(spread.get(code, 0)):
+                opp_id = len(opps) + 1
+                pick = bisect(cumulative, rnd.randrange(cumulative[-1]))
+                account = accounts[pick]
+                if stage["is_closed"]:
+                    close = self.workday(
+                        self.today - dt.timedelta(days=rnd.randrange(3, 330))
+                    )
+                    created = self.local(
+                        close - dt.timedelta(days=rnd.randrange(20, 120)), 10, 0
+                    )
+                    touched = self.local(close, 16, rnd.randrange(60))
+                else:
+                    close = self.today + dt.timedelta(days=rnd.randrange(7, horizon))
+                    created = self.moment(200, 10)
+                    # A few deals others own have gone quiet (early warning).
+                    idle = (
+                        rnd.randrange(40, 90)
+                        if rnd.random() < 0.08
+                        else rnd.randrange(1, 20)
+                    )
+                    touched = max(created, self.moment(idle + 1, idle))
+                owner = account["owner_id"] or rnd.choice(self.sellers)
+                if not stage["is_closed"] and touched < self.now - dt.timedelta(
+                    days=30
+                ):
+                    owner = rnd.choice([s for s in self.sellers if s != self.me])
+                amount = 0
+                for position, product in enumerate(
+                    rnd.sample(products, rnd.choice((1, 1, 2, 2, 3))), start=1
+                ):
+                    row = self.line(opp_id, position, product)
+                    self.lines_of[opp_id].append(row)
+                    amount += row["total"]
+                won, closed = stage["is_won"], stage["is_closed"]
+                staff = self.contacts_of.get(account["id"], [])
+                lost_reason = rnd.choice(lost_reasons) if closed and not won else None
+                word = rnd.choice(words)
+                name = (
+                    f"{account['name']}{word}"
+                    if self.zh
+                    else f"{account['name']} – {word}"
+                )
+                opps.append(
+                    self.stamp(
+                        {
+                            "id": opp_id,
+                            "name": name,
+                            "account_id": account["id"],
+                            "contact_id": staff[0]["id"] if staff else None,
+                            "amount": amount,
+                            "close_date": close.isoformat(),
+                            "stage_id": stage["id"],
+                            "probability": stage["probability"],
+                            "probability_manual": False,
+                            "forecast_category": stage["forecast_category"],
+                            "opportunity_type": "existing_business"
+                            if account["account_type"] != "prospect"
+                            else "new_business",
+                            "lead_source": _weighted(rnd, sources),
+                            "campaign_id": None,
+                            "next_step": None
+                            if closed
+                            else rnd.choice(self.sentences["next_steps"][self.lang]),
+                            "owner_id": owner,
+                            "closed_on": close.isoformat() if closed else None,
+                            "lost_reason": lost_reason,
+                            "lost_to_id": None,
+                            "last_activity_at": _ts(touched),
+                            "description": None,
+                        },
+                        created,
+                        touched,
+                    )
+                )
+        self.plant_deals()
+        for opp in opps:
+            self.history(opp, open_codes)
+            self.roles(opp)
+        self.deal_competitors()
+
+    def fact_params(self, kind: str) -> dict[str, Any] | None:
+        return next((f for f in self.s.facts.values() if f["kind"] == kind), None)
+
+    def plant_deals(self) -> None:
+        """A deal of the student's that has gone quiet, and a deal lost to a
+        competitor, whatever the draw gave."""
+        rnd = self.rnd
+        opps = self.tables["opportunity"]
+        stages = self.tables["stage"]
+        middle = {"needs_analysis", "value_proposition", "decision_makers",
+                  "perception_analysis", "proposal"}
+        self.stalled_id = None
+        stalled = self.fact_params("stalled_deal")
+        candidates = [o for o in opps if stages[o["stage_id"] - 1]["code"] in middle]
+        if stalled is not None and candidates:
+            opp = rnd.choice(candidates)
+            idle = stalled.get("idle_days", 45)
+            touched = self.moment(idle + 15, idle + 1)
+            created = min(
+                dt.datetime.fromisoformat(opp["created_at"]),
+                touched - dt.timedelta(days=rnd.randrange(20, 60)),
+            )
+            opp.update(
+                owner_id=self.me,
+                last_activity_at=_ts(touched),
+                created_at=_ts(created),
+                updated_at=_ts(touched),
+            )
+            self.stalled_id = opp["id"]
+        lost = [o for o in opps if o["lost_reason"] is not None]
+        if lost and not any(o["lost_reason"] == "competitor" for o in lost):
+            rnd.choice(lost)["lost_reason"] = "competitor"
+
+    def history(self, opp: dict, open_codes: list[str]) -> None:
+        """The stages a deal went through, from Prospecting to where it is now."""
+        rnd = self.rnd
+        stage = self.tables["stage"][opp["stage_id"] - 1]
+        if stage["is_closed"]:
+            reached = rnd.randrange(2, len(open_codes) + 1) if not stage["is_won"] else (
+                len(open_codes)
+            )
+            path = [*open_codes[: max(1, reached - rnd.randrange(0, 3))], stage["code"]]
+        else:
+            path = open_codes[: open_codes.index(stage["code"]) + 1]
+        start = dt.datetime.fromisoformat(opp["created_at"])
+        end = dt.datetime.fromisoformat(opp["last_activity_at"])
+        span = max((end - start).total_seconds(), 60)
+        history = self.tables["opportunity_history"]
+        for n, code in enumerate(path):
+            at = start + dt.timedelta(seconds=span * n / max(len(path) - 1, 1))
+            row = self.stage_rows[code]
+            history.append(
+                {
+                    "id": len(history) + 1,
+                    "opportunity_id": opp["id"],
+                    "at": _ts(at),
+                    "actor": "system",
+                    "stage_id": row["id"],
+                    "amount": opp["amount"],
+                    "probability": row["probability"],
+                    "close_date": opp["close_date"],
+                    "forecast_category": row["forecast_category"],
+                }
+            )
+
+    def roles(self, opp: dict) -> None:
+        staff = self.contacts_of.get(opp["account_id"], [])
+        if not staff:
+            return
+        roles = self.tables["opportunity_contact_role"]
+        for contact in staff[: self.rnd.randint(1, min(3, len(staff)))]:
+            roles.append(
+                {
+                    "id": len(roles) + 1,
+                    "opportunity_id": opp["id"],
+                    "contact_id": contact["id"],
+                    "role": contact["role"] or "other",
+                }
+            )
+
+    def deal_competitors(self) -> None:
+        rnd = self.rnd
+        competitors = [c["id"] for c in self.tables["competitor"]]
+        weights = [4 if c == self.key_competitor else 1 for c in competitors]
+        share = self.s.volumes.get("competitor_share", 0.4)
+        links = self.tables["opportunity_competitor"]
+        for opp in self.tables["opportunity"]:
+            stage = self.tables["stage"][opp["stage_id"] - 1]
+            if stage["is_won"] and rnd.random() > share / 2:
+                continue
+            chosen = set()
+            if opp["lost_reason"] == "competitor":
+                first = not any(o["lost_to_id"] for o in self.tables["opportunity"])
+                opp["lost_to_id"] = (
+                    self.key_competitor
+                    if first
+                    else rnd.choices(competitors, weights)[0]
+                )
+                chosen.add(opp["lost_to_id"])
+            elif rnd.random() < share:
+                chosen.add(rnd.choices(competitors, weights)[0])
+                if rnd.random() < 0.3:
+                    chosen.add(rnd.choice(competitors))
+            for competitor in sorted(chosen):
+                links.append(
+                    {
+                        "id": len(links) + 1,
+                        "opportunity_id": opp["id"],
+                        "competitor_id": competitor,
+                        "strengths": self.text("competitor_strengths"),
+                        "weaknesses": self.text("competitor_weaknesses"),
+                        "threat": rnd.choice(("low", "medium", "medium", "high")),
+                        "created_at": opp["created_at"],
+                        "updated_at": opp["created_at"],
+                    }
+                )
+
+    def quotes(self) -> None:
+        rnd = self.rnd
+        wanted = self.s.volumes.get("quotes", 0)
+        products = {p["id"]: p for p in self.tables["product"]}
+        late = {"proposal", "negotiation", "closed_won"}
+        candidates = [
+            o
+            for o in self.tables["opportunity"]
+            if self.tables["stage"][o["stage_id"] - 1]["code"] in late
+        ]
+        quotes = self.tables["quote"]
+        for opp in candidates[:wanted]:
+            touched = dt.datetime.fromisoformat(opp["last_activity_at"]).date()
+            issued = touched - dt.timedelta(days=rnd.randrange(0, 10))
+            lines = self.lines_of[opp["id"]]
+            quotes.append(
+                self.stamp(
+                    {
+                        "id": len(quotes) + 1,
+                        "opportunity_id": opp["id"],
+                        "sequence": 1,
+                        "number": f"Q-{opp['id']}-1",
+                        "issued_on": issued.isoformat(),
+                        "valid_until": (issued + dt.timedelta(days=30)).isoformat(),
+                        "lines": [
+                            {
+                                "product": products[line["product_id"]]["name"],
+                                "code": products[line["product_id"]]["code"],
+                                "quantity": _money(line["quantity"]),
+                                "unit_price": _money(line["unit_price"]),
+                                "discount": _money(line["discount"]),
+                                "total": _money(line["total"]),
+                            }
+                            for line in lines
+                        ],
+                        "total": sum(line["total"] for line in lines),
+                    },
+                    self.local(issued, 11, 0),
+                )
+            )
+
+    # ------------------------------------------------------------------ service
+
+    def articles(self) -> None:
+        rnd = self.rnd
+        for n, (category, en, zh, kw_en, kw_zh, body_en, body_zh) in enumerate(
+            self.catalogue["articles"], start=1
+        ):
+            created = self.moment(self.s.history_days, 60)
+            status = ARTICLE_STATES[(n - 1) % len(ARTICLE_STATES)]
+            self.tables["article"].append(
+                self.stamp(
+                    {
+                        "id": n,
+                        "title": self.pick((en, zh)),
+                        "category": category,
+                        "keywords": self.pick((kw_en, kw_zh)),
+                        "body": self.pick((body_en, body_zh)),
+                        "status": status,
+                        "owner_id": rnd.choice(self.agents),
+                        "published_at": _ts(created + dt.timedelta(days=2))
+                        if status == "published"
+                        else None,
+                    },
+                    created,
+                )
+            )
+
+    def cases(self) -> None:
+        from sandbox.crm.cases import sla
+        from sandbox.crm.cases.service import (
+            DEFAULT_REOPEN_DAYS,
+            DEFAULT_TARGETS,
+            ServiceSettings,
+        )
+
+        rnd = self.rnd
+        settings = ServiceSettings(
+            sla.WorkCalendar(), DEFAULT_TARGETS, DEFAULT_REOPEN_DAYS
+        )
+        weighted = [path for path, weight in CASE_PATHS for _ in range(weight)]
+        priorities = self.s.volumes.get("case_priorities") or {
+            "p1": 1,
+            "p2": 2,
+            "p3": 3,
+            "p4": 1,
+        }
+        accounts = [
+            a for a in self.tables["account"] if a["account_type"] != "prospect"
+        ] or self.tables["account"]
+        published = [a for a in self.tables["article"] if a["status"] == "published"]
+        queues = self.codes("case_queue")
+        overdue = next(
+            (f for f in self.s.facts.values() if f["kind"] == "overdue_case"), None
+        )
+        escalated = any(f["kind"] == "escalated_case" for f in self.s.facts.values())
+        n_cases = self.s.volumes["cases"]
+        self.overdue_id = rnd.randrange(1, n_cases + 1) if overdue else None
+        others = [n for n in range(1, n_cases + 1) if n != self.overdue_id]
+        self.escalated_id = rnd.choice(others) if escalated and others else None
+        for case_id in range(1, n_cases + 1):
+            path = rnd.choice(weighted)
+            priority = _weighted(rnd, priorities)
+            days = 60 if "close" in path else 20
+            opened = self.now - dt.timedelta(minutes=rnd.randrange(60, days * 24 * 60))
+            if case_id == self.overdue_id:
+                path = ("accept", "assign", "start")
+                priority = overdue.get("priority", "p2")
+                opened = self.local(self.workday(self.today - dt.timedelta(days=5)), 9, 30)
+            if case_id == self.escalated_id:
+                path = ("accept", "assign", "start", "escalate")
+            self.case(
+                case_id, path, priority, opened, accounts, published, queues, settings
+            )
+
+    def case(self, case_id, path, priority, opened, accounts, published, queues, settings):
+        from sandbox.crm.cases import sla
+        from sandbox.crm.cases.service import PREVIOUS, TRANSITIONS, refresh_sla
+        from sandbox.models.crm.service import Case, CaseEvent
+
+        rnd = self.rnd
+        zone = self.s.timezone
+        account = rnd.choice(accounts)
+        staff = self.contacts_of.get(account["id"], [])
+        subject, subject_zh, case_type = rnd.choice(self.catalogue["case_subjects"])
+        products = self.tables["product"]
+        case = Case(
+            id=case_id,
+            subject=self.pick((subject, subject_zh)),
+            case_type=case_type,
+            origin=rnd.choice(("phone", "phone", "email", "web", "on_site")),
+            priority=priority,
+            queue=rnd.choice(queues),
+            account_id=account["id"],
+            contact_id=rnd.choice(staff)["id"] if staff else None,
+            product_id=rnd.choice(products)["id"] if rnd.random() < 0.5 else None,
+            description=self.text("case_descriptions") if rnd.random() < 0.6 else None,
+            status="new",
+            escalation_level=0,
+            opened_at=opened,
+        )
+        case.number = f"CS-{sla.to_local(opened, zone).year}-{case_id:06d}"
+        case.events = [
+            CaseEvent(action="create", from_status=None, to_status="new", at=opened)
+        ]
+        moment, status, previous = opened, "new", None
+        for action in path:
+            transition = TRANSITIONS[action]
+            if status not in transition.sources:
+                raise ValueError(f"{action} is not allowed from {status}")
+            target = transition.target
+            if target == PREVIOUS:
+                target = previous or "in_progress"
+            if target in ("pending_customer", "suspended"):
+                previous = status
+            target = target or status
+            moment += dt.timedelta(minutes=rnd.randrange(20, 4 * 60))
+            moment = min(moment, self.now - dt.timedelta(minutes=5))
+            if action == "assign":
+                case.owner_id = rnd.choice(self.agents)
+            elif action == "escalate":
+                case.escalated_from_id = case.owner_id
+                case.owner_id = self.manager
+                case.escalation_level = 1
+            elif action == "resolve":
+                case.resolved_at = moment
+                if published and rnd.random() < 0.5:
+                    article = rnd.choice(published)
+                    case.article_id = article["id"]
+                    case.resolution = article["title"]
+                else:
+                    case.resolution = self.pick(rnd.choice(self.catalogue["resolutions"]))
+            elif action == "callback":
+                case.satisfaction = rnd.choice((3, 4, 4, 5, 5))
+                case.callback_comment = self.text("callback_comments")
+            elif action == "close":
+                case.closed_at = moment
+            elif action == "analyze":
+                case.analysis = self.text("analyses")
+            if action in ("request_info", "suspend"):
+                case.resume_status = status
+            if action != "cancel" and case.responded_at is None:
+                case.responded_at = moment
+            case.events.append(
+                CaseEvent(action=action, from_status=status, to_status=target, at=moment)
+            )
+            status = target
+        case.status = status
+        if case.owner_id is None and status not in ("new", "cancelled"):
+            case.owner_id = rnd.choice(self.agents)
+        refresh_sla(case, settings, zone)
+        row = {
+            column.key: getattr(case, column.key)
+            for column in Case.__table__.columns
+            if column.key not in ("created_at", "updated_at")
+        }
+        for key, value in row.items():
+            if isinstance(value, dt.datetime):
+                row[key] = _ts(value)
+        self.tables["service_case"].append(self.stamp(row, opened, moment))
+        events = self.tables["service_case_event"]
+        for event in case.events:
+            events.append(
+                {
+                    "id": len(events) + 1,
+                    "case_id": case_id,
+                    "at": _ts(event.at),
+                    "action": event.action,
+                    "from_status": event.from_status,
+                    "to_status": event.to_status,
+                    "actor": "system",
+                }
+            )
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> tuple[dict[str, Rows], dict[str, dict[str, Any]]]:
+        from sandbox.scenarios import planting
+
+        self.team()
+        self.stages()
+        self.code_lists()
+        self.catalogue_rows()
+        self.accounts()
+        self.contacts()
+        self.leads()
+        self.opportunities()
+        self.quotes()
+        self.articles()
+        self.cases()
+        self.facts = planting.plant(self)
+        return dict(self.tables), self.facts
+
+
+def generate(
+    scenario: Scenario, seed: int, today: dt.date
+) -> tuple[dict[str, Rows], dict[str, dict[str, Any]]]:
+    """Every row of ``scenario``'s variant ``seed`` as built on ``today``."""
+    return Generator(scenario, seed, today).run()
