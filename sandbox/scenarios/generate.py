@@ -416,9 +416,20 @@ class Generator:
         low, high = self.s.volumes.get("contacts_per_account", [1, 4])
         self.contacts_of: dict[int, list[dict]] = defaultdict(list)
         rows = self.tables["contact"]
-        for account in self.tables["account"]:
+        accounts = self.tables["account"]
+        total = self.s.volumes.get("contacts")
+        if total:
+            # Exactly ``total`` people: one at every account, the rest spread.
+            counts = Counter({a["id"]: 1 for a in accounts})
+            while sum(counts.values()) < total:
+                counts[rnd.choice(accounts)["id"]] += 1
+        else:
+            counts = Counter(
+                {a["id"]: rnd.randint(max(low, 1), high) for a in accounts}
+            )
+        for account in accounts:
             company = self.company_of[account["id"]]
-            count = rnd.randint(max(low, 1), high)
+            count = counts[account["id"]]
             titles = rnd.sample(self.titles, min(count, len(self.titles)))
             # The boss first: the others report to them.
             titles.sort(key=lambda t: t[4] != "decision_maker")
@@ -910,7 +921,10 @@ class Generator:
             if target in ("pending_customer", "suspended"):
                 previous = status
             target = target or status
-            moment += dt.timedelta(minutes=rnd.randrange(20, 4 * 60))
+            # A case left waiting for the customer was answered promptly: its
+            # clock stopped before any deadline passed.
+            most = 30 if path[-1] == "request_info" else 4 * 60
+            moment += dt.timedelta(minutes=rnd.randrange(5, most))
             moment = min(moment, self.now - dt.timedelta(minutes=5))
             if action == "assign":
                 case.owner_id = rnd.choice(self.agents)

@@ -132,6 +132,7 @@ SCHEMA: dict[str, Any] = {
     "dates": {"history_days": int, "horizon_days": int},
     "volumes": {
         "accounts": int,
+        "contacts": int,
         "contacts_per_account": [int],
         "leads": int,
         "cases": int,
@@ -305,6 +306,9 @@ def _build(path: Path, raw: dict[str, Any], problems: list[str]) -> Scenario:
     for key in ("accounts", "leads", "cases"):
         if not 1 <= volumes.get(key, 0) <= 5000:
             problems.append(f"volumes.{key} must be between 1 and 5000")
+    contacts = volumes.get("contacts")
+    if contacts is not None and not volumes.get("accounts", 0) <= contacts <= 20000:
+        problems.append("volumes.contacts must be at least one per account")
     for key in ("contacts_per_account", "end_customers_per_partner"):
         pair = volumes.get(key, [1, 3])
         if len(pair) != 2 or not 0 <= pair[0] <= pair[1] <= 50:
