@@ -71,7 +71,9 @@ def built_from(session: sa.orm.Session) -> dict[str, Any]:
     info = _info(session)
     return {
         "scenario": info.get("scenario"),
-        "version": int(info["scenario_version"]) if "scenario_version" in info else None,
+        "version": int(info["scenario_version"])
+        if "scenario_version" in info
+        else None,
         "variant_seed": int(info["variant_seed"]) if "variant_seed" in info else None,
         "built_on": info.get("built_on"),
     }

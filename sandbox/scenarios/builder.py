@@ -121,8 +121,7 @@ def write_rows(conn: sqlite3.Connection, tables: dict[str, list[dict]]) -> None:
             f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608
             [
                 tuple(
-                    _plain(row.get(c, defaults[c]), c in json_columns)
-                    for c in columns
+                    _plain(row.get(c, defaults[c]), c in json_columns) for c in columns
                 )
                 for row in rows
             ],
@@ -140,23 +139,31 @@ def tenant_info_rows(
         {"key": "currency", "value": scenario.currency},
         {"key": "locale", "value": scenario.locale},
         {"key": "timezone", "value": scenario.timezone},
-        {"key": "company", "value": scenario.company["name"]["zh" if scenario.chinese else "en"]},
+        {
+            "key": "company",
+            "value": scenario.company["name"]["zh" if scenario.chinese else "en"],
+        },
         {"key": "facts", "value": spec.canonical_json(facts)},
     ]
 
 
 def build_rows(
-    scenario_id: str, seed: int, today: dt.date
+    scenario: str | spec.Scenario, seed: int, today: dt.date
 ) -> tuple[spec.Scenario, dict[str, list[dict]], dict[str, Any]]:
     """The scenario, its rows by table and its facts (nothing is written)."""
-    scenario = spec.get(scenario_id)
+    if isinstance(scenario, str):
+        scenario = spec.get(scenario)
     tables, facts = generate(scenario, seed, today)
     tables["tenant_info"] = tenant_info_rows(scenario, seed, today, facts)
     return scenario, tables, facts
 
 
 def build_scenario(
-    path: Path, scenario: str, seed: int, *, today: dt.date | None = None
+    path: Path,
+    scenario: str | spec.Scenario,
+    seed: int,
+    *,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
     """Write scenario ``scenario``, variant ``seed``, as built on ``today``, into a
     new file at ``path`` (an existing file there is replaced); returns the facts.

@@ -21,7 +21,9 @@ def load(name: str) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the file ({error.strerror})") from None
+        raise ScenarioError(
+            f"{path}: cannot read the file ({error.strerror})"
+        ) from None
     except json.JSONDecodeError as error:
         raise ScenarioError(
             f"{path}: line {error.lineno}, column {error.colno}: {error.msg}"

@@ -370,7 +370,9 @@ class Generator:
                     if customer
                     else rnd.choice(("new", "developing", "developing"))
                 ),
-                "intention": None if customer else rnd.choice(("high", "medium", "low")),
+                "intention": None
+                if customer
+                else rnd.choice(("high", "medium", "low")),
                 "rating": rnd.choice(("a", "b", "b", "c")) if customer else "c",
                 "parent_id": None,
                 "review_state": None,
@@ -491,7 +493,11 @@ class Generator:
                 place = self.company_of[account["id"]].place
             else:
                 company = self.people.company(industry, taken)
-                company_name, domain, place = company.name, company.domain, company.place
+                company_name, domain, place = (
+                    company.name,
+                    company.domain,
+                    company.place,
+                )
             title = rnd.choice(self.titles)
             status = statuses[lead_id - 1]
             created = self.moment(120, 1)
@@ -514,7 +520,9 @@ class Generator:
                         "city": place.city,
                         "campaign_id": None,
                         "owner_id": owners[lead_id - 1],
-                        "notes": self.text("lead_notes") if rnd.random() < 0.7 else None,
+                        "notes": self.text("lead_notes")
+                        if rnd.random() < 0.7
+                        else None,
                         "converted_at": None,
                         "converted_account_id": None,
                         "converted_contact_id": None,
@@ -657,8 +665,13 @@ class Generator:
         rnd = self.rnd
         opps = self.tables["opportunity"]
         stages = self.tables["stage"]
-        middle = {"needs_analysis", "value_proposition", "decision_makers",
-                  "perception_analysis", "proposal"}
+        middle = {
+            "needs_analysis",
+            "value_proposition",
+            "decision_makers",
+            "perception_analysis",
+            "proposal",
+        }
         self.stalled_id = None
         stalled = self.fact_params("stalled_deal")
         candidates = [o for o in opps if stages[o["stage_id"] - 1]["code"] in middle]
@@ -686,8 +699,10 @@ class Generator:
         rnd = self.rnd
         stage = self.tables["stage"][opp["stage_id"] - 1]
         if stage["is_closed"]:
-            reached = rnd.randrange(2, len(open_codes) + 1) if not stage["is_won"] else (
-                len(open_codes)
+            reached = (
+                rnd.randrange(2, len(open_codes) + 1)
+                if not stage["is_won"]
+                else (len(open_codes))
             )
             path = [*open_codes[: max(1, reached - rnd.randrange(0, 3))], stage["code"]]
         else:
@@ -873,14 +888,18 @@ class Generator:
             if case_id == self.overdue_id:
                 path = ("accept", "assign", "start")
                 priority = overdue.get("priority", "p2")
-                opened = self.local(self.workday(self.today - dt.timedelta(days=5)), 9, 30)
+                opened = self.local(
+                    self.workday(self.today - dt.timedelta(days=5)), 9, 30
+                )
             if case_id == self.escalated_id:
                 path = ("accept", "assign", "start", "escalate")
             self.case(
                 case_id, path, priority, opened, accounts, published, queues, settings
             )
 
-    def case(self, case_id, path, priority, opened, accounts, published, queues, settings):
+    def case(
+        self, case_id, path, priority, opened, accounts, published, queues, settings
+    ):
         from sandbox.crm.cases import sla
         from sandbox.crm.cases.service import PREVIOUS, TRANSITIONS, refresh_sla
         from sandbox.models.crm.service import Case, CaseEvent
@@ -939,7 +958,9 @@ class Generator:
                     case.article_id = article["id"]
                     case.resolution = article["title"]
                 else:
-                    case.resolution = self.pick(rnd.choice(self.catalogue["resolutions"]))
+                    case.resolution = self.pick(
+                        rnd.choice(self.catalogue["resolutions"])
+                    )
             elif action == "callback":
                 case.satisfaction = rnd.choice((3, 4, 4, 5, 5))
                 case.callback_comment = self.text("callback_comments")
@@ -952,7 +973,9 @@ class Generator:
             if action != "cancel" and case.responded_at is None:
                 case.responded_at = moment
             case.events.append(
-                CaseEvent(action=action, from_status=status, to_status=target, at=moment)
+                CaseEvent(
+                    action=action, from_status=status, to_status=target, at=moment
+                )
             )
             status = target
         case.status = status

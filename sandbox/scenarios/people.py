@@ -12,12 +12,10 @@ import functools
 import random
 import re
 from bisect import bisect
-from itertools import accumulate
 from dataclasses import dataclass
-
+from itertools import accumulate
 
 from sandbox.scenarios import data
-
 
 Weighted = tuple[tuple[str, ...], tuple[float, ...]]
 
@@ -100,7 +98,7 @@ class Locale:
     def person(self) -> Person:
         rnd = self.rnd
         if self.chinese:
-            (last, last_py), = rnd.choices(self._surnames, self._surname_weights)
+            ((last, last_py),) = rnd.choices(self._surnames, self._surname_weights)
             parts = rnd.sample(self._given, rnd.choice((1, 2, 2, 2)))
             first = "".join(c for c, _ in parts)
             return Person(first, last, "".join(p for _, p in parts), last_py)
@@ -133,7 +131,9 @@ class Locale:
         if rnd.random() < 0.4:
             street += f", {rnd.choice(self._suites)} {rnd.randrange(100, 2400)}"
         zipcode = f"{rnd.randrange(10000, 99999)}"
-        return Place(name, f"{street}, {name}, {state} {zipcode}", "United States", area)
+        return Place(
+            name, f"{street}, {name}, {state} {zipcode}", "United States", area
+        )
 
     # ---------------------------------------------------------------- phones
 
@@ -151,8 +151,24 @@ class Locale:
     def mobile(self, place: Place) -> str:
         rnd = self.rnd
         if self.chinese:
-            prefix = rnd.choice(("139", "138", "137", "136", "135", "158", "159",
-                                 "186", "187", "188", "189", "133", "177", "199"))
+            prefix = rnd.choice(
+                (
+                    "139",
+                    "138",
+                    "137",
+                    "136",
+                    "135",
+                    "158",
+                    "159",
+                    "186",
+                    "187",
+                    "188",
+                    "189",
+                    "133",
+                    "177",
+                    "199",
+                )
+            )
             return f"+86 {prefix} {rnd.randrange(10000):04d} {rnd.randrange(10000):04d}"
         return f"+1 ({place.area}) {rnd.randrange(200, 999)}-{rnd.randrange(10000):04d}"
 

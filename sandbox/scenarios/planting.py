@@ -92,7 +92,9 @@ class Planter:
 
     def open_deals(self) -> list[dict]:
         return [
-            o for o in self.t["opportunity"] if not self.stages[o["stage_id"]]["is_closed"]
+            o
+            for o in self.t["opportunity"]
+            if not self.stages[o["stage_id"]]["is_closed"]
         ]
 
     # ------------------------------------------------------------ the facts
@@ -197,9 +199,7 @@ class Planter:
         opp = self.t["opportunity"][self.gen.stalled_id - 1]
         fact = self.deal(opp)
         fact["last_activity_at"] = opp["last_activity_at"]
-        fact["idle_days"] = (
-            self.gen.today - _date(opp["last_activity_at"])
-        ).days
+        fact["idle_days"] = (self.gen.today - _date(opp["last_activity_at"])).days
         return fact
 
     def big_deal(self, params: dict) -> Fact:

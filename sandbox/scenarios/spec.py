@@ -236,7 +236,9 @@ def load_file(path: Path) -> Scenario:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the file ({error.strerror})") from None
+        raise ScenarioError(
+            f"{path}: cannot read the file ({error.strerror})"
+        ) from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: the file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:

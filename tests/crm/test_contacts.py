@@ -101,9 +101,9 @@ def test_edit_and_delete_contact(app, client, auth, classroom):
         == 302
     )
     assert "Ada Lovelace" in client.get(f"/crm/contacts/{cid}").get_data(as_text=True)
-    assert "This cannot be undone." in client.get(f"/crm/contacts/{cid}/delete").get_data(
-        as_text=True
-    )
+    assert "This cannot be undone." in client.get(
+        f"/crm/contacts/{cid}/delete"
+    ).get_data(as_text=True)
     assert client.post(f"/crm/contacts/{cid}/delete").location == "/crm/contacts/"
     assert client.get(f"/crm/contacts/{cid}").status_code == 404
     actions = classroom.in_tenant(

@@ -521,11 +521,11 @@ def test_competitors_on_a_deal(app, client, auth, classroom, deal):
     assert "Contoso" in page and "Cheaper licences" in page and "High" in page
     link = classroom.in_tenant(
         app,
-        lambda s: s.scalars(
-            sa.select(OpportunityCompetitor).filter_by(opportunity_id=deal)
-        )
-        .one()
-        .id,
+        lambda s: (
+            s.scalars(sa.select(OpportunityCompetitor).filter_by(opportunity_id=deal))
+            .one()
+            .id
+        ),
     )
     client.post(
         f"/crm/opportunities/{deal}/competitors/{link}/edit",
