@@ -589,14 +589,14 @@ class Generator:
                     touched = self.local(close, 16, rnd.randrange(60))
                 else:
                     close = self.today + dt.timedelta(days=rnd.randrange(7, horizon))
-                    created = self.moment(200, 10)
                     # A few deals others own have gone quiet (early warning).
                     idle = (
                         rnd.randrange(40, 90)
                         if rnd.random() < 0.08
                         else rnd.randrange(1, 20)
                     )
-                    touched = max(created, self.moment(idle + 1, idle))
+                    created = self.moment(max(200, idle + 30), idle + 5)
+                    touched = self.moment(idle + 1, idle)
                 owner = account["owner_id"] or rnd.choice(self.sellers)
                 if not stage["is_closed"] and touched < self.now - dt.timedelta(
                     days=30
@@ -709,10 +709,14 @@ class Generator:
             path = open_codes[: open_codes.index(stage["code"]) + 1]
         start = dt.datetime.fromisoformat(opp["created_at"])
         end = dt.datetime.fromisoformat(opp["last_activity_at"])
-        span = max((end - start).total_seconds(), 60)
+        span = max((end - start).total_seconds(), 0)
         history = self.tables["opportunity_history"]
         for n, code in enumerate(path):
-            at = start + dt.timedelta(seconds=span * n / max(len(path) - 1, 1))
+            at = (
+                end
+                if n == len(path) - 1
+                else start + dt.timedelta(seconds=int(span * n / (len(path) - 1)))
+            )
             row = self.stage_rows[code]
             history.append(
                 {

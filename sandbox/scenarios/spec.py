@@ -215,8 +215,16 @@ def _weights(value: Any, where: str, problems: list[str]) -> dict[str, int]:
     return weights
 
 
-def _syntax_error(path: Path, error: tomllib.TOMLDecodeError) -> ScenarioError:
+def _syntax_error(
+    path: Path, text: str, error: tomllib.TOMLDecodeError
+) -> ScenarioError:
     message = str(error)
+    if message.endswith("(at end of document)"):
+        lines = text.splitlines() or [""]
+        message = message.replace(
+            "(at end of document)",
+            f"(at line {len(lines)}, column {len(lines[-1]) + 1})",
+        )
     found = re.search(r"\(at line (\d+), column (\d+)\)", message)
     if found:
         what = message[: found.start()].strip()
@@ -234,15 +242,17 @@ def load_file(path: Path) -> Scenario:
     """
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ScenarioError(
             f"{path}: cannot read the file ({error.strerror})"
         ) from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: the file is not UTF-8 text") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise _syntax_error(path, error) from None
+        raise _syntax_error(path, text, error) from None
     problems: list[str] = []
     missing = [key for key in REQUIRED if key not in raw]
     if missing:
