@@ -83,6 +83,8 @@ class TenantHandle:
     engine: sa.Engine
     #: The course's time zone: times in this CRM are shown in it.
     timezone: str = "UTC"
+    #: The month the course's fiscal year starts in (forecast periods follow it).
+    fiscal_year_start: int = 1
 
 
 # --------------------------------------------------------------------------- engines
@@ -273,6 +275,7 @@ def handle_for(tenant: Tenant, readonly: bool = False) -> TenantHandle:
         readonly,
         registry().engine(path, readonly),
         tenant.course.timezone or "UTC",
+        tenant.course.fiscal_year_start or 1,
     )
 
 
@@ -314,7 +317,11 @@ def _resolve_request_tenant() -> TenantHandle | None:
     if not current_user.is_authenticated:
         return None
     if current_user.is_student:
-        tenant = student_tenant(current_user)
+        known = g.pop("student_tenant", None)  # looked up with the user
+        if known is not None and known[0] == current_user.id:
+            tenant = known[1]
+        else:
+            tenant = student_tenant(current_user)
         return handle_for(tenant) if tenant else None
     viewing = session.get(VIEWING_KEY)
     if viewing is not None:

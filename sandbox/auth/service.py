@@ -9,15 +9,17 @@ import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app, session
+from flask import current_app, g, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sandbox.extensions import db
 from sandbox.models import utcnow
 from sandbox.models.control import (
+    Course,
     LoginSession,
     LoginThrottle,
     Role,
+    Tenant,
     User,
     record_event,
 )
@@ -285,8 +287,26 @@ def session_user(user_id: int) -> User | None:
     token = session.get(SESSION_ID_KEY)
     if not isinstance(token, str):
         return None
-    return db.session.scalar(
-        sa.select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(User.id == user_id, LoginSession.token_hash == _token_hash(token))
+    # A student's CRM is looked up in the same statement (every page a student
+    # opens needs both); ``tenancy`` takes it from ``g``.
+    latest_tenant = (
+        sa.select(Tenant.id)
+        .where(Tenant.student_id == User.id)
+        .order_by(Tenant.created_at.desc(), Tenant.id.desc())
+        .limit(1)
+        .correlate(User)
+        .scalar_subquery()
     )
+    row = db.session.execute(
+        sa.select(User, Tenant, Course)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .outerjoin(Tenant, Tenant.id == latest_tenant)
+        .outerjoin(Course, Course.id == Tenant.course_id)
+        .where(User.id == user_id, LoginSession.token_hash == _token_hash(token))
+    ).first()
+    if row is None:
+        return None
+    user, tenant, course = row
+    # The course travels along: the session's identity map holds objects weakly.
+    g.student_tenant = (user.id, tenant, course)
+    return user

@@ -98,6 +98,8 @@ class Course(db.Model):
     scenario: Mapped[str] = mapped_column(sa.String(64), default="default")
     #: IANA time zone the course's students see times in (Asia/Shanghai, …).
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    #: The month (1–12) the course's fiscal year starts in; forecasts count from it.
+    fiscal_year_start: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     instructors: Mapped[list[User]] = relationship(
@@ -232,3 +234,8 @@ def load_user(user_id: str) -> User | None:
         return session_user(int(user_id))
     except (TypeError, ValueError):
         return None
+
+
+# The lab tables belong to the control database too; importing them here keeps the
+# control metadata complete wherever the platform models are loaded.
+from sandbox.models import labs as _labs  # noqa: E402,F401

@@ -20,6 +20,7 @@ from sandbox.crm.leads.service import (
     split_name,
 )
 from sandbox.models.crm import Account, AuditLog, Colleague, Contact
+from sandbox.models.crm.campaigns import Campaign
 from sandbox.models.crm.leads import Lead
 from sandbox.models.crm.sales import Opportunity, Stage, StageHistory
 from tests.helpers import make_account, make_contact
@@ -334,9 +335,13 @@ def test_assign_selected_leads_from_the_list(app, client, auth, classroom):
 def test_conversion_creates_and_links_one_account_contact_and_opportunity(
     app, client, auth, classroom
 ):
-    lead = classroom.in_tenant(
-        app, lambda s: copy_of(make_lead(s, campaign_id=7, source="seminar"))
-    )
+    def seminar_lead(session):
+        campaign = Campaign(name="Spring robotics seminar", campaign_type="seminar")
+        session.add(campaign)
+        session.flush()
+        return copy_of(make_lead(session, campaign_id=campaign.id, source="seminar"))
+
+    lead = classroom.in_tenant(app, seminar_lead)
     before = classroom.in_tenant(app, snapshot)
     auth.login("alice")
     page = client.get(f"/crm/leads/{lead.id}/convert").get_data(as_text=True)
@@ -366,7 +371,7 @@ def test_conversion_creates_and_links_one_account_contact_and_opportunity(
         assert deal.amount == Decimal("125000.50")
         assert deal.close_date == dt.date(2027, 3, 31)
         assert deal.lead_source == "seminar"
-        assert deal.campaign_id == 7  # the campaign's credit moves to the deal
+        assert deal.campaign_id == lead.campaign_id  # the campaign's credit moves
         assert deal.opportunity_type == "new_business"
         assert deal.name == "Lakeside welding cells" and deal.owner_id == 1
 

@@ -3,6 +3,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import contains_eager, selectinload
 
 from sandbox.auth.decorators import login_required
@@ -26,6 +27,7 @@ from sandbox.crm.opportunities.forms import (
     OpportunityForm,
     ReopenForm,
 )
+from sandbox.crm.opportunities.kanban import CardRenderer
 from sandbox.crm.registry import writes
 from sandbox.crm.service import commit, my_colleague_id
 from sandbox.extensions import db
@@ -41,6 +43,7 @@ from sandbox.models.crm.sales import (
     Stage,
     StageHistory,
 )
+from sandbox.tenancy import current_handle
 
 
 def day(value) -> str:
@@ -137,17 +140,25 @@ def _owner_filter() -> int | None:
 def pipeline():
     owner_id = _owner_filter()
     columns = svc.pipeline(db.session, owner_id=owner_id)
+    cards = CardRenderer(
+        columns,
+        stage_label=svc.stage_label,
+        record_url=MODULE.record_url_maker(),
+        move_prefix=url_for("opportunities.index"),
+        query=f"?owner={owner_id}" if owner_id else "",
+        token=generate_csrf(),
+        today=svc.today(),
+        writable=not current_handle().readonly,
+    )
     return render_template(
         "opportunities/pipeline.html",
         module=MODULE,
         columns=columns,
+        cards=cards,
         owner_id=owner_id,
         owners=svc.owners(db.session),
-        move_form=MoveForm(),
         stage_label=svc.stage_label,
         per_column=svc.CARDS_PER_COLUMN,
-        today=svc.today(),
-        day=day,
     )
 
 

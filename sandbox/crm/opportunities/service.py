@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager
@@ -632,13 +632,25 @@ def flagged(session: Session, limit: int = 5) -> tuple[list[Opportunity], int]:
 # --- the pipeline (kanban) ---
 
 
+class Card(NamedTuple):
+    """What a kanban card shows: one row, no ORM object behind it."""
+
+    id: int
+    name: str
+    account_name: str
+    amount: Decimal
+    close_date: dt.date
+    owner_name: str | None
+    stage_id: int
+
+
 @dataclass
 class Column:
     stage: Stage
     count: int
     total: Decimal
     weighted: Decimal
-    cards: list[Opportunity]
+    cards: list[Card]
 
     @property
     def more(self) -> int:
@@ -674,31 +686,40 @@ def pipeline(
             .group_by(table.c.stage_id)
         )
     }
-    ranked = (
-        sa.select(
-            Opportunity.id,
-            sa.func.row_number()
-            .over(
-                partition_by=Opportunity.stage_id,
-                order_by=(Opportunity.close_date, Opportunity.id),
+    by_stage: dict[int, list[Card]] = {}
+    if per_column > 0 and open_ids:
+        ranked = (
+            sa.select(
+                Opportunity.id,
+                sa.func.row_number()
+                .over(
+                    partition_by=Opportunity.stage_id,
+                    order_by=(Opportunity.close_date, Opportunity.id),
+                )
+                .label("rank"),
             )
-            .label("rank"),
+            .where(Opportunity.stage_id.in_(open_ids), *where)
+            .subquery()
         )
-        .where(Opportunity.stage_id.in_(open_ids), *where)
-        .subquery()
-    )
-    cards = session.scalars(
-        sa.select(Opportunity)
-        .join(ranked, ranked.c.id == Opportunity.id)
-        .join(Opportunity.account)
-        .outerjoin(Opportunity.owner)
-        .where(ranked.c.rank <= per_column)
-        .options(contains_eager(Opportunity.account), contains_eager(Opportunity.owner))
-        .order_by(Opportunity.close_date, Opportunity.id)
-    ).all()
-    by_stage: dict[int, list[Opportunity]] = {}
-    for card in cards:
-        by_stage.setdefault(card.stage_id, []).append(card)
+        rows = session.execute(
+            sa.select(
+                Opportunity.id,
+                Opportunity.name,
+                Account.name,
+                Opportunity.amount,
+                Opportunity.close_date,
+                Colleague.name,
+                Opportunity.stage_id,
+            )
+            .join(ranked, ranked.c.id == Opportunity.id)
+            .join(Account, Account.id == Opportunity.account_id)
+            .outerjoin(Colleague, Colleague.id == Opportunity.owner_id)
+            .where(ranked.c.rank <= per_column)
+            .order_by(Opportunity.close_date, Opportunity.id)
+        )
+        for row in rows:
+            card = Card(*row)
+            by_stage.setdefault(card.stage_id, []).append(card)
     columns = []
     for stage in process:
         count, total, weighted = totals.get(stage.id, (0, 0, 0))

@@ -51,9 +51,11 @@ class Lead(Timestamped, Audited):
         sa.String(40), info={"label": _l("Industry"), "codes": "industry"}
     )
     city: Mapped[str | None] = mapped_column(sa.String(100), info={"label": _l("City")})
-    #: The campaign that brought the lead in (campaigns arrive with marketing).
+    #: The campaign that brought the lead in; it credits the campaign.
     campaign_id: Mapped[int | None] = mapped_column(
-        index=True, info={"label": _l("Campaign")}
+        sa.ForeignKey("campaign.id", ondelete="SET NULL"),
+        index=True,
+        info={"label": _l("Campaign")},
     )
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("colleague.id", ondelete="SET NULL"),

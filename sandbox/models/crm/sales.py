@@ -90,7 +90,9 @@ class Opportunity(Timestamped, Audited):
         sa.String(40), info={"label": _l("Lead source"), "codes": "lead_source"}
     )
     campaign_id: Mapped[int | None] = mapped_column(
-        index=True, info={"label": _l("Primary campaign")}
+        sa.ForeignKey("campaign.id", ondelete="SET NULL"),
+        index=True,
+        info={"label": _l("Primary campaign")},
     )
     next_step: Mapped[str | None] = mapped_column(
         sa.String(255), info={"label": _l("Next step")}
