@@ -58,6 +58,33 @@ CASE_PATHS = (
     (("cancel",), 1),
 )
 ARTICLE_STATES = ("published", "published", "published", "review", "draft")
+#: Campaign types when the campaigns module defines none, and the lead source a
+#: campaign of each type brings leads in from.
+CAMPAIGN_TYPES = {
+    "email": ("Email", "邮件营销"),
+    "event": ("Event", "会议/展会"),
+    "seminar": ("Seminar", "研讨会"),
+    "telesales": ("Telesales", "电话营销"),
+    "advertisement": ("Advertisement", "广告"),
+    "web": ("Web", "网络推广"),
+}
+#: At most this many deals name a campaign as their source, opened within
+#: CAMPAIGN_DEAL_DAYS of its start.
+CAMPAIGN_DEALS = 4
+CAMPAIGN_DEAL_DAYS = 90
+CAMPAIGN_SOURCES = {
+    "email": "email",
+    "event": "exhibition",
+    "trade_show": "exhibition",
+    "roadshow": "exhibition",
+    "seminar": "seminar",
+    "webinar": "seminar",
+    "telesales": "cold_call",
+    "advertisement": "advertisement",
+    "direct_mail": "advertisement",
+    "web": "web",
+}
+ACTIVITY_KINDS = (("call", 5), ("meeting", 3), ("task", 4), ("email", 2))
 
 
 def variant_random(scenario_id: str, seed: int) -> random.Random:
@@ -112,6 +139,9 @@ class Generator:
         self.tables: dict[str, Rows] = defaultdict(list)
         self.facts: dict[str, dict[str, Any]] = {}
         self.now = self.local(today, 10, 0)
+        from sandbox.scenarios.builder import tenant_tables
+
+        self.known_tables = {t.name for t in tenant_tables()}
         self.start = self.now - dt.timedelta(days=scenario.history_days)
 
     # ------------------------------------------------------------------ helpers
@@ -244,11 +274,13 @@ class Generator:
                 self.stamp({"id": n, "list_key": key}, created)
             )
 
-    def codes(self, key: str) -> list[str]:
-        """The active codes of a list as this tenant will have it."""
-        from sandbox.crm.codes import default_list
+    def codes(self, key: str, fallback: tuple[str, ...] = ()) -> list[str]:
+        """The active codes of a list as this tenant will have it (``fallback``
+        while the module that defines the list is not there)."""
+        from sandbox.crm.codes import CODE_LISTS
 
-        codes = list(default_list(key).active_codes())
+        known = CODE_LISTS.get(key)
+        codes = list(known.active_codes() if known is not None else fallback)
         return codes + [c for c in self.s.code_lists.get(key, ()) if c not in codes]
 
     def weights(self, key: str, list_key: str) -> dict[str, int]:
@@ -1009,6 +1041,305 @@ class Generator:
                 }
             )
 
+    # ------------------------------------------------------------------ marketing
+
+    def campaigns(self) -> None:
+        """Past, running and planned campaigns; the leads a campaign brought in come
+        from its source and are its members, and deals from them name it."""
+        rnd = self.rnd
+        n = self.s.volumes.get("campaigns", 0)
+        if not n or "campaign" not in self.known_tables:
+            return
+        types = self.codes("campaign_type", tuple(CAMPAIGN_TYPES))
+        sources = set(self.codes("lead_source"))
+        topics = self.sentences["campaign_topics"][self.lang]
+        labels = self.type_labels("campaign_type")
+        marketers = [
+            n for n, m in enumerate(self.s.team, start=1) if m.role == "marketing"
+        ] or [self.manager]
+        leads = self.tables["lead"]
+        opps = self.tables["opportunity"]
+        contacts = self.tables["contact"]
+        members = self.tables["campaign_member"]
+        used_leads: set[int] = set()
+        span = self.s.history_days
+        for campaign_id in range(1, n + 1):
+            # Evenly through the history, the last one or two still to come.
+            share = (campaign_id - 0.5) / n
+            start = self.today - dt.timedelta(days=int(span * (1 - share) * 0.9))
+            if campaign_id == n:
+                start = self.today + dt.timedelta(days=rnd.randrange(10, 40))
+            length = rnd.randrange(7, 45)
+            end = start + dt.timedelta(days=length)
+            status = (
+                "planning"
+                if start > self.today
+                else "active"
+                if end >= self.today
+                else "completed"
+            )
+            kind = rnd.choice(types)
+            source = CAMPAIGN_SOURCES.get(kind, "other")
+            source = source if source in sources else None
+            budget = rnd.randrange(20, 200) * 100_000
+            expected = budget * rnd.randrange(70, 100) // 100
+            actual = (
+                expected * rnd.randrange(80, 115) // 100
+                if status == "completed"
+                else expected * rnd.randrange(20, 60) // 100
+                if status == "active"
+                else None
+            )
+            topic = rnd.choice(topics)
+            label = labels.get(kind, kind)
+            name = (
+                f"{start.year}年{start.month}月{label}：{topic}"
+                if self.zh
+                else f"{topic} ({label}, {start:%b %Y})"
+            )
+            row = {
+                "id": campaign_id,
+                "name": name,
+                "campaign_type": kind,
+                "status": status,
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "budget": budget,
+                "expected_cost": expected,
+                "actual_cost": actual,
+                "expected_revenue": budget * rnd.randrange(3, 10),
+                "expected_responses": rnd.randrange(10, 60),
+                "owner_id": rnd.choice(marketers),
+                "description": None,
+            }
+            created = self.local(
+                self.workday(min(start, self.today) - dt.timedelta(days=20)), 9, 0
+            )
+            self.tables["campaign"].append(self.stamp(row, created))
+            if status == "planning":
+                invited = rnd.sample(contacts, min(len(contacts), rnd.randrange(5, 15)))
+                for contact in invited:
+                    self.member(campaign_id, None, contact["id"], "planned", None, None)
+                continue
+            sent = self.local(self.workday(start), 9, 30)
+            # Leads created during the campaign came from it.
+            window = [
+                lead
+                for lead in leads
+                if lead["id"] not in used_leads
+                and start.isoformat() <= lead["created_at"][:10] <= end.isoformat()
+            ]
+            for lead in window[: rnd.randrange(2, 7)]:
+                used_leads.add(lead["id"])
+                lead["campaign_id"] = campaign_id
+                if source:
+                    lead["source"] = source
+                day = dt.date.fromisoformat(lead["created_at"][:10])
+                self.member(campaign_id, lead["id"], None, "responded", None, day)
+            invited = rnd.sample(contacts, min(len(contacts), rnd.randrange(10, 30)))
+            for contact in invited:
+                roll = rnd.random()
+                if roll < 0.35:
+                    day = min(end, self.today) - dt.timedelta(
+                        days=rnd.randrange(0, max(1, min(length, 10)))
+                    )
+                    day = max(day, start)
+                    self.member(
+                        campaign_id, None, contact["id"], "responded", sent, day
+                    )
+                else:
+                    self.member(campaign_id, None, contact["id"], "sent", sent, None)
+            # Deals opened after the campaign from its responders name it.
+            responders = {
+                m["contact_id"]
+                for m in members
+                if m["campaign_id"] == campaign_id
+                and m["contact_id"]
+                and m["status"] == "responded"
+            }
+            accounts = {c["account_id"] for c in contacts if c["id"] in responders}
+            last = (start + dt.timedelta(days=CAMPAIGN_DEAL_DAYS)).isoformat()
+            credited = [
+                opp
+                for opp in opps
+                if opp["campaign_id"] is None
+                and opp["account_id"] in accounts
+                and start.isoformat() <= opp["created_at"][:10] <= last
+            ]
+            for opp in credited[:CAMPAIGN_DEALS]:
+                opp["campaign_id"] = campaign_id
+                if source:
+                    opp["lead_source"] = source
+
+    def member(self, campaign_id, lead_id, contact_id, status, sent, responded):
+        members = self.tables["campaign_member"]
+        created = sent or self.now - dt.timedelta(days=1)
+        members.append(
+            self.stamp(
+                {
+                    "id": len(members) + 1,
+                    "campaign_id": campaign_id,
+                    "lead_id": lead_id,
+                    "contact_id": contact_id,
+                    "status": status,
+                    "sent_at": _ts(sent) if sent else None,
+                    "responded_on": responded.isoformat() if responded else None,
+                },
+                created,
+            )
+        )
+
+    def type_labels(self, key: str) -> dict[str, str]:
+        from sandbox.crm.codes import CODE_LISTS
+
+        extra = {c: pair for c, pair in data.extra_codes().get(key, {}).items()}
+        labels = {code: self.pick(pair) for code, pair in extra.items()}
+        if key == "campaign_type":
+            labels.update({c: self.pick(pair) for c, pair in CAMPAIGN_TYPES.items()})
+        known = CODE_LISTS.get(key)
+        for code in known or ():
+            labels[code.code] = code.zh if self.zh else code.en
+        return labels
+
+    # ------------------------------------------------------------------ activities
+
+    def activities(self) -> None:
+        """Calls, meetings, tasks and e-mails on working days: done in the past
+        (each open deal's last activity is one), planned ahead, a few overdue."""
+        if "activity" not in self.known_tables:
+            return
+        rnd = self.rnd
+        n = self.s.volumes.get("activities", 0)
+        kinds = dict(ACTIVITY_KINDS)
+        subjects = self.sentences["activity_subjects"]
+        stages = self.tables["stage"]
+        opps = [
+            o
+            for o in self.tables["opportunity"]
+            if not stages[o["stage_id"] - 1]["is_closed"]
+        ]
+        staff_of = self.contacts_of
+        # The last activity of every open deal.
+        for opp in opps:
+            at = dt.datetime.fromisoformat(opp["last_activity_at"])
+            kind = rnd.choice(("call", "meeting"))
+            self.activity(
+                kind,
+                at,
+                "done",
+                opp["owner_id"] or self.me,
+                "opportunities",
+                opp["id"],
+                staff_of.get(opp["account_id"], []),
+                rnd.choice(subjects[kind][self.lang]),
+            )
+        accounts = self.tables["account"]
+        while len(self.tables["activity"]) < n:
+            kind = _weighted(rnd, kinds)
+            account = rnd.choice(accounts)
+            owner = self.me if rnd.random() < 0.6 else rnd.choice(self.sellers)
+            subject = rnd.choice(subjects[kind][self.lang])
+            if rnd.random() < 0.7:  # done, in the past
+                at = self.moment(120, 1)
+                status = "done" if rnd.random() < 0.9 else "cancelled"
+            else:  # planned, in the coming weeks, on a working day
+                day = self.today + dt.timedelta(days=rnd.randrange(1, 30))
+                while day.weekday() >= 5:
+                    day += dt.timedelta(days=1)
+                at = self.local(day, rnd.randrange(9, 17), rnd.choice((0, 30)))
+                status = "planned"
+            self.activity(
+                kind,
+                at,
+                status,
+                owner,
+                "accounts",
+                account["id"],
+                staff_of.get(account["id"], []),
+                subject,
+            )
+        # Tasks of the student's that are past their due date.
+        for _ in range(3):
+            account = rnd.choice(accounts)
+            due = self.workday(self.today - dt.timedelta(days=rnd.randrange(2, 10)))
+            self.activity(
+                "task", self.local(due, 9, 0), "planned", self.me, "accounts",
+                account["id"], [], rnd.choice(subjects["task"][self.lang]),
+            )  # fmt: skip
+
+    def activity(
+        self, kind, at, status, owner, related_type, related_id, staff, subject
+    ):
+        rnd = self.rnd
+        rows = self.tables["activity"]
+        activity_id = len(rows) + 1
+        timed = kind in ("call", "meeting", "event")
+        minutes = {"call": 15, "meeting": 60, "event": 240}.get(kind, 0)
+        row = {
+            "id": activity_id,
+            "kind": kind,
+            "subject": subject,
+            # An e-mail is sent at one moment; a task only has its due date.
+            "starts_at": _ts(at) if kind != "task" else None,
+            "ends_at": _ts(at + dt.timedelta(minutes=minutes)) if timed else None,
+            "all_day": False,
+            "due_date": at.date().isoformat() if kind == "task" else None,
+            "status": status,
+            "priority": rnd.choice(("normal", "normal", "high", "low")),
+            "communication_type": None,
+            "owner_id": owner,
+            "related_type": related_type,
+            "related_id": related_id,
+            "location": None,
+            "description": None,
+            "outcome": self.text("activity_outcomes") if status == "done" else None,
+            "remind_at": None,
+            "completed_at": _ts(at + dt.timedelta(minutes=minutes))
+            if status == "done"
+            else None,
+        }
+        if kind == "meeting" and staff:
+            row["location"] = self.tables["account"][staff[0]["account_id"] - 1][
+                "address"
+            ]
+        created = min(at - dt.timedelta(days=rnd.randrange(1, 10)), self.now)
+        rows.append(self.stamp(row, created, at if status == "done" else created))
+        attendees = self.tables["activity_attendee"]
+        if kind == "meeting":
+            people = [("colleague_id", owner)] + [
+                ("contact_id", c["id"]) for c in staff[: rnd.randint(1, 2)]
+            ]
+            for key, value in people:
+                attendees.append(
+                    {
+                        "id": len(attendees) + 1,
+                        "activity_id": activity_id,
+                        "colleague_id": value if key == "colleague_id" else None,
+                        "contact_id": value if key == "contact_id" else None,
+                    }
+                )
+
+    def diary(self) -> None:
+        """The student's notes for the last working days."""
+        if "diary_entry" not in self.known_tables:
+            return
+        day, written = self.today - dt.timedelta(days=1), 0
+        while written < self.s.volumes.get("diary_days", 0):
+            if day.weekday() < 5:
+                rows = self.tables["diary_entry"]
+                rows.append(
+                    self.stamp(
+                        {
+                            "id": len(rows) + 1,
+                            "day": day.isoformat(),
+                            "notes": self.text("diary_notes"),
+                        },
+                        self.local(day, 17, 45),
+                    )
+                )
+                written += 1
+            day -= dt.timedelta(days=1)
+
     # ------------------------------------------------------------------ run
 
     def run(self) -> tuple[dict[str, Rows], dict[str, dict[str, Any]]]:
@@ -1025,6 +1356,9 @@ class Generator:
         self.quotes()
         self.articles()
         self.cases()
+        self.campaigns()
+        self.activities()
+        self.diary()
         self.facts = planting.plant(self)
         return dict(self.tables), self.facts
 

@@ -9,6 +9,7 @@ the rows with the variant's random generator. Each fact is a small JSON-ready di
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -281,6 +282,107 @@ class Planter:
         fact = self.case(row)
         fact["escalated_from"] = self.owner(row["escalated_from_id"])
         return fact
+
+    def best_campaign(self, params: dict) -> Fact:
+        """The completed campaign whose deals won the most (then most responses)."""
+        won: Counter[int] = Counter()
+        deals: Counter[int] = Counter()
+        for opp in self.t["opportunity"]:
+            if opp["campaign_id"]:
+                deals[opp["campaign_id"]] += 1
+                if self.stages[opp["stage_id"]]["is_won"]:
+                    won[opp["campaign_id"]] += opp["amount"]
+        members = self.t["campaign_member"]
+        responded: Counter[int] = Counter(
+            m["campaign_id"]
+            for m in members
+            if m["status"] in ("responded", "converted")
+        )
+        done = [c for c in self.t["campaign"] if c["status"] == "completed"]
+        campaign = max(
+            done or self.t["campaign"],
+            key=lambda c: (won[c["id"]], responded[c["id"]], -c["id"]),
+        )
+        cid = campaign["id"]
+        return {
+            "id": cid,
+            "name": campaign["name"],
+            "type": campaign["campaign_type"],
+            "status": campaign["status"],
+            "start_date": campaign["start_date"],
+            "end_date": campaign["end_date"],
+            "actual_cost": _money(campaign["actual_cost"]),
+            "members": sum(1 for m in members if m["campaign_id"] == cid),
+            "responded": responded[cid],
+            "leads": sum(1 for lead in self.t["lead"] if lead["campaign_id"] == cid),
+            "opportunities": deals[cid],
+            "won_amount": _money(won[cid]),
+        }
+
+    def overdue_task(self, params: dict) -> Fact:
+        today = self.gen.today.isoformat()
+        tasks = [
+            a
+            for a in self.t["activity"]
+            if a["kind"] == "task"
+            and a["status"] == "planned"
+            and a["owner_id"] == self.gen.me
+            and a["due_date"] < today
+        ]
+        task = min(tasks, key=lambda a: (a["due_date"], a["id"]))
+        account = self.accounts[task["related_id"]]
+        return {
+            "id": task["id"],
+            "subject": task["subject"],
+            "due_date": task["due_date"],
+            "account_id": account["id"],
+            "account": account["name"],
+        }
+
+    def next_meeting(self, params: dict) -> Fact:
+        now = self.gen.now.isoformat(" ")
+        meetings = [
+            a
+            for a in self.t["activity"]
+            if a["kind"] == "meeting"
+            and a["status"] == "planned"
+            and a["owner_id"] == self.gen.me
+            and a["starts_at"] > now
+        ]
+        if not meetings:  # plan one: the student always has a meeting coming up
+            account = self.gen.rnd.choice(self.t["account"])
+            day = self.gen.workday(self.gen.today + dt.timedelta(days=3))
+            if day <= self.gen.today:
+                day = self.gen.today + dt.timedelta(days=1)
+            self.gen.activity(
+                "meeting",
+                self.gen.local(day, 14, 0),
+                "planned",
+                self.gen.me,
+                "accounts",
+                account["id"],
+                self.gen.contacts_of.get(account["id"], []),
+                self.gen.rnd.choice(
+                    self.gen.sentences["activity_subjects"]["meeting"][self.gen.lang]
+                ),
+            )
+            meetings = [self.t["activity"][-1]]
+        meeting = min(meetings, key=lambda a: (a["starts_at"], a["id"]))
+        account = self.accounts[meeting["related_id"]]
+        people = [
+            self.contact(x["contact_id"])
+            for x in self.t["activity_attendee"]
+            if x["activity_id"] == meeting["id"] and x["contact_id"]
+        ]
+        return {
+            "id": meeting["id"],
+            "subject": meeting["subject"],
+            "starts_at": meeting["starts_at"],
+            "location": meeting["location"],
+            "account_id": account["id"],
+            "account": account["name"],
+            "contacts": people,
+        }
 
     def published_article(self, params: dict) -> Fact:
         published = [a for a in self.t["article"] if a["status"] == "published"]

@@ -51,6 +51,9 @@ FACT_KINDS: dict[str, dict[str, type]] = {
     "escalated_case": {},
     "published_article": {},
     "channel_partner": {},
+    "best_campaign": {},
+    "overdue_task": {},
+    "next_meeting": {},
 }
 
 
@@ -141,6 +144,9 @@ SCHEMA: dict[str, Any] = {
         "channel_partners": int,
         "end_customers_per_partner": [int],
         "subsidiaries": int,
+        "campaigns": int,
+        "activities": int,
+        "diary_days": int,
         "opportunities": {code: int for code in STAGE_CODES},
         "account_types": dict,
         "industries": dict,

@@ -237,3 +237,90 @@ def test_the_default_scenario_is_about_the_size_promised(built):
     assert 900 <= total <= 3000
     assert query(path, "SELECT COUNT(*) FROM account")[0][0] == 50
     assert query(path, "SELECT COUNT(*) FROM contact")[0][0] == 100
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_campaign_members_and_sources_line_up_with_campaign_results(built, scenario):
+    from sandbox.scenarios.generate import CAMPAIGN_SOURCES
+
+    path, _ = built(scenario)
+    campaigns = {c["id"]: c for c in dicts(path, "SELECT * FROM campaign")}
+    assert {c["status"] for c in campaigns.values()} >= {"completed", "planning"}
+    for lead in dicts(path, "SELECT * FROM lead WHERE campaign_id IS NOT NULL"):
+        campaign = campaigns[lead["campaign_id"]]
+        assert lead["source"] == CAMPAIGN_SOURCES[campaign["campaign_type"]]
+        assert campaign["start_date"] <= lead["created_at"][:10] <= campaign["end_date"]
+        member = one_row(
+            path,
+            "SELECT status FROM campaign_member WHERE campaign_id = ? AND lead_id = ?",
+            campaign["id"],
+            lead["id"],
+        )
+        assert member == ("responded",)
+    for opp in dicts(path, "SELECT * FROM opportunity WHERE campaign_id IS NOT NULL"):
+        campaign = campaigns[opp["campaign_id"]]
+        assert opp["lead_source"] == CAMPAIGN_SOURCES[campaign["campaign_type"]]
+        assert opp["created_at"][:10] >= campaign["start_date"]
+        # Someone at the deal's account answered the campaign.
+        assert query(
+            path,
+            "SELECT 1 FROM campaign_member m JOIN contact c ON c.id = m.contact_id "
+            "WHERE m.campaign_id = ? AND c.account_id = ? AND m.status = 'responded'",
+            campaign["id"],
+            opp["account_id"],
+        )
+    for member in dicts(path, "SELECT * FROM campaign_member"):
+        campaign = campaigns[member["campaign_id"]]
+        if campaign["status"] == "planning":
+            assert member["status"] == "planned" and member["sent_at"] is None
+        elif member["status"] == "responded":
+            assert campaign["start_date"] <= member["responded_on"] <= DAY.isoformat()
+        if campaign["status"] == "completed":
+            assert campaign["actual_cost"] is not None
+        else:
+            assert campaign["status"] in ("active", "planning")
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_activities_cluster_on_working_days(built, scenario):
+    from zoneinfo import ZoneInfo
+
+    from sandbox.scenarios import get
+
+    path, _ = built(scenario)
+    zone = ZoneInfo(get(scenario).timezone)
+    activities = dicts(path, "SELECT * FROM activity")
+    assert len(activities) >= 100
+    for activity in activities:
+        when = activity["starts_at"] or activity["due_date"]
+        moment = dt.datetime.fromisoformat(when)
+        if activity["starts_at"]:
+            moment = moment.replace(tzinfo=dt.timezone.utc).astimezone(zone)
+            assert 8 <= moment.hour < 19, activity
+        assert moment.weekday() < 5, activity
+        if activity["status"] == "done":
+            assert activity["completed_at"] and when[:10] <= DAY.isoformat()
+        if activity["status"] == "planned" and activity["kind"] != "task":
+            assert when[:10] >= DAY.isoformat()
+    # Every open deal's last activity is a call or meeting done at that moment.
+    for opp in dicts(
+        path,
+        "SELECT o.* FROM opportunity o JOIN stage s ON s.id = o.stage_id "
+        "WHERE NOT s.is_closed",
+    ):
+        assert query(
+            path,
+            "SELECT 1 FROM activity WHERE related_type = 'opportunities' "
+            "AND related_id = ? AND starts_at = ? AND status = 'done'",
+            opp["id"],
+            opp["last_activity_at"],
+        )
+    days = [r[0] for r in query(path, "SELECT day FROM diary_entry ORDER BY day")]
+    assert days and all(dt.date.fromisoformat(d).weekday() < 5 for d in days)
+    assert max(days) < DAY.isoformat()
+
+
+def one_row(path, sql, *params):
+    rows = query(path, sql, *params)
+    assert len(rows) == 1
+    return rows[0]

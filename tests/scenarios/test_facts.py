@@ -41,6 +41,14 @@ PROPERTIES = {
     "overdue_case": CASE,
     "escalated_case": CASE | {"escalated_from"},
     "published_article": {"id", "title", "category", "keywords"},
+    "best_campaign": {
+        "id", "name", "type", "status", "start_date", "end_date", "actual_cost",
+        "members", "responded", "leads", "opportunities", "won_amount",
+    },
+    "overdue_task": {"id", "subject", "due_date", "account_id", "account"},
+    "next_meeting": {
+        "id", "subject", "starts_at", "location", "account_id", "account", "contacts",
+    },
 }  # fmt: skip
 
 
@@ -245,7 +253,79 @@ def _published_article(path, fact, params, now):
     assert article["status"] == "published" and article["title"] == fact["title"]
 
 
+def _best_campaign(path, fact, params, now):
+    campaign = one(path, "SELECT * FROM campaign WHERE id = ?", fact["id"])
+    assert (campaign["name"], campaign["status"]) == (fact["name"], "completed")
+    assert campaign["actual_cost"] == cents(fact["actual_cost"])
+    counts = query(
+        path,
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE status IN ('responded', 'converted'))"
+        " FROM campaign_member WHERE campaign_id = ?",
+        fact["id"],
+    )[0]
+    assert counts == (fact["members"], fact["responded"])
+    won = query(
+        path,
+        "SELECT COALESCE(SUM(amount), 0) FROM opportunity o JOIN stage s "
+        "ON s.id = o.stage_id WHERE s.is_won AND o.campaign_id = ?",
+        fact["id"],
+    )[0][0]
+    assert won == cents(fact["won_amount"])
+    best = query(
+        path,
+        "SELECT MAX(w) FROM (SELECT COALESCE(SUM(o.amount), 0) AS w FROM campaign c "
+        "LEFT JOIN opportunity o ON o.campaign_id = c.id AND o.stage_id IN "
+        "(SELECT id FROM stage WHERE is_won) WHERE c.status = 'completed' "
+        "GROUP BY c.id)",
+    )[0][0]
+    assert won == best
+
+
+def _overdue_task(path, fact, params, now):
+    task = one(path, "SELECT * FROM activity WHERE id = ?", fact["id"])
+    assert (task["kind"], task["status"], task["subject"]) == (
+        "task",
+        "planned",
+        fact["subject"],
+    )
+    assert task["due_date"] == fact["due_date"] < now[:10]
+    assert (task["related_type"], task["related_id"]) == (
+        "accounts",
+        fact["account_id"],
+    )
+    owner = query(path, "SELECT is_self FROM colleague WHERE id = ?", task["owner_id"])
+    assert owner == [(1,)]
+
+
+def _next_meeting(path, fact, params, now):
+    meeting = one(path, "SELECT * FROM activity WHERE id = ?", fact["id"])
+    assert (meeting["kind"], meeting["status"]) == ("meeting", "planned")
+    assert meeting["starts_at"] == fact["starts_at"] > now
+    later = query(
+        path,
+        "SELECT COUNT(*) FROM activity a JOIN colleague c ON c.id = a.owner_id "
+        "WHERE c.is_self AND a.kind = 'meeting' AND a.status = 'planned' "
+        "AND a.starts_at > ? AND a.starts_at < ?",
+        now,
+        fact["starts_at"],
+    )
+    assert later == [(0,)]
+    attending = {
+        r[0]
+        for r in query(
+            path,
+            "SELECT contact_id FROM activity_attendee WHERE activity_id = ? "
+            "AND contact_id IS NOT NULL",
+            fact["id"],
+        )
+    }
+    assert attending == {c["id"] for c in fact["contacts"]}
+
+
 CHECKS = {
+    "best_campaign": _best_campaign,
+    "overdue_task": _overdue_task,
+    "next_meeting": _next_meeting,
     "hot_lead": _hot_lead,
     "duplicate_lead": _duplicate_lead,
     "key_account": _key_account,
