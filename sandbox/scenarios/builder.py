@@ -92,18 +92,17 @@ def _column_defaults(table: sa.Table) -> dict[str, Any]:
     return defaults
 
 
-def _plain(value: Any, is_json: bool) -> Any:
-    if is_json:
-        return None if value is None else json.dumps(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+def _json(value: Any) -> str | None:
+    # As SQLAlchemy's JSON type writes it.
+    return None if value is None else json.dumps(value)
 
 
 def write_rows(conn: sqlite3.Connection, tables: dict[str, list[dict]]) -> None:
-    """Insert ``tables`` (parents before children) with one statement per table."""
+    """Insert ``tables`` (parents before children) with one statement per table.
+
+    Values go in as the generator made them: text for dates and times (ISO, as the
+    app stores them), whole cents for money; JSON columns are serialised here.
+    """
     known = {table.name: table for table in tenant_tables()}
     unknown = sorted(set(tables) - set(known))
     if unknown:
@@ -117,14 +116,16 @@ def write_rows(conn: sqlite3.Connection, tables: dict[str, list[dict]]) -> None:
         json_columns = {c.key for c in table.columns if isinstance(c.type, sa.JSON)}
         names = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" for _ in columns)
+        values = [tuple({**defaults, **row}[c] for c in columns) for row in rows]
+        if json_columns:
+            positions = [columns.index(c) for c in json_columns]
+            values = [
+                tuple(_json(v) if n in positions else v for n, v in enumerate(value))
+                for value in values
+            ]
         conn.executemany(
             f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608
-            [
-                tuple(
-                    _plain(row.get(c, defaults[c]), c in json_columns) for c in columns
-                )
-                for row in rows
-            ],
+            values,
         )
 
 

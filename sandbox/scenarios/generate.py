@@ -18,6 +18,7 @@ import zlib
 from bisect import bisect
 from collections import Counter, defaultdict
 from itertools import accumulate
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -938,15 +939,21 @@ class Generator:
     ):
         from sandbox.crm.cases import sla
         from sandbox.crm.cases.service import PREVIOUS, TRANSITIONS, refresh_sla
-        from sandbox.models.crm.service import Case, CaseEvent
+        from sandbox.models.crm.service import Case
 
         rnd = self.rnd
         zone = self.s.timezone
         account = rnd.choice(accounts)
         staff = self.contacts_of.get(account["id"], [])
-        subject, subject_zh, case_type = rnd.choice(self.catalogue["case_subjects"])
+        subjects = self.catalogue["case_subjects"]
+        if case_id in (self.overdue_id, self.escalated_id):  # something urgent
+            subjects = [x for x in subjects if x[2] in ("fault", "complaint")]
+        subject, subject_zh, case_type = rnd.choice(subjects)
         products = self.tables["product"]
-        case = Case(
+        # Plain objects with the model's fields: the SLA rules read and set them
+        # as they do on a Case, without the ORM's bookkeeping.
+        case = SimpleNamespace(**dict.fromkeys(Case.__table__.columns.keys()))
+        case.__dict__.update(
             id=case_id,
             subject=self.pick((subject, subject_zh)),
             case_type=case_type,
@@ -963,7 +970,9 @@ class Generator:
         )
         case.number = f"CS-{sla.to_local(opened, zone).year}-{case_id:06d}"
         case.events = [
-            CaseEvent(action="create", from_status=None, to_status="new", at=opened)
+            SimpleNamespace(
+                id=None, action="create", from_status=None, to_status="new", at=opened
+            )
         ]
         moment, status, previous = opened, "new", None
         for action in path:
@@ -1009,8 +1018,12 @@ class Generator:
             if action != "cancel" and case.responded_at is None:
                 case.responded_at = moment
             case.events.append(
-                CaseEvent(
-                    action=action, from_status=status, to_status=target, at=moment
+                SimpleNamespace(
+                    id=None,
+                    action=action,
+                    from_status=status,
+                    to_status=target,
+                    at=moment,
                 )
             )
             status = target
