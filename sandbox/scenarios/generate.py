@@ -1353,6 +1353,179 @@ class Generator:
                 written += 1
             day -= dt.timedelta(days=1)
 
+    # ------------------------------------------------------------------ after-sales
+
+    def contracts(self) -> None:
+        """Each won deal became a contract (its lines, signed on the close date) and
+        an order; delivered orders are invoiced and mostly paid, one invoice is
+        overdue. A deal in negotiation has a draft contract."""
+        if not {"contract", "sales_order"} <= self.known_tables:
+            return
+        rnd = self.rnd
+        stages = self.tables["stage"]
+        opps = self.tables["opportunity"]
+        won = sorted(
+            (o for o in opps if stages[o["stage_id"] - 1]["is_won"]),
+            key=lambda o: (o["close_date"], o["id"]),
+        )
+        drafts = [
+            o for o in opps if stages[o["stage_id"] - 1]["code"] == "negotiation"
+        ][:2]
+        terms = self.codes(
+            "payment_terms", ("prepaid", "on_delivery", "net30", "net60")
+        )
+        methods = self.codes("payment_method", ("bank_transfer", "online"))
+        sequence: Counter[str] = Counter()
+
+        def number(prefix: str, year: int) -> str:
+            sequence[f"{prefix}{year}"] += 1
+            return f"{prefix}-{year}-{sequence[f'{prefix}{year}']:04d}"
+
+        self.overdue_invoice_id = None
+        for opp in [*won, *drafts]:
+            signed = dt.date.fromisoformat(opp["close_date"])
+            draft = opp in drafts
+            start = signed if not draft else dt.date.fromisoformat(opp["close_date"])
+            end = start + dt.timedelta(days=365)
+            status = "draft" if draft else "completed" if end < self.today else "active"
+            staff = self.contacts_of.get(opp["account_id"], [])
+            contract_id = len(self.tables["contract"]) + 1
+            created = self.local(self.workday(signed - dt.timedelta(days=3)), 10, 0)
+            if draft:
+                created = self.moment(10, 1)
+            row = {
+                "id": contract_id,
+                "number": number("HT", (created if draft else signed).year),
+                "title": opp["name"],
+                "account_id": opp["account_id"],
+                "contact_id": staff[0]["id"] if staff else None,
+                "opportunity_id": opp["id"],
+                "owner_id": opp["owner_id"],
+                "status": status,
+                "signed_on": None if draft else signed.isoformat(),
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "amount": opp["amount"],
+                "payment_terms": rnd.choice(terms),
+                "approver_id": None if draft else self.manager,
+                "decided_at": None
+                if draft
+                else _ts(
+                    self.local(self.workday(signed - dt.timedelta(days=1)), 15, 0)
+                ),
+            }
+            self.tables["contract"].append(self.stamp(row, created))
+            lines = self.lines_of.get(opp["id"], [])
+            for line in lines:
+                contract_lines = self.tables["contract_line"]
+                contract_lines.append(
+                    {
+                        **{k: line[k] for k in ("product_id", "position", "quantity")},
+                        **{k: line[k] for k in ("unit_price", "discount", "total")},
+                        "id": len(contract_lines) + 1,
+                        "contract_id": contract_id,
+                    }
+                )
+            if not draft:
+                self.order(row, opp, lines, signed, number, methods)
+        if self.overdue_invoice_id is None and self.tables["invoice"]:
+            self.make_overdue()
+
+    def make_overdue(self) -> None:
+        """No invoice happened to be overdue: the latest one is, unpaid."""
+        invoice = self.tables["invoice"][-1]
+        order = self.tables["sales_order"][invoice["order_id"] - 1]
+        order["status"] = "delivered"
+        self.tables["payment"] = [
+            p for p in self.tables["payment"] if p["order_id"] != order["id"]
+        ]
+        for n, payment in enumerate(self.tables["payment"], start=1):
+            payment["id"] = n
+        due = self.today - dt.timedelta(days=self.rnd.randrange(3, 20))
+        invoice["due_on"] = max(
+            dt.date.fromisoformat(invoice["issued_on"]), due
+        ).isoformat()
+        self.overdue_invoice_id = invoice["id"]
+
+    def order(self, contract, opp, lines, signed, number, methods) -> None:
+        rnd = self.rnd
+        ordered = self.workday(signed + dt.timedelta(days=rnd.randrange(1, 8)))
+        delivery = ordered + dt.timedelta(days=rnd.randrange(14, 45))
+        delivered = delivery <= self.today - dt.timedelta(days=2)
+        orders = self.tables["sales_order"]
+        order_id = len(orders) + 1
+        paid_up = delivered and delivery < self.today - dt.timedelta(days=75)
+        order = {
+            "id": order_id,
+            "number": number("SO", ordered.year),
+            "account_id": contract["account_id"],
+            "contract_id": contract["id"],
+            "opportunity_id": opp["id"],
+            "owner_id": contract["owner_id"],
+            "status": "closed"
+            if paid_up
+            else "delivered"
+            if delivered
+            else "confirmed",
+            "order_date": ordered.isoformat(),
+            "delivery_date": delivery.isoformat(),
+            "delivered_on": delivery.isoformat() if delivered else None,
+            "amount": contract["amount"],
+        }
+        orders.append(self.stamp(order, self.local(ordered, 11, 0)))
+        for line in lines:
+            order_lines = self.tables["order_line"]
+            order_lines.append(
+                {
+                    **{k: line[k] for k in ("product_id", "position", "quantity")},
+                    **{k: line[k] for k in ("unit_price", "discount", "total")},
+                    "id": len(order_lines) + 1,
+                    "order_id": order_id,
+                }
+            )
+        if not delivered:
+            return
+        days = {"net60": 60, "prepaid": 0, "on_delivery": 7}.get(
+            contract["payment_terms"], 30
+        )
+        invoices = self.tables["invoice"]
+        due = delivery + dt.timedelta(days=days)
+        invoices.append(
+            self.stamp(
+                {
+                    "id": len(invoices) + 1,
+                    "order_id": order_id,
+                    "number": number("INV", delivery.year),
+                    "issued_on": delivery.isoformat(),
+                    "due_on": due.isoformat(),
+                    "amount": order["amount"],
+                },
+                self.local(self.workday(delivery), 16, 0),
+            )
+        )
+        overdue = due < self.today and not paid_up and self.overdue_invoice_id is None
+        if overdue:
+            self.overdue_invoice_id = invoices[-1]["id"]
+            return  # nothing received yet
+        if due >= self.today and not paid_up:
+            return  # not due yet
+        received = min(due - dt.timedelta(days=rnd.randrange(0, 10)), self.today)
+        received = max(received, delivery)
+        payments = self.tables["payment"]
+        payments.append(
+            self.stamp(
+                {
+                    "id": len(payments) + 1,
+                    "order_id": order_id,
+                    "received_on": received.isoformat(),
+                    "amount": order["amount"],
+                    "method": rnd.choice(methods),
+                    "reference": f"{rnd.randrange(10**9, 10**10)}",
+                },
+                self.local(self.workday(received), 14, 0),
+            )
+        )
+
     # ------------------------------------------------------------------ run
 
     def run(self) -> tuple[dict[str, Rows], dict[str, dict[str, Any]]]:
@@ -1372,6 +1545,7 @@ class Generator:
         self.campaigns()
         self.activities()
         self.diary()
+        self.contracts()
         self.facts = planting.plant(self)
         return dict(self.tables), self.facts
 

@@ -384,6 +384,26 @@ class Planter:
             "contacts": people,
         }
 
+    def overdue_invoice(self, params: dict) -> Fact:
+        """An invoice past its due date with nothing received against its order."""
+        invoice = self.t["invoice"][self.gen.overdue_invoice_id - 1]
+        order = self.t["sales_order"][invoice["order_id"] - 1]
+        contract = self.t["contract"][order["contract_id"] - 1]
+        account = self.accounts[order["account_id"]]
+        return {
+            "id": invoice["id"],
+            "number": invoice["number"],
+            "amount": _money(invoice["amount"]),
+            "issued_on": invoice["issued_on"],
+            "due_on": invoice["due_on"],
+            "order_id": order["id"],
+            "order": order["number"],
+            "contract": contract["number"],
+            "account_id": account["id"],
+            "account": account["name"],
+            "owner": self.owner(order["owner_id"]),
+        }
+
     def published_article(self, params: dict) -> Fact:
         published = [a for a in self.t["article"] if a["status"] == "published"]
         article = self.gen.rnd.choice(published)

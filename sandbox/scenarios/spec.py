@@ -54,6 +54,7 @@ FACT_KINDS: dict[str, dict[str, type]] = {
     "best_campaign": {},
     "overdue_task": {},
     "next_meeting": {},
+    "overdue_invoice": {},
 }
 
 

@@ -324,3 +324,60 @@ def one_row(path, sql, *params):
     rows = query(path, sql, *params)
     assert len(rows) == 1
     return rows[0]
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_won_deals_become_contracts_orders_invoices_and_payments(built, scenario):
+    path, _ = built(scenario)
+    tables = {r[0] for r in query(path, "SELECT name FROM sqlite_master")}
+    if "contract" not in tables:
+        pytest.skip("no contracts in this schema")
+    won = dicts(
+        path,
+        "SELECT o.* FROM opportunity o JOIN stage s ON s.id = o.stage_id "
+        "WHERE s.is_won",
+    )
+    for opp in won:
+        contract = one_row(
+            path,
+            "SELECT id, amount, signed_on, status FROM contract "
+            "WHERE opportunity_id = ?",
+            opp["id"],
+        )
+        assert contract[1] == opp["amount"] and contract[2] == opp["close_date"]
+        lines = query(
+            path,
+            "SELECT product_id, quantity, unit_price, discount, total FROM "
+            "contract_line WHERE contract_id = ? ORDER BY position",
+            contract[0],
+        )
+        assert lines == query(
+            path,
+            "SELECT product_id, quantity, unit_price, discount, total FROM "
+            "line_item WHERE opportunity_id = ? ORDER BY position",
+            opp["id"],
+        )
+        order = dicts(
+            path, "SELECT * FROM sales_order WHERE contract_id = ?", contract[0]
+        )
+        assert len(order) == 1 and order[0]["amount"] == opp["amount"]
+        assert order[0]["order_date"] >= opp["close_date"]
+    for order in dicts(path, "SELECT * FROM sales_order"):
+        invoiced = query(
+            path,
+            "SELECT COALESCE(SUM(amount), 0) FROM invoice WHERE order_id = ?",
+            order["id"],
+        )[0][0]
+        paid = query(
+            path,
+            "SELECT COALESCE(SUM(amount), 0) FROM payment WHERE order_id = ?",
+            order["id"],
+        )[0][0]
+        assert paid <= invoiced <= order["amount"]
+        if order["status"] == "closed":
+            assert paid == invoiced == order["amount"]
+        if order["status"] == "confirmed":
+            assert invoiced == 0 and order["delivered_on"] is None
+    for invoice in dicts(path, "SELECT * FROM invoice"):
+        assert invoice["issued_on"] <= invoice["due_on"]
+        assert invoice["issued_on"] < DAY.isoformat()

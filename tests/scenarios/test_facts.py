@@ -46,6 +46,10 @@ PROPERTIES = {
         "members", "responded", "leads", "opportunities", "won_amount",
     },
     "overdue_task": {"id", "subject", "due_date", "account_id", "account"},
+    "overdue_invoice": {
+        "id", "number", "amount", "issued_on", "due_on", "order_id", "order",
+        "contract", "account_id", "account", "owner",
+    },
     "next_meeting": {
         "id", "subject", "starts_at", "location", "account_id", "account", "contacts",
     },
@@ -322,7 +326,17 @@ def _next_meeting(path, fact, params, now):
     assert attending == {c["id"] for c in fact["contacts"]}
 
 
+def _overdue_invoice(path, fact, params, now):
+    invoice = one(path, "SELECT * FROM invoice WHERE id = ?", fact["id"])
+    assert (invoice["number"], invoice["due_on"]) == (fact["number"], fact["due_on"])
+    assert invoice["amount"] == cents(fact["amount"]) and fact["due_on"] < now[:10]
+    order = one(path, "SELECT * FROM sales_order WHERE id = ?", fact["order_id"])
+    assert order["number"] == fact["order"] and order["status"] == "delivered"
+    assert query(path, "SELECT * FROM payment WHERE order_id = ?", order["id"]) == []
+
+
 CHECKS = {
+    "overdue_invoice": _overdue_invoice,
     "best_campaign": _best_campaign,
     "overdue_task": _overdue_task,
     "next_meeting": _next_meeting,
