@@ -1353,6 +1353,124 @@ class Generator:
                 written += 1
             day -= dt.timedelta(days=1)
 
+    # ------------------------------------------------------------------ forecasts
+
+    def month_start(self, months: int) -> dt.date:
+        """The first day of the month ``months`` from this one (negative: before)."""
+        index = self.today.year * 12 + self.today.month - 1 + months
+        return dt.date(index // 12, index % 12 + 1, 1)
+
+    def quotas(self) -> None:
+        """Monthly quotas for every salesperson, six months back to three ahead, a
+        little above what they have been winning; the student's forecasts for the
+        last three months as submitted on each month's first working day."""
+        if not {"quota", "forecast_submission"} <= self.known_tables:
+            return
+        rnd = self.rnd
+        stages = self.tables["stage"]
+        opps = self.tables["opportunity"]
+        won: Counter[int] = Counter()
+        for opp in opps:
+            if stages[opp["stage_id"] - 1]["is_won"] and opp["owner_id"]:
+                won[opp["owner_id"]] += opp["amount"]
+        months = max(1, self.s.history_days // 30)
+        quota_of: dict[tuple[int, dt.date], int] = {}
+        quotas = self.tables["quota"]
+        created = self.local(self.workday(self.month_start(-6)), 9, 0)
+        for seller in self.sellers:
+            base = (
+                max(won[seller] // months, 10_000_00) * rnd.randrange(105, 130) // 100
+            )
+            base = base // 100_000 * 100_000 or 100_000
+            for offset in range(-6, 4):
+                start = self.month_start(offset)
+                amount = base * rnd.choice((90, 100, 100, 110)) // 100
+                quota_of[(seller, start)] = amount
+                quotas.append(
+                    self.stamp(
+                        {
+                            "id": len(quotas) + 1,
+                            "colleague_id": seller,
+                            "period_kind": "month",
+                            "start": start.isoformat(),
+                            "amount": amount,
+                        },
+                        created,
+                    )
+                )
+        submissions = self.tables["forecast_submission"]
+        # The team's forecast for the last three months and this one, and the
+        # student's own for this month, each as it stood on the month's first
+        # working day: deals then open count by their category (won ones were in
+        # commit, lost ones in best case), amounts frozen.
+        for offset, owner in (
+            (-3, None),
+            (-2, None),
+            (-1, None),
+            (0, None),
+            (0, self.me),
+        ):
+            start, end = self.month_start(offset), self.month_start(offset + 1)
+            day = start
+            while day.weekday() >= 5:
+                day += dt.timedelta(days=1)
+            submitted = self.local(day, 10, 30)
+            figures = Counter()
+            for opp in opps:
+                if not start.isoformat() <= opp["close_date"] < end.isoformat():
+                    continue
+                if owner is not None and opp["owner_id"] != owner:
+                    continue
+                stage = stages[opp["stage_id"] - 1]
+                amount = opp["amount"]
+                if stage["is_won"] and opp["closed_on"] < day.isoformat():
+                    figures["closed"] += amount
+                    continue
+                category = (
+                    "commit"
+                    if stage["is_won"]
+                    else "best_case"
+                    if stage["is_closed"]
+                    else stage["forecast_category"]
+                )
+                figures["pipeline"] += amount
+                figures["weighted"] += amount * (stage["probability"] or 40) // 100
+                if category == "commit":
+                    figures["commit"] += amount
+                if category in ("commit", "best_case"):
+                    figures["best_case"] += amount
+            commit = figures["closed"] + figures["commit"]
+            adjustment = rnd.choice((0, 0, commit // 10, -(commit // 10))) // 100 * 100
+            quota = (
+                sum(quota_of[(seller, start)] for seller in self.sellers)
+                if owner is None
+                else quota_of[(owner, start)]
+            )
+            submissions.append(
+                self.stamp(
+                    {
+                        "id": len(submissions) + 1,
+                        "period_kind": "month",
+                        "period_start": start.isoformat(),
+                        "period_end": (end - dt.timedelta(days=1)).isoformat(),
+                        "period_label": f"{start:%Y-%m}",
+                        "owner_id": owner,
+                        "closed": figures["closed"],
+                        "commit_amount": commit,
+                        "best_case": commit + figures["best_case"] - figures["commit"],
+                        "pipeline": figures["closed"] + figures["pipeline"],
+                        "weighted_pipeline": figures["closed"] + figures["weighted"],
+                        "quota": quota,
+                        "adjustment": adjustment,
+                        "forecast": commit + adjustment,
+                        "reason": self.text("forecast_reasons") if adjustment else None,
+                        "comment": None,
+                        "submitted_at": _ts(submitted),
+                    },
+                    submitted,
+                )
+            )
+
     # ------------------------------------------------------------------ after-sales
 
     def contracts(self) -> None:
@@ -1546,6 +1664,7 @@ class Generator:
         self.activities()
         self.diary()
         self.contracts()
+        self.quotas()
         self.facts = planting.plant(self)
         return dict(self.tables), self.facts
 

@@ -381,3 +381,25 @@ def test_won_deals_become_contracts_orders_invoices_and_payments(built, scenario
     for invoice in dicts(path, "SELECT * FROM invoice"):
         assert invoice["issued_on"] <= invoice["due_on"]
         assert invoice["issued_on"] < DAY.isoformat()
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_quotas_and_submitted_forecasts(built, scenario):
+    path, _ = built(scenario)
+    tables = {r[0] for r in query(path, "SELECT name FROM sqlite_master")}
+    if "quota" not in tables:
+        pytest.skip("no forecasts in this schema")
+    sellers = {
+        r[0] for r in query(path, "SELECT id FROM colleague WHERE role LIKE 'sales%'")
+    }
+    quotas = dicts(path, "SELECT * FROM quota")
+    assert {q["colleague_id"] for q in quotas} == sellers
+    assert all(q["period_kind"] == "month" and q["start"][8:] == "01" for q in quotas)
+    assert all(q["amount"] > 0 for q in quotas)
+    for sub in dicts(path, "SELECT * FROM forecast_submission"):
+        assert sub["forecast"] == sub["commit_amount"] + sub["adjustment"]
+        assert sub["closed"] <= sub["commit_amount"] <= sub["best_case"]
+        assert sub["best_case"] <= sub["pipeline"]
+        assert (sub["reason"] is None) == (sub["adjustment"] == 0)
+        assert sub["period_start"] <= sub["submitted_at"][:10] <= sub["period_end"]
+        assert sub["submitted_at"] < DAY.isoformat() + " 23"
