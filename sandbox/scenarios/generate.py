@@ -1261,16 +1261,12 @@ class Generator:
                     day += dt.timedelta(days=1)
                 at = self.local(day, rnd.randrange(9, 17), rnd.choice((0, 30)))
                 status = "planned"
-            self.activity(
-                kind,
-                at,
-                status,
-                owner,
-                "accounts",
-                account["id"],
-                staff_of.get(account["id"], []),
-                subject,
-            )
+            staff = staff_of.get(account["id"], [])
+            if kind == "email" and staff:  # an e-mail goes to a person
+                related = ("contacts", rnd.choice(staff)["id"])
+            else:
+                related = ("accounts", account["id"])
+            self.activity(kind, at, status, owner, *related, staff, subject)
         # Tasks of the student's that are past their due date.
         for _ in range(3):
             account = rnd.choice(accounts)
@@ -1352,6 +1348,112 @@ class Generator:
                 )
                 written += 1
             day -= dt.timedelta(days=1)
+
+    # ------------------------------------------------------------------ mailbox
+
+    def mailbox(self) -> None:
+        """Templates; every e-mail activity done is a sent message; an e-mail
+        campaign's sent and responded members got its message, responders
+        replied."""
+        if not {"email_template", "email_message"} <= self.known_tables:
+            return
+        rnd = self.rnd
+        templates = self.tables["email_template"]
+        for name, subject, body in self.sentences["email_templates"][self.lang]:
+            templates.append(
+                self.stamp(
+                    {
+                        "id": len(templates) + 1,
+                        "name": name,
+                        "subject": subject,
+                        "body": body,
+                    },
+                    self.start,
+                )
+            )
+        colleagues = {c["id"]: c for c in self.tables["colleague"]}
+        contacts = {c["id"]: c for c in self.tables["contact"]}
+        accounts = self.tables["account"]
+        messages = self.tables["email_message"]
+
+        def send(contact, at, sender, subject, body, **links) -> dict:
+            account = accounts[contact["account_id"] - 1]
+            name = self.full_name(contact)
+            row = {
+                "id": len(messages) + 1,
+                "direction": "out",
+                "to_name": name,
+                "to_address": contact["email"],
+                "from_address": colleagues[sender]["email"] or "",
+                "subject": subject,
+                "body": body.format(name=name, company=account["name"]),
+                "sent_at": _ts(at),
+                "lead_id": None,
+                "contact_id": contact["id"],
+                "campaign_id": None,
+                "template_id": None,
+                "reply_to_id": None,
+                **links,
+            }
+            messages.append(self.stamp(row, at))
+            return row
+
+        for activity in self.tables["activity"]:
+            if (activity["kind"], activity["status"], activity["related_type"]) != (
+                "email",
+                "done",
+                "contacts",
+            ):
+                continue
+            template = rnd.choice(templates)
+            send(
+                contacts[activity["related_id"]],
+                dt.datetime.fromisoformat(activity["starts_at"]),
+                activity["owner_id"] or self.me,
+                activity["subject"],
+                template["body"],
+                template_id=template["id"],
+            )
+        invitation = templates[1]
+        campaigns = {
+            c["id"]: c for c in self.tables["campaign"] if c["campaign_type"] == "email"
+        }
+        for member in self.tables["campaign_member"]:
+            campaign = campaigns.get(member["campaign_id"])
+            if campaign is None or not member["contact_id"] or not member["sent_at"]:
+                continue
+            contact = contacts[member["contact_id"]]
+            sender = campaign["owner_id"] or self.me
+            sent = send(
+                contact,
+                dt.datetime.fromisoformat(member["sent_at"]),
+                sender,
+                campaign["name"],
+                invitation["body"],
+                campaign_id=campaign["id"],
+                template_id=invitation["id"],
+            )
+            if member["responded_on"]:
+                day = dt.date.fromisoformat(member["responded_on"])
+                at = max(
+                    self.local(day, 11, 0), dt.datetime.fromisoformat(sent["sent_at"])
+                )
+                reply = send(
+                    contact,
+                    at,
+                    sender,
+                    ("回复：" if self.zh else "Re: ") + campaign["name"],
+                    self.text("email_replies"),
+                    campaign_id=campaign["id"],
+                    reply_to_id=sent["id"],
+                    direction="in",
+                )
+                # A reply comes from the contact, to the one who wrote.
+                reply.update(
+                    from_address=contact["email"],
+                    to_address=sent["from_address"],
+                    to_name=colleagues[sender]["name"],
+                )
 
     # ------------------------------------------------------------------ forecasts
 
@@ -1665,6 +1767,7 @@ class Generator:
         self.diary()
         self.contracts()
         self.quotas()
+        self.mailbox()
         self.facts = planting.plant(self)
         return dict(self.tables), self.facts
 
