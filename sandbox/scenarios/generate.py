@@ -1455,6 +1455,84 @@ class Generator:
                     to_name=colleagues[sender]["name"],
                 )
 
+    # ------------------------------------------------------------------ documents
+
+    def documents(self) -> None:
+        """A small file tree: a product sheet per product, and a proposal for each
+        quoted deal, attached to its record (plain text, so any browser shows it)."""
+        if not {"folder", "document", "document_blob"} <= self.known_tables:
+            return
+        import hashlib
+
+        folders = self.tables["folder"]
+        names = ("产品资料", "销售方案") if self.zh else ("Product sheets", "Proposals")
+        for name in names:
+            folders.append(
+                self.stamp(
+                    {"id": len(folders) + 1, "name": name, "parent_id": None},
+                    self.start,
+                )
+            )
+        blobs, documents = self.tables["document_blob"], self.tables["document"]
+        currency = self.s.currency
+
+        def attach(folder, name, text, entity, record_id, at) -> None:
+            data = text.encode("utf-8")
+            blobs.append({"id": len(blobs) + 1, "data": data})
+            documents.append(
+                self.stamp(
+                    {
+                        "id": len(documents) + 1,
+                        "name": name,
+                        "folder_id": folder,
+                        "content_type": "text/plain",
+                        "size": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                        "description": None,
+                        "entity": entity,
+                        "record_id": record_id,
+                        "blob_id": blobs[-1]["id"],
+                    },
+                    at,
+                )
+            )
+
+        for product in self.tables["product"]:
+            label = (
+                ("产品", "代码", "单价") if self.zh else ("Product", "Code", "Price")
+            )
+            text = (
+                f"{label[0]}: {product['name']}\n{label[1]}: {product['code']}\n"
+                f"{label[2]}: {_money(product['list_price'])} {currency}\n"
+            )
+            attach(
+                1,
+                f"{product['code']}.txt",
+                text,
+                "product",
+                product["id"],
+                dt.datetime.fromisoformat(product["created_at"]),
+            )
+        products = {p["id"]: p for p in self.tables["product"]}
+        for quote in self.tables["quote"]:
+            opp = self.tables["opportunity"][quote["opportunity_id"] - 1]
+            lines = "\n".join(
+                f"- {products[line['product_id']]['name']} × "
+                f"{_money(line['quantity'])}: {_money(line['total'])} {currency}"
+                for line in self.lines_of[opp["id"]]
+            )
+            title = "方案" if self.zh else "Proposal"
+            total = f"= {_money(opp['amount'])} {currency}"
+            text = f"{title}: {opp['name']}\n\n{lines}\n\n{total}\n"
+            attach(
+                2,
+                f"{quote['number']}.txt",
+                text,
+                "opportunity",
+                opp["id"],
+                dt.datetime.fromisoformat(quote["created_at"]),
+            )
+
     # ------------------------------------------------------------------ forecasts
 
     def month_start(self, months: int) -> dt.date:
@@ -1768,6 +1846,7 @@ class Generator:
         self.contracts()
         self.quotas()
         self.mailbox()
+        self.documents()
         self.facts = planting.plant(self)
         return dict(self.tables), self.facts
 
