@@ -152,3 +152,22 @@ def test_cli_list_preview_and_build(app, runner, tmp_path):
         args=["scenario", "build", "default", "--today", "soon", "--out", str(out)]
     )
     assert bad_day.exit_code != 0 and "YYYY-MM-DD" in bad_day.output
+
+
+def test_the_seed_cache_key_covers_the_scenario_files(tmp_path, monkeypatch):
+    from sandbox.scenarios import data
+
+    tenancy._build_fingerprint.cache_clear()
+    before = tenancy._build_fingerprint()
+    edited = tmp_path / "b2b-software.toml"
+    edited.write_text("# edited\n", encoding="utf-8")
+    monkeypatch.setattr(
+        data, "fingerprint_files", lambda: [*data.seed_dir().rglob("*.json"), edited]
+    )
+    tenancy._build_fingerprint.cache_clear()
+    try:
+        assert tenancy._build_fingerprint() != before
+    finally:
+        monkeypatch.undo()
+        tenancy._build_fingerprint.cache_clear()
+    assert tenancy._build_fingerprint() == before
