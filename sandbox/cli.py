@@ -18,9 +18,10 @@ from sandbox.models.control import Course, Role, Tenant, User
 from sandbox.scenarios.cli import scenario_group
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the demo's logins are meant to be known
-#: The demo's courses: (name, code, scenario, student username prefix, language).
+#: The demo's courses: (name, code, scenario, student username prefix, language the
+#: students read; None follows the browser).
 DEMO_COURSES = (
-    ("CRM 101", "CRM101", "b2b-software", "student", "en"),
+    ("CRM 101", "CRM101", "b2b-software", "student", None),
     ("客户关系管理实训", "CRM101-ZH", "telecom-service", "xuesheng", "zh"),
 )
 DEMO_STUDENTS = 5
