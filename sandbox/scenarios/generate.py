@@ -133,7 +133,7 @@ class Generator:
         self.zh = scenario.chinese
         self.lang = "zh" if self.zh else "en"
         self.zone = ZoneInfo(scenario.timezone)
-        self.people = Locale(scenario.locale, self.rnd, seed)
+        self.people = Locale(scenario.locale, self.rnd)
         self.sentences = data.load("sentences")
         self.catalogue = data.catalogue(scenario.catalogue)
         self.titles = data.load("titles")["titles"]

@@ -70,7 +70,7 @@ def _slug(text: str) -> str:
 class Locale:
     """Name, place and phone makers for one scenario, drawing from ``rnd``."""
 
-    def __init__(self, locale: str, rnd: random.Random, seed: int) -> None:
+    def __init__(self, locale: str, rnd: random.Random) -> None:
         self.chinese = locale.startswith("zh")
         self.rnd = rnd
         self._names: set[str] = set()

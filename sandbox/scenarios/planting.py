@@ -415,9 +415,7 @@ class Planter:
         }
 
 
-def _date(stamp: str):
-    import datetime as dt
-
+def _date(stamp: str) -> dt.date:
     return dt.datetime.fromisoformat(stamp).date()
 
 
