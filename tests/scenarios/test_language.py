@@ -24,6 +24,9 @@ TEXTS = {
     "competitor": ("name", "strengths", "weaknesses"),
     "article": ("title", "body"),
     "opportunity_competitor": ("strengths", "weaknesses"),
+    "campaign": ("name",),
+    "activity": ("subject", "outcome"),
+    "diary_entry": ("notes",),
 }
 
 
