@@ -202,13 +202,23 @@ def _referenced_names(
     return refs
 
 
+_AUDITED_TABLES: dict[str, type[Audited]] = {}
+_MAPPERS_SEEN = [0]
+
+
 def model_for_table(name: str) -> type[Audited] | None:
-    """The audited model mapped to table ``name``."""
-    for mapper in db.Model.registry.mappers:
-        cls = mapper.class_
-        if issubclass(cls, Audited) and mapper.local_table.name == name:
-            return cls
-    return None
+    """The audited model mapped to table ``name``.
+
+    The table-to-model map is built once and again only when models are added.
+    """
+    mappers = db.Model.registry.mappers
+    if len(mappers) != _MAPPERS_SEEN[0]:
+        _AUDITED_TABLES.clear()
+        for mapper in mappers:
+            if issubclass(mapper.class_, Audited):
+                _AUDITED_TABLES[mapper.local_table.name] = mapper.class_
+        _MAPPERS_SEEN[0] = len(mappers)
+    return _AUDITED_TABLES.get(name)
 
 
 def write_audit(
