@@ -612,6 +612,11 @@ class Generator:
                 opp_id = len(opps) + 1
                 pick = bisect(cumulative, rnd.randrange(cumulative[-1]))
                 account = accounts[pick]
+                if stage["is_won"] and account["account_type"] == "prospect":
+                    # A company that bought from us is a customer by now.
+                    account["account_type"] = "customer"
+                    account["status"] = "active"
+                    account["intention"] = None
                 if stage["is_closed"]:
                     close = self.workday(
                         self.today - dt.timedelta(days=rnd.randrange(3, 330))

@@ -403,3 +403,14 @@ def test_quotas_and_submitted_forecasts(built, scenario):
         assert (sub["reason"] is None) == (sub["adjustment"] == 0)
         assert sub["period_start"] <= sub["submitted_at"][:10] <= sub["period_end"]
         assert sub["submitted_at"] < DAY.isoformat() + " 23"
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_IDS)
+def test_companies_that_bought_are_customers(built, scenario):
+    path, _ = built(scenario)
+    kinds = query(
+        path,
+        "SELECT DISTINCT a.account_type FROM opportunity o JOIN stage s "
+        "ON s.id = o.stage_id JOIN account a ON a.id = o.account_id WHERE s.is_won",
+    )
+    assert {k for (k,) in kinds} <= {"customer", "end_customer", "channel", "partner"}
