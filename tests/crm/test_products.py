@@ -249,6 +249,20 @@ def test_categories_form_a_tree_without_loops(app, client, auth, classroom):
     assert "Parts › Bolts" in detail
 
 
+@pytest.mark.parametrize("name", ["Ärzte-Bedarf", "ŞİRKET", "Œuvres"])
+def test_a_second_category_of_a_non_ascii_name_is_refused_not_a_500(
+    client, auth, classroom, name
+):
+    auth.login("alice")
+    assert (
+        client.post("/crm/product_categories/new", data={"name": name}).status_code
+        == 302
+    )
+    again = client.post("/crm/product_categories/new", data={"name": name})
+    assert again.status_code == 200
+    assert f"A category named “{name}” already exists." in again.get_data(as_text=True)
+
+
 def test_deleting_a_category_unlinks_its_products_when_asked(
     app, client, auth, classroom
 ):

@@ -137,8 +137,14 @@ def times_used(session: Session, product: Product) -> int:
 def find_category_name(
     session: Session, name: str, exclude_id: int | None = None
 ) -> ProductCategory | None:
+    # SQLite's lower() folds ASCII letters only: fold both sides in SQL so the
+    # check agrees with itself, and catch the exact name the unique index refuses.
     stmt = sa.select(ProductCategory).where(
-        sa.func.lower(ProductCategory.name) == name.strip().lower()
+        sa.or_(
+            ProductCategory.name == name,
+            sa.func.lower(ProductCategory.name)
+            == sa.func.lower(sa.literal(name.strip())),
+        )
     )
     if exclude_id is not None:
         stmt = stmt.where(ProductCategory.id != exclude_id)
