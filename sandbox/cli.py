@@ -15,9 +15,15 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sandbox.auth.service import UserError, create_user, get_user, set_password
 from sandbox.extensions import db
 from sandbox.models.control import Course, Role, Tenant, User
+from sandbox.scenarios.cli import scenario_group
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the demo's logins are meant to be known
-DEMO_COURSE = ("CRM 101", "CRM101")
+#: The demo's courses: (name, code, scenario, student username prefix, language the
+#: students read; None follows the browser).
+DEMO_COURSES = (
+    ("CRM 101", "CRM101", "b2b-software", "student", None),
+    ("客户关系管理实训", "CRM101-ZH", "telecom-service", "xuesheng", "zh"),
+)
 DEMO_STUDENTS = 5
 
 
@@ -66,6 +72,7 @@ def register_commands(app) -> None:
         restore_command,
         shell_command,
         routes_command,
+        scenario_group,
     ):
         app.cli.add_command(command)
     from sandbox.labs.cli import register as register_lab_commands
@@ -107,7 +114,9 @@ def init_command() -> None:
     _print_admin(password)
 
 
-def _demo_user(username: str, role: Role, display_name: str) -> User:
+def _demo_user(
+    username: str, role: Role, display_name: str, language: str | None = None
+) -> User:
     user = get_user(username)
     if user is None:
         user = create_user(
@@ -115,30 +124,37 @@ def _demo_user(username: str, role: Role, display_name: str) -> User:
             DEMO_PASSWORD,
             role,
             display_name=display_name,
+            language=language,
             allow_weak_password=True,
         )
     return user
 
 
-def build_demo() -> tuple[str | None, Course]:
-    """The demo: an instructor, a course and students with provisioned tenants."""
+def build_demo() -> tuple[str | None, list[Course]]:
+    """The demo: an instructor and two courses, one on an English scenario and one
+    on a Chinese one, each with students whose tenants are provisioned."""
     from sandbox.instructor.service import create_course, enroll
 
     admin_password = initialise()
     instructor = _demo_user("instructor", Role.INSTRUCTOR, "Demo Instructor")
-    students = [
-        _demo_user(f"student{n}", Role.STUDENT, f"Student {n}")
-        for n in range(1, DEMO_STUDENTS + 1)
-    ]
-    name, code = DEMO_COURSE
-    course = db.session.scalar(sa.select(Course).where(Course.code == code))
-    if course is None:
-        course = create_course(name, code, instructors=[instructor])
-    with click.progressbar(students, label="Provisioning student CRMs") as bar:
-        for student in bar:
-            enroll(course, student)
-    db.session.commit()
-    return admin_password, course
+    courses = []
+    for name, code, scenario, prefix, language in DEMO_COURSES:
+        label = "学生" if language == "zh" else "Student"
+        students = [
+            _demo_user(f"{prefix}{n}", Role.STUDENT, f"{label} {n}", language)
+            for n in range(1, DEMO_STUDENTS + 1)
+        ]
+        course = db.session.scalar(sa.select(Course).where(Course.code == code))
+        if course is None:
+            course = create_course(
+                name, code, scenario=scenario, instructors=[instructor]
+            )
+        with click.progressbar(students, label=f"Provisioning {code}") as bar:
+            for student in bar:
+                enroll(course, student)
+        db.session.commit()
+        courses.append(course)
+    return admin_password, courses
 
 
 @click.command("demo")
@@ -148,14 +164,22 @@ def build_demo() -> tuple[str | None, Course]:
 @click.option("--no-serve", is_flag=True, help="Set up the demo without serving it.")
 @with_appcontext
 def demo_command(host: str, port: int, threads: int | None, no_serve: bool) -> None:
-    """Set up a demo class (an instructor and five students) and serve it."""
-    admin_password, course = build_demo()
+    """Set up a demo: an instructor and an English and a Chinese course with five
+    students each, then serve it."""
+    admin_password, courses = build_demo()
     click.echo(f"\nInstance folder: {current_app.instance_path}")
-    click.echo(f"Demo course: {course.name} ({course.code})")
+    for course, (*_name, scenario, prefix, _language) in zip(
+        courses, DEMO_COURSES, strict=True
+    ):
+        click.echo(
+            f"Demo course: {course.name} ({course.code}), scenario {scenario}: "
+            f"{prefix}1 … {prefix}{DEMO_STUDENTS}"
+        )
     click.echo("Logins:")
     _print_admin(admin_password)
     click.echo(f"  instructor  / {DEMO_PASSWORD}")
-    click.echo(f"  student1 … student{DEMO_STUDENTS} / {DEMO_PASSWORD}")
+    for *_rest, prefix, _language in DEMO_COURSES:
+        click.echo(f"  {prefix}1 … {prefix}{DEMO_STUDENTS} / {DEMO_PASSWORD}")
     if not no_serve:
         _serve(host, port, threads)
 

@@ -521,8 +521,9 @@ def install_file(source: Path, dest: Path) -> None:
 @functools.cache
 def _build_fingerprint() -> str:
     """A digest of what a built seed file depends on besides its scenario, seed and
-    day: the tenant schema (CREATE statements), the scenario builder's source files
-    and the Faker version. A change to any of them never serves a stale cached file.
+    day: the tenant schema (CREATE statements), the scenario builder's source files,
+    the scenario and seed-data files and the Faker version. A change to any of them
+    never serves a stale cached file.
     """
     import faker
     from sqlalchemy.dialects import sqlite
@@ -542,6 +543,8 @@ def _build_fingerprint() -> str:
         if source.is_file() and source.suffix != ".pyc":
             digest.update(source.relative_to(package).as_posix().encode())
             digest.update(source.read_bytes())
+    for data_file in sandbox.scenarios.data.fingerprint_files():  # scenarios, seed data
+        digest.update(data_file.name.encode() + data_file.read_bytes())
     return digest.hexdigest()
 
 

@@ -39,10 +39,24 @@ def test_demo_sets_up_a_class_without_serving(app, runner):
             assert tenant.student.check_password("demo")
             with tenancy.tenant_session(tenant) as session:
                 assert session.scalar(sa.select(sa.func.count(Account.id))) == 50
+        # The Chinese course: Chinese data, students who read Chinese.
+        chinese = db.session.scalar(sa.select(Course).filter_by(code="CRM101-ZH"))
+        assert chinese.scenario == "telecom-service"
+        assert chinese.timezone == "Asia/Shanghai"
+        assert [u.username for u in chinese.instructors] == ["instructor"]
+        assert sorted(t.student.username for t in chinese.tenants) == [
+            f"xuesheng{n}" for n in range(1, 6)
+        ]
+        for tenant in chinese.tenants:
+            assert tenant.student.preferred_language == "zh"
+            with tenancy.tenant_session(tenant) as session:
+                names = session.scalars(sa.select(Account.name)).all()
+                assert names and all("有限公司" in name for name in names)
+    assert "xuesheng1" in result.output
     again = runner.invoke(args=["demo", "--no-serve"])  # idempotent
     assert again.exit_code == 0, again.output
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(Tenant.id))) == 5
+        assert db.session.scalar(sa.select(sa.func.count(Tenant.id))) == 10
 
 
 def test_user_create_and_password(app, runner):

@@ -58,7 +58,7 @@ def test_scenario_dates_follow_the_provisioning_day(tmp_path):
 
 
 def test_unknown_scenario_names_the_known_ones(tmp_path):
-    with pytest.raises(KeyError, match="known scenarios: default"):
+    with pytest.raises(KeyError, match="known scenarios: b2b-software, default"):
         build_scenario(tmp_path / "x.sqlite", "nope", 1)
 
 

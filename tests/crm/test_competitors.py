@@ -122,9 +122,13 @@ def test_competitor_page_shows_the_record_and_the_deals(app, client, auth, class
 
 
 def test_a_competitor_without_deals_shows_empty_states(app, client, auth, classroom):
-    competitor_id = classroom.in_tenant(
-        app, lambda s: s.scalar(sa.select(Competitor.id).limit(1))
-    )
+    def new_competitor(session):
+        competitor = Competitor(name="Quiet Rival Ltd")
+        session.add(competitor)
+        session.commit()
+        return competitor.id
+
+    competitor_id = classroom.in_tenant(app, new_competitor)
     auth.login("alice")
     page = client.get(f"/crm/competitors/{competitor_id}").get_data(as_text=True)
     assert "No deal won against this competitor yet." in page

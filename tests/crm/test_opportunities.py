@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -356,7 +356,9 @@ def test_pipeline_column_totals_equal_sql_sums(app, client, auth, classroom):
         for column in columns:
             n, total, weighted = expected.get(column.stage.id, (0, 0, 0))
             assert (column.count, column.total) == (n, total)
-            assert column.weighted == Decimal(weighted).quantize(Decimal("0.01"))
+            assert column.weighted == Decimal(weighted).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP
+            )
         return columns
 
     columns = classroom.in_tenant(app, check)
@@ -503,7 +505,11 @@ def test_quote_is_numbered_and_printable(app, client, auth, classroom, deal):
     assert account in page and "USD" in page and "@media print" not in page
     numbers = classroom.in_tenant(
         app,
-        lambda s: s.scalars(sa.select(Quote.number).order_by(Quote.id)).all(),
+        lambda s: s.scalars(
+            sa.select(Quote.number)
+            .where(Quote.opportunity_id == deal)
+            .order_by(Quote.id)
+        ).all(),
     )
     assert numbers == [f"Q-{deal}-1", f"Q-{deal}-2"]
     assert first.location != second.location
@@ -527,7 +533,12 @@ def test_competitors_on_a_deal(app, client, auth, classroom, deal):
     page = client.get(f"/crm/opportunities/{deal}").get_data(as_text=True)
     assert "Contoso" in page and "Cheaper licences" in page and "High" in page
     link = classroom.in_tenant(
-        app, lambda s: s.scalars(sa.select(OpportunityCompetitor)).one().id
+        app,
+        lambda s: (
+            s.scalars(sa.select(OpportunityCompetitor).filter_by(opportunity_id=deal))
+            .one()
+            .id
+        ),
     )
     client.post(
         f"/crm/opportunities/{deal}/competitors/{link}/edit",
