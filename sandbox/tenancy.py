@@ -21,6 +21,7 @@ import contextlib
 import contextvars
 import functools
 import hashlib
+import inspect
 import os
 import re
 import shutil
@@ -518,6 +519,30 @@ def install_file(source: Path, dest: Path) -> None:
         swap_in(tmp, dest)
 
 
+#: Steps run on every freshly built seed file, by name: other parts of the app add
+#: what they derive from the built data (the labs pick their lessons' facts), so a
+#: reset brings it back with the data.
+SEED_FINISHERS: dict[str, Any] = {}
+
+
+def add_seed_finisher(name: str, finish: Any) -> None:
+    """Run ``finish(session)`` on each newly built seed file (it commits)."""
+    SEED_FINISHERS[name] = finish
+    _build_fingerprint.cache_clear()
+
+
+def _finish_seed(path: Path) -> None:
+    if not SEED_FINISHERS:
+        return
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    try:
+        with sa.orm.Session(engine) as sess:
+            for name in sorted(SEED_FINISHERS):
+                SEED_FINISHERS[name](sess)
+    finally:
+        engine.dispose()
+
+
 @functools.cache
 def _build_fingerprint() -> str:
     """A digest of what a built seed file depends on besides its scenario, seed and
@@ -545,6 +570,9 @@ def _build_fingerprint() -> str:
             digest.update(source.read_bytes())
     for data_file in sandbox.scenarios.data.fingerprint_files():  # scenarios, seed data
         digest.update(data_file.name.encode() + data_file.read_bytes())
+    for name in sorted(SEED_FINISHERS):
+        source = inspect.getsourcefile(SEED_FINISHERS[name])
+        digest.update(name.encode() + (Path(source).read_bytes() if source else b""))
     return digest.hexdigest()
 
 
@@ -561,6 +589,7 @@ def _cached_seed(folder: Path, scenario: str, variant_seed: int, day: date) -> P
     if not cached.exists():
         with temporary_beside(cached) as tmp:
             build_scenario(tmp, scenario, variant_seed, today=day)
+            _finish_seed(tmp)
             os.replace(tmp, cached)
     return cached
 
@@ -580,6 +609,7 @@ def _build_seed(tenant: Tenant, today: date | None) -> None:
             _copy_file(cached, tmp)
         else:
             build_scenario(tmp, tenant.scenario, tenant.variant_seed, today=day)
+            _finish_seed(tmp)
         os.replace(tmp, seed_file)
 
 

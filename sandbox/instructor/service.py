@@ -43,20 +43,29 @@ def scenario_choices() -> list[ScenarioChoice]:
 
     The one place that asks the scenario engine which scenarios exist.
     """
-    from sandbox.scenarios.builder import SCENARIO_TIMEZONES, SCENARIOS
+    from sandbox.i18n import current_language
+    from sandbox.scenarios import available
 
+    language = current_language()
     return [
-        ScenarioChoice(sid, sid, spec[0], SCENARIO_TIMEZONES.get(sid, "UTC"))
-        for sid, spec in SCENARIOS.items()
+        ScenarioChoice(c.id, c.name(language), c.locale, c.timezone)
+        for c in available()
     ]
 
 
 def _scenario(scenario_id: str) -> ScenarioChoice:
-    for choice in scenario_choices():
-        if choice.id == scenario_id:
-            return choice
-    raise CourseError(
-        _("Unknown scenario %(scenario)s.", scenario=scenario_id), "scenario"
+    """The scenario ``scenario_id`` names (an old alias keeps its own id)."""
+    from sandbox.i18n import current_language
+    from sandbox.scenarios import all_scenarios
+
+    scenario = all_scenarios().get(scenario_id)
+    if scenario is None:
+        raise CourseError(
+            _("Unknown scenario %(scenario)s.", scenario=scenario_id), "scenario"
+        )
+    language = "zh" if current_language() == "zh" else "en"
+    return ScenarioChoice(
+        scenario_id, scenario.name[language], scenario.locale, scenario.timezone
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from sandbox.labs.facts import FACTS_KEY, tenant_facts
+from sandbox.labs.facts import LESSON_FACTS_KEY, lesson_facts, tenant_facts
 from sandbox.models.crm import Account, TenantInfo
 from sandbox.models.crm.leads import Lead
 from sandbox.text import company_key
@@ -43,20 +43,24 @@ def _info(session: Session, key: str) -> str | None:
 
 
 def plant_facts(session: Session) -> dict[str, Any]:
-    """The tenant's facts, chosen and stored first if it has none; commits."""
-    facts = tenant_facts(session)
-    if facts:
-        return facts
+    """The tenant's facts, with the lessons' chosen and stored first if it has
+    none yet; commits."""
+    if lesson_facts(session):
+        return tenant_facts(session)
     seed = int(_info(session, "variant_seed") or 0)
-    lang = "zh" if (_info(session, "scenario") or "").endswith("-zh") else "en"
+    chinese = (_info(session, "locale") or "").startswith("zh") or (
+        _info(session, "scenario") or ""
+    ).endswith("-zh")
+    lang = "zh" if chinese else "en"
     rnd = random.Random(seed)  # noqa: S311 - reproducible choices, not secrets
+    facts: dict[str, Any] = {}
     for name, make in MAKERS:
         facts[name] = make(session, rnd, lang, facts)
     session.merge(
-        TenantInfo(key=FACTS_KEY, value=json.dumps(facts, ensure_ascii=False))
+        TenantInfo(key=LESSON_FACTS_KEY, value=json.dumps(facts, ensure_ascii=False))
     )
     session.commit()
-    return facts
+    return tenant_facts(session)
 
 
 def _open_leads(session: Session) -> list[Lead]:

@@ -124,6 +124,10 @@ def _money(cents: int) -> str:
     return f"{cents / 100:.2f}"
 
 
+#: Stages at which a deal may carry an estimated amount and no product lines.
+EARLY_STAGES = frozenset({"prospecting", "qualification", "needs_analysis"})
+
+
 class Generator:
     def __init__(self, scenario: Scenario, seed: int, today: dt.date) -> None:
         self.s = scenario
@@ -605,6 +609,7 @@ class Generator:
         open_codes = [s[0] for s in DEFAULT_STAGES if not s[5]]
         self.lines_of: dict[int, list[dict]] = defaultdict(list)
         opps = self.tables["opportunity"]
+        deal_names: set[str] = set()
         horizon = self.s.horizon_days
         for code, *_rest in DEFAULT_STAGES:
             stage = self.stage_rows[code]
@@ -641,21 +646,30 @@ class Generator:
                 ):
                     owner = rnd.choice([s for s in self.sellers if s != self.me])
                 amount = 0
-                for position, product in enumerate(
-                    rnd.sample(products, rnd.choice((1, 1, 2, 2, 3))), start=1
-                ):
-                    row = self.line(opp_id, position, product)
-                    self.lines_of[opp_id].append(row)
-                    amount += row["total"]
+                chosen = rnd.sample(products, rnd.choice((1, 1, 2, 2, 3)))
+                if code in EARLY_STAGES and rnd.random() < 0.5:
+                    # Early on a deal has an estimate, not product lines yet.
+                    estimate = sum(p["list_price"] * rnd.randint(2, 12) for p in chosen)
+                    amount = max(100_000, estimate // 100_000 * 100_000)
+                else:
+                    for position, product in enumerate(chosen, start=1):
+                        row = self.line(opp_id, position, product)
+                        self.lines_of[opp_id].append(row)
+                        amount += row["total"]
                 won, closed = stage["is_won"], stage["is_closed"]
                 staff = self.contacts_of.get(account["id"], [])
                 lost_reason = rnd.choice(lost_reasons) if closed and not won else None
                 word = rnd.choice(words)
-                name = (
+                name = base = (
                     f"{account['name']}{word}"
                     if self.zh
                     else f"{account['name']} – {word}"
                 )
+                repeat = 2
+                while name in deal_names:  # one account, the same kind of deal
+                    name = f"{base}（{repeat}）" if self.zh else f"{base} ({repeat})"
+                    repeat += 1
+                deal_names.add(name)
                 opps.append(
                     self.stamp(
                         {

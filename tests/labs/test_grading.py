@@ -150,6 +150,13 @@ def test_grade_course_grades_every_student_on_assigned_lessons(app, classroom, l
 def test_a_check_naming_a_missing_fact_fails_with_a_clear_message(
     app, classroom, lesson
 ):
+    def forget_facts(session):
+        session.execute(
+            sa.delete(TenantInfo).where(TenantInfo.key.in_(("facts", "lesson_facts")))
+        )
+        session.commit()
+
+    classroom.in_tenant(app, forget_facts)
     with app.app_context():
         outcome = check_step(classroom.tenant(0), lesson, lesson.step("qualify"))
     assert not outcome.passed

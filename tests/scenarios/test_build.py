@@ -59,8 +59,8 @@ def test_every_tenant_table_is_filled(built):
     from sandbox.scenarios.builder import tenant_tables
 
     # Tables only the student fills: the audit log records their own work, saved
-    # queries are their own list filters.
-    empty_by_design = {"audit_log", "saved_query"}
+    # queries are their own list filters, former names come from their renames.
+    empty_by_design = {"audit_log", "saved_query", "account_name"}
     for scenario in SCENARIO_IDS:
         path, _facts = built(scenario)
         for table in tenant_tables():
@@ -123,8 +123,14 @@ def test_deals_are_priced_from_products_and_dated_sensibly(built, scenario):
             / 100
         )
         assert abs(line["total"] - expected) <= 1
+    estimated = 0
     for deal in deals:
-        assert deal["amount"] == sum(x["total"] for x in by_deal[deal["id"]])
+        if deal["id"] in by_deal:
+            assert deal["amount"] == sum(x["total"] for x in by_deal[deal["id"]])
+        else:  # early on, an estimate in whole thousands and no product lines yet
+            assert deal["code"] in ("prospecting", "qualification", "needs_analysis")
+            assert deal["amount"] > 0 and deal["amount"] % 100_000 == 0
+            estimated += 1
         close = dt.date.fromisoformat(deal["close_date"])
         if deal["is_closed"]:
             assert close < DAY and deal["closed_on"] == deal["close_date"]
@@ -249,7 +255,9 @@ def test_campaign_members_and_sources_line_up_with_campaign_results(built, scena
     assert {c["status"] for c in campaigns.values()} >= {"completed", "planning"}
     for lead in dicts(path, "SELECT * FROM lead WHERE campaign_id IS NOT NULL"):
         campaign = campaigns[lead["campaign_id"]]
-        assert lead["source"] == CAMPAIGN_SOURCES[campaign["campaign_type"]]
+        assert lead["source"] == CAMPAIGN_SOURCES.get(
+            campaign["campaign_type"], "other"
+        )
         assert campaign["start_date"] <= lead["created_at"][:10] <= campaign["end_date"]
         member = one_row(
             path,
@@ -260,7 +268,9 @@ def test_campaign_members_and_sources_line_up_with_campaign_results(built, scena
         assert member == ("responded",)
     for opp in dicts(path, "SELECT * FROM opportunity WHERE campaign_id IS NOT NULL"):
         campaign = campaigns[opp["campaign_id"]]
-        assert opp["lead_source"] == CAMPAIGN_SOURCES[campaign["campaign_type"]]
+        assert opp["lead_source"] == CAMPAIGN_SOURCES.get(
+            campaign["campaign_type"], "other"
+        )
         assert opp["created_at"][:10] >= campaign["start_date"]
         # Someone at the deal's account answered the campaign.
         assert query(
