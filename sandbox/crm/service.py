@@ -95,6 +95,12 @@ class Related:
         """Whether the link can be cleared (else the records must be moved first)."""
         return bool(self.column.nullable)
 
+    @property
+    def cascades(self) -> bool:
+        """Whether these records are parts of the record (``ON DELETE CASCADE``,
+        such as a contact's campaign memberships): they go when it goes."""
+        return any(fk.ondelete == "CASCADE" for fk in self.column.foreign_keys)
+
 
 def related_records(session: Session, record: Audited) -> list[Related]:
     """Every kind of record that links to ``record``, with how many do."""
@@ -125,23 +131,28 @@ class HasRelatedRecords(ValueError):
 
 
 def delete_record(session: Session, record: Audited, *, detach: bool = False) -> None:
-    """Delete ``record``; records linked to it are unlinked only when ``detach``.
+    """Delete ``record``; records linked to it are unlinked only when ``detach``,
+    and its parts (links that cascade) are deleted with it.
 
     :raise HasRelatedRecords: records link to it and ``detach`` is false, or some
         cannot be unlinked (they must be moved to another record first). Nothing is
         written then.
     """
     related = related_records(session, record)
-    if related and (not detach or not all(r.detachable for r in related)):
-        raise HasRelatedRecords(related)
+    links = [r for r in related if not r.cascades]
+    if links and (not detach or not all(r.detachable for r in links)):
+        raise HasRelatedRecords(links)
     try:
         for group in related:
             attr = group.column.key
             linked = session.scalars(
                 sa.select(group.model).where(getattr(group.model, attr) == record.id)
             )
-            for other in linked:
-                setattr(other, attr, None)  # one by one, so each is audited
+            for other in linked:  # one by one, so each is audited
+                if group.cascades:
+                    session.delete(other)
+                else:
+                    setattr(other, attr, None)
         session.flush()
         session.delete(record)
         session.commit()

@@ -536,3 +536,36 @@ def test_the_campaign_list_filters_by_status(app, client, auth, classroom):
     auth.login("alice")
     page = client.get("/crm/campaigns/?status=active").get_data(as_text=True)
     assert "Live one" in page and "Dead one" not in page
+
+
+def test_deleting_a_member_contact_takes_its_memberships_not_a_server_error(
+    app, client, auth, classroom
+):
+    def setup(session):
+        contact = make_contact(session, first_name="Mira", last_name="Okafor")
+        campaign = Campaign(name="Partner day", campaign_type="event")
+        session.add(campaign)
+        session.flush()
+        session.add(CampaignMember(campaign_id=campaign.id, contact_id=contact.id))
+        session.commit()
+        return contact.id, campaign.id
+
+    contact_id, campaign_id = classroom.in_tenant(app, setup)
+    auth.login("alice")
+    response = client.post(f"/crm/contacts/{contact_id}/delete", data={"detach": "y"})
+    assert response.status_code == 302
+
+    def check(session):
+        assert session.get(Campaign, campaign_id) is not None
+        members = session.scalars(
+            sa.select(CampaignMember).where(CampaignMember.campaign_id == campaign_id)
+        ).all()
+        assert members == []
+        gone = session.scalars(
+            sa.select(AuditLog.entity).where(
+                AuditLog.action == "delete", AuditLog.entity == "campaign_member"
+            )
+        ).all()
+        assert gone  # the membership's deletion is in the audit log
+
+    classroom.in_tenant(app, check)
