@@ -35,6 +35,17 @@ def commit(session: Session) -> None:
         raise
 
 
+def same_name(column: sa.ColumnElement, name: str) -> sa.ColumnElement:
+    """``column`` holds ``name``, ignoring case and surrounding spaces.
+
+    SQLite's ``lower()`` folds ASCII letters only, so both sides are folded in
+    SQL (the check agrees with itself) and the exact name, which a unique index
+    refuses whatever its letters, always matches.
+    """
+    name = (name or "").strip()
+    return sa.or_(column == name, sa.func.lower(column) == sa.func.lower(name))
+
+
 def save_with_unique_name(
     session: Session,
     record: Any,

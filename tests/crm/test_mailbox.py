@@ -106,6 +106,16 @@ def test_templates_refuse_unknown_merge_fields_with_a_clear_message(
         data={"name": "hello", "subject": "Hi", "body": "x"},
     ).get_data(as_text=True)
     assert "A template named “Hello” already exists." in again
+    # A name in letters SQLite cannot fold is refused by name, not by a crash.
+    for expected_status in (302, 200):
+        page = client.post(
+            "/crm/mail_templates/new",
+            data={"name": "Ärger 客户", "subject": "Hi", "body": "x"},
+        )
+        assert page.status_code == expected_status
+    assert "A template named “Ärger 客户” already exists." in page.get_data(
+        as_text=True
+    )
 
 
 def test_an_email_to_a_lead_fills_its_merge_fields_and_is_logged(

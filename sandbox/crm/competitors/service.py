@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from sandbox.crm.service import apply_changes, save_with_unique_name
+from sandbox.crm.service import apply_changes, same_name, save_with_unique_name
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.sales import Opportunity, Stage
 
@@ -28,9 +28,7 @@ def find_same_name(
     session: Session, name: str, exclude_id: int | None = None
 ) -> Competitor | None:
     """A competitor with this name, ignoring case and surrounding spaces."""
-    stmt = sa.select(Competitor).where(
-        sa.func.lower(Competitor.name) == name.strip().lower()
-    )
+    stmt = sa.select(Competitor).where(same_name(Competitor.name, name))
     if exclude_id is not None:
         stmt = stmt.where(Competitor.id != exclude_id)
     return session.scalars(stmt.limit(1)).first()

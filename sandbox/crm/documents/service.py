@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.registry import module_for_entity
-from sandbox.crm.service import commit
+from sandbox.crm.service import commit, same_name
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.base import model_for_table
 from sandbox.models.crm.documents import Document, DocumentBlob, Folder
@@ -447,7 +447,7 @@ def _check_folder(
         current = current.parent
     same = session.scalar(
         sa.select(Folder.id).where(
-            sa.func.lower(Folder.name) == name.lower(),
+            same_name(Folder.name, name),
             Folder.parent_id.is_(None)
             if parent_id is None
             else Folder.parent_id == parent_id,

@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session, selectinload
 from sandbox.crm.activities import service as activities
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.campaigns.service import mark_members
-from sandbox.crm.service import commit, my_colleague_id, save_with_unique_name
+from sandbox.crm.service import (
+    commit,
+    my_colleague_id,
+    same_name,
+    save_with_unique_name,
+)
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
 from sandbox.models.crm import Colleague, Contact, TenantInfo
@@ -464,9 +469,7 @@ class DuplicateTemplateName(MailError):
 def find_same_name(
     session: Session, name: str, exclude_id: int | None = None
 ) -> EmailTemplate | None:
-    stmt = sa.select(EmailTemplate).where(
-        sa.func.lower(EmailTemplate.name) == (name or "").strip().lower()
-    )
+    stmt = sa.select(EmailTemplate).where(same_name(EmailTemplate.name, name))
     if exclude_id is not None:
         stmt = stmt.where(EmailTemplate.id != exclude_id)
     return session.scalars(stmt.limit(1)).first()

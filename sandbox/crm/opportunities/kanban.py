@@ -38,7 +38,6 @@ class CardRenderer:
         self.record_url = record_url
         self.move_prefix = move_prefix
         self.query = query
-        self.token = token
         self.today = today
         self.writable = writable
         self.draggable = "true" if writable else "false"

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
-from sandbox.crm.service import apply_changes, commit, save_with_unique_name
+from sandbox.crm.service import apply_changes, commit, same_name, save_with_unique_name
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.products import Product, ProductCategory
 from sandbox.models.crm.sales import LineItem
@@ -137,15 +137,7 @@ def times_used(session: Session, product: Product) -> int:
 def find_category_name(
     session: Session, name: str, exclude_id: int | None = None
 ) -> ProductCategory | None:
-    # SQLite's lower() folds ASCII letters only: fold both sides in SQL so the
-    # check agrees with itself, and catch the exact name the unique index refuses.
-    stmt = sa.select(ProductCategory).where(
-        sa.or_(
-            ProductCategory.name == name,
-            sa.func.lower(ProductCategory.name)
-            == sa.func.lower(sa.literal(name.strip())),
-        )
-    )
+    stmt = sa.select(ProductCategory).where(same_name(ProductCategory.name, name))
     if exclude_id is not None:
         stmt = stmt.where(ProductCategory.id != exclude_id)
     return session.scalars(stmt.limit(1)).first()

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sandbox.crm.registry import Module
-from sandbox.crm.service import commit
+from sandbox.crm.service import commit, same_name
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.saved_queries import SavedQuery
 from sandbox.text import collapse_spaces, has_control_characters, is_blank
@@ -105,7 +105,7 @@ def _clean_name(session: Session, module_key: str, name: str | None, own_id=None
     same = session.scalar(
         sa.select(SavedQuery.id).where(
             SavedQuery.module == module_key,
-            sa.func.lower(SavedQuery.name) == name.lower(),
+            same_name(SavedQuery.name, name),
             *(() if own_id is None else (SavedQuery.id != own_id,)),
         )
     )
