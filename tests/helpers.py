@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session
 
 from sandbox.auth.service import create_user
@@ -57,28 +58,60 @@ def make_contact(session: Session, **overrides: Any) -> Contact:
     return contact
 
 
-#: The tables of a tenant's deals, children first.
-DEAL_TABLES = (
-    "quote",
-    "line_item",
-    "opportunity_history",
-    "opportunity_competitor",
-    "opportunity_contact_role",
-    "opportunity",
-)
+#: The tables of a tenant's deals.
+DEAL_TABLES = ("opportunity",)
 
 
-def clear_deals(session: Session) -> None:
-    """Empty the scenario's deals (straight SQL: the ORM refuses bulk deletes that
-    would skip the audit log), for tests that need stages or products unused."""
+def clear(session: Session, *tables: str) -> None:
+    """Empty ``tables`` of the scenario's rows, and every row that points at them
+    (a cleared product takes its line items), for tests that start from nothing.
+
+    Straight SQL: the ORM refuses bulk deletes that would skip the audit log.
+    """
     connection = session.connection()
-    existing = {
+    existing = [
         row[0]
         for row in connection.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE type = 'table'"
         )
-    }
-    for table in DEAL_TABLES:
+    ]
+    children: dict[str, set[str]] = {}
+    for table in existing:
+        for row in connection.exec_driver_sql(f"PRAGMA foreign_key_list('{table}')"):
+            children.setdefault(row[2], set()).add(table)
+    order: list[str] = []
+
+    def visit(table: str, path: tuple[str, ...]) -> None:
+        if table in order or table in path:
+            return
+        for child in sorted(children.get(table, ())):
+            visit(child, (*path, table))
+        order.append(table)
+
+    for table in tables:
         if table in existing:
-            connection.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608
+            visit(table, ())
+    for table in order:  # children before the tables they point at
+        connection.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608
     session.commit()
+
+
+def starts_without(*tables: str):
+    """An autouse fixture for a test module: both students' tenants start with
+    ``tables`` emptied (see :func:`clear`), for tests that count from nothing."""
+
+    @pytest.fixture(autouse=True)
+    def emptied(request):
+        if "classroom" not in request.fixturenames:
+            return
+        app = request.getfixturevalue("app")
+        classroom = request.getfixturevalue("classroom")
+        for index in range(len(classroom.tenant_ids)):
+            classroom.in_tenant(app, lambda s: clear(s, *tables), index)
+
+    return emptied
+
+
+def clear_deals(session: Session) -> None:
+    """Empty the scenario's deals, for tests that need stages or products unused."""
+    clear(session, *DEAL_TABLES)

@@ -1674,8 +1674,9 @@ class Generator:
 
     def contracts(self) -> None:
         """Each won deal became a contract (its lines, signed on the close date) and
-        an order; delivered orders are invoiced and mostly paid, one invoice is
-        overdue. A deal in negotiation has a draft contract."""
+        an order, except the two won last, whose contracts are still to be made;
+        delivered orders are invoiced and mostly paid, one invoice is overdue. A
+        deal in negotiation has a draft contract."""
         if not {"contract", "sales_order"} <= self.known_tables:
             return
         rnd = self.rnd
@@ -1684,7 +1685,7 @@ class Generator:
         won = sorted(
             (o for o in opps if stages[o["stage_id"] - 1]["is_won"]),
             key=lambda o: (o["close_date"], o["id"]),
-        )
+        )[:-2]
         drafts = [
             o for o in opps if stages[o["stage_id"] - 1]["code"] == "negotiation"
         ][:2]

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 
-from sandbox.cli import DEMO_COURSE
+from sandbox.cli import DEMO_COURSES
 from sandbox.extensions import db
 from sandbox.models.control import Course
 from sandbox.models.labs import LessonAssignment
@@ -26,7 +26,7 @@ ZH_LOCALE = "zh_Hans_CN"
 def assign_lesson(app) -> int:
     app.config["LESSONS_DIR"] = str(LESSONS)
     with app.app_context():
-        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSE[1]))
+        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSES[0][1]))
         db.session.add(
             LessonAssignment(course_id=course.id, lesson_id="accounts-basics")
         )
@@ -87,7 +87,7 @@ def test_resetting_the_class_shows_progress_and_a_summary(
     page, live_server, login, watch
 ):
     with live_server.app.app_context():
-        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSE[1]))
+        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSES[0][1]))
         course_id = course.id
     login("instructor", landing="/instructor/")
     page.goto(live_server.url_for(f"/instructor/courses/{course_id}"))
@@ -143,7 +143,7 @@ def test_student_passes_a_step_then_a_reset_makes_it_fail_on_the_heatmap(
     app = live_server.app
     student = "student3"
     with app.app_context():
-        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSE[1]))
+        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSES[0][1]))
         course_id = course.id
         db.session.add(LessonAssignment(course_id=course_id, lesson_id="leads-convert"))
         db.session.commit()

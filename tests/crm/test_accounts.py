@@ -7,7 +7,7 @@ import re
 import sqlalchemy as sa
 
 from sandbox.models.crm import Account, AuditLog, Contact
-from tests.helpers import make_account, make_contact
+from tests.helpers import clear, make_account, make_contact
 
 
 def names_on(page) -> list[str]:
@@ -103,14 +103,7 @@ def test_search_and_filters(app, client, auth, classroom):
 
 
 def test_empty_state_invites_the_first_account(app, client, auth, classroom):
-    def wipe(session):
-        # Straight SQL: the ORM refuses bulk changes that would skip the audit log.
-        session.connection().exec_driver_sql("UPDATE contact SET account_id = NULL")
-        session.connection().exec_driver_sql("DELETE FROM opportunity")
-        session.connection().exec_driver_sql("DELETE FROM account")
-        session.commit()
-
-    classroom.in_tenant(app, wipe)
+    classroom.in_tenant(app, lambda s: clear(s, "account"))
     auth.login("alice")
     page = client.get("/crm/accounts/").get_data(as_text=True)
     assert "There are no accounts yet." in page and "Create the first account" in page
@@ -241,40 +234,41 @@ def test_saving_without_changes_writes_no_audit_row(app, client, auth, classroom
 def test_delete_names_related_contacts_and_unlinks_them_only_when_asked(
     app, client, auth, classroom
 ):
-    def drop_deals(session):
-        # Deals cannot be unlinked from their account; this test is about contacts.
-        session.connection().exec_driver_sql(
-            "DELETE FROM opportunity WHERE account_id = 5"
-        )
-        session.commit()
+    def prepare(session):
+        account = make_account(session, name="Harbour Supplies")
+        for n in range(3):
+            make_contact(session, account_id=account.id, email=f"h{n}@harbour.example")
+        return account.id, make_contact(session, account_id=account.id).id
 
-    classroom.in_tenant(app, drop_deals)
-    contact_id = classroom.in_tenant(app, lambda s: make_contact(s, account_id=5).id)
+    account_id, contact_id = classroom.in_tenant(app, prepare)
     linked = classroom.in_tenant(
         app,
-        lambda s: s.scalar(sa.select(sa.func.count()).where(Contact.account_id == 5)),
+        lambda s: s.scalar(
+            sa.select(sa.func.count()).where(Contact.account_id == account_id)
+        ),
     )
     auth.login("alice")
-    confirm = client.get("/crm/accounts/5/delete").get_data(as_text=True)
+    confirm = client.get(f"/crm/accounts/{account_id}/delete").get_data(as_text=True)
     assert "This cannot be undone." in confirm
     assert f"Contacts: {linked}" in confirm and 'name="detach"' in confirm
 
-    refused = client.post("/crm/accounts/5/delete")
+    refused = client.post(f"/crm/accounts/{account_id}/delete")
     assert refused.status_code == 409
     assert "still has related records" in refused.get_data(as_text=True)
-    assert classroom.in_tenant(app, lambda s: s.get(Account, 5)) is not None
+    assert classroom.in_tenant(app, lambda s: s.get(Account, account_id)) is not None
     assert (
-        classroom.in_tenant(app, lambda s: s.get(Contact, contact_id).account_id) == 5
+        classroom.in_tenant(app, lambda s: s.get(Contact, contact_id).account_id)
+        == account_id
     )
 
-    deleted = client.post("/crm/accounts/5/delete", data={"detach": "y"})
+    deleted = client.post(f"/crm/accounts/{account_id}/delete", data={"detach": "y"})
     assert deleted.location == "/crm/accounts/"
-    assert classroom.in_tenant(app, lambda s: s.get(Account, 5)) is None
+    assert classroom.in_tenant(app, lambda s: s.get(Account, account_id)) is None
     assert (
         classroom.in_tenant(app, lambda s: s.get(Contact, contact_id).account_id)
         is None
     )
-    assert client.get("/crm/accounts/5").status_code == 404
+    assert client.get(f"/crm/accounts/{account_id}").status_code == 404
     unlinked = classroom.in_tenant(
         app,
         lambda s: s.scalars(
@@ -283,7 +277,7 @@ def test_delete_names_related_contacts_and_unlinks_them_only_when_asked(
             )
         ).one(),
     )
-    assert unlinked.changes == {"account_id": [5, None]}
+    assert unlinked.changes == {"account_id": [account_id, None]}
 
 
 def test_an_account_without_related_records_deletes_at_once(

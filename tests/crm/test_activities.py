@@ -13,7 +13,9 @@ from sandbox.extensions import db
 from sandbox.models import utcnow
 from sandbox.models.crm import Account, AuditLog, Colleague
 from sandbox.models.crm.activities import Activity, ActivityAttendee
-from tests.helpers import make_account
+from tests.helpers import make_account, starts_without
+
+no_activities = starts_without("activity")
 
 
 def me(session) -> int:

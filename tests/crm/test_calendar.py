@@ -16,6 +16,9 @@ from sandbox.crm.calendar.service import period
 from sandbox.extensions import db
 from sandbox.models.crm import AuditLog, Colleague
 from sandbox.models.crm.activities import Activity, DiaryEntry
+from tests.helpers import starts_without
+
+no_activities = starts_without("activity", "diary_entry")
 
 
 def me(session) -> int:

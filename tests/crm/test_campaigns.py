@@ -516,7 +516,9 @@ def test_deleting_a_campaign_takes_its_members_and_unlinks_credited_records(
     def check(session):
         return (
             session.get(Campaign, expo),
-            session.scalar(sa.select(sa.func.count()).select_from(CampaignMember)),
+            session.scalar(
+                sa.select(sa.func.count()).where(CampaignMember.campaign_id == expo)
+            ),
             session.scalar(
                 sa.select(sa.func.count()).where(Opportunity.campaign_id == expo)
             ),

@@ -38,9 +38,13 @@ from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import LineItem, Opportunity, Stage
 from tests.conftest import close_app, make_app
+from tests.helpers import starts_without
 
 TODAY = dt.date(2026, 3, 10)
 STATES = [c.code for c in default_list("contract_status")]
+
+
+no_contracts = starts_without("contract", "sales_order")
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from sandbox.models.crm import AuditLog
 from sandbox.models.crm.documents import Document, DocumentBlob, Folder
 from tests.conftest import close_app, make_app
 from tests.crm.test_kit import view_as_instructor
+from tests.helpers import starts_without
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -58,6 +59,9 @@ def blob_count(app, classroom) -> int:
 
 def page_text(response) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+no_documents = starts_without("document_blob", "folder")
 
 
 # ---------------------------------------------------------------- refusals
@@ -364,18 +368,22 @@ def test_reset_removes_files_added_after_the_seed_and_a_save_point_restores_them
 ):
     auth.login("alice")
     client.post("/crm/documents/folders/new", data={"name": "Lab 3"})
-    upload(client, "lab3.pdf", PDF, folder_id="1")
+    folder_id = classroom.in_tenant(app, lambda s: s.scalar(sa.select(Folder.id)))
+    upload(client, "lab3.pdf", PDF, folder_id=str(folder_id))
     with app.app_context():
         tenancy.snapshot(classroom.tenant(0), "lab-3")
         tenancy.reset_tenant(classroom.tenant(0))
         db.session.commit()
-    assert stored(app, classroom) == [] and blob_count(app, classroom) == 0
-    assert client.get("/crm/documents/1/download").status_code == 404
+    seeded = stored(app, classroom)  # the scenario's own files, and nothing else
+    assert ("lab3.pdf", len(PDF)) not in seeded
+    assert blob_count(app, classroom) == len(seeded)
     with app.app_context():
         tenancy.restore_snapshot(classroom.tenant(0), "lab-3")
     assert stored(app, classroom) == [("lab3.pdf", len(PDF))]
-    assert client.get("/crm/documents/1/download").data == PDF
-    assert "Lab 3" in client.get("/crm/documents/?folder=1").get_data(as_text=True)
+    document_id = classroom.in_tenant(app, lambda s: s.scalar(sa.select(Document.id)))
+    assert client.get(f"/crm/documents/{document_id}/download").data == PDF
+    folder_page = client.get(f"/crm/documents/?folder={folder_id}")
+    assert "Lab 3" in folder_page.get_data(as_text=True)
 
 
 def test_a_backup_carries_the_files_inside_the_tenant_database(

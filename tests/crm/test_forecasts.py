@@ -271,14 +271,17 @@ def test_an_adjustment_needs_a_reason_and_nothing_is_written(
     app, classroom, quarter, reason
 ):
     def submit(session):
+        def count():
+            return session.scalar(
+                sa.select(sa.func.count()).select_from(ForecastSubmission)
+            )
+
+        before = count()
         with pytest.raises(svc.ForecastError, match="Say why") as error:
             svc.submit_forecast(
                 session, QUARTER, None, adjustment=Decimal("250"), reason=reason
             )
-        count = session.scalar(
-            sa.select(sa.func.count()).select_from(ForecastSubmission)
-        )
-        return error.value.field, count
+        return error.value.field, count() - before
 
     assert classroom.in_tenant(app, submit) == ("reason", 0)
 

@@ -17,8 +17,14 @@ from sandbox.models.crm.activities import Activity
 from sandbox.models.crm.campaigns import Campaign, CampaignMember
 from sandbox.models.crm.leads import Lead
 from sandbox.models.crm.mailbox import EmailMessage, EmailTemplate
+from tests.helpers import starts_without
 
 BODY = "Dear {name},\n{company} is invited to our fair. Regards, {sender} ({owner})"
+
+
+empty_mailbox = starts_without(
+    "email_message", "email_template", "campaign", "activity"
+)
 
 
 @pytest.fixture

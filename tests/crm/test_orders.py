@@ -34,9 +34,13 @@ from sandbox.models.crm.orders import Invoice, Payment, SalesOrder
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import LineItem, Opportunity, Stage
 from tests.conftest import close_app, make_app
+from tests.helpers import starts_without
 
 TODAY = dt.date(2026, 3, 10)
 STATES = [c.code for c in default_list("order_status")]
+
+
+no_orders = starts_without("sales_order")
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 from flask import Blueprint
 
 from sandbox.crm.registry import Module, column, register_module, unregister_module
 from sandbox.models.crm.products import Product
 from tests.conftest import close_app, make_app
-from tests.helpers import clear_deals, make_account, make_contact
+from tests.helpers import clear, make_account, make_contact
 
 
 @pytest.fixture
@@ -55,8 +54,7 @@ def app(tmp_path):
 @pytest.fixture
 def orders(app, classroom):
     def add(session):
-        clear_deals(session)  # deals' product lines would keep products in use
-        session.execute(sa.delete(Product.__table__))  # a known set of numbers
+        clear(session, "product")  # a known set of numbers
         for code, name in (
             ("20150401", "Spring order"),
             ("0401-A", "April order"),

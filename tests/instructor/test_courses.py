@@ -99,7 +99,7 @@ def test_an_instructor_creates_a_course_and_teaches_it(app, client, auth, classr
         data={
             "name": "销售管理",
             "code": "ZH-2026",
-            "scenario": "default-zh",
+            "scenario": "telecom-service",
             "timezone": "",
             "fiscal_year_start": "4",
         },
@@ -129,7 +129,7 @@ def test_a_bad_course_form_says_what_is_wrong(
     data = {
         "name": "New",
         "code": "NEW1",
-        "scenario": "default",
+        "scenario": "b2b-software",
         "timezone": "UTC",
         "fiscal_year_start": "1",
         field: value,
@@ -152,7 +152,7 @@ def test_editing_a_course_changes_its_time_zone_and_fiscal_year(
         data={
             "name": "CRM 101 (spring)",
             "code": "CRM101",
-            "scenario": "default",
+            "scenario": "b2b-software",
             "timezone": "Europe/Paris",
             "fiscal_year_start": "7",
         },
@@ -172,7 +172,7 @@ def edit_data(**overrides):
     return {
         "name": "CRM 101",
         "code": "CRM101",
-        "scenario": "default",
+        "scenario": "b2b-software",
         "timezone": "UTC",
         "fiscal_year_start": "1",
         **overrides,
@@ -185,14 +185,14 @@ def test_the_scenario_changes_before_anyone_starts_and_crms_are_rebuilt(
     auth.login("teacher")
     response = client.post(
         f"/instructor/courses/{classroom.course_id}/edit",
-        data=edit_data(scenario="default-zh", timezone="Asia/Shanghai"),
+        data=edit_data(scenario="telecom-service", timezone="Asia/Shanghai"),
         follow_redirects=True,
     )
     assert "2 student CRMs have been rebuilt" in response.get_data(as_text=True)
     with app.app_context():
         course = db.session.get(Course, classroom.course_id)
-        assert course.scenario == "default-zh"
-        assert sorted(t.scenario for t in course.tenants) == ["default-zh"] * 2
+        assert course.scenario == "telecom-service"
+        assert sorted(t.scenario for t in course.tenants) == ["telecom-service"] * 2
         tenant = course.tenants[0]
         with tenancy.tenant_session(tenant) as session:
             name = session.scalar(sa.select(Account.name).limit(1))
@@ -217,7 +217,7 @@ def test_the_scenario_is_locked_once_a_student_has_started(
     auth.login("teacher")
     response = client.post(
         f"/instructor/courses/{classroom.course_id}/edit",
-        data=edit_data(scenario="default-zh"),
+        data=edit_data(scenario="telecom-service"),
     )
     assert response.status_code == 200
     assert "The scenario can no longer change" in response.get_data(as_text=True)

@@ -7,9 +7,7 @@ from tests.helpers import PASSWORD
 
 
 def test_authenticated_pages_are_not_stored_by_caches(client, auth, classroom):
-    assert "no-store" not in client.get("/auth/login").headers.get(
-        "Cache-Control", ""
-    )
+    assert "no-store" not in client.get("/auth/login").headers.get("Cache-Control", "")
     auth.login("alice")
     for url in ("/", "/crm/accounts/", "/crm/accounts/1", "/auth/profile"):
         assert "no-store" in client.get(url).headers["Cache-Control"], url
