@@ -145,6 +145,7 @@ def tenant_info_rows(
             "value": scenario.company["name"]["zh" if scenario.chinese else "en"],
         },
         {"key": "facts", "value": spec.canonical_json(facts)},
+        *({"key": key, "value": str(value)} for key, value in scenario.rules.items()),
     ]
 
 

@@ -102,6 +102,8 @@ class Scenario:
     volumes: dict[str, Any]
     code_lists: dict[str, tuple[str, ...]]
     facts: dict[str, dict[str, Any]]
+    #: The company's business rules, stored in the tenant (see ``RULES``).
+    rules: dict[str, float | int] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -156,6 +158,11 @@ SCHEMA: dict[str, Any] = {
     },
     "code_lists": dict,
     "facts": dict,
+    "rules": {
+        "contract_auto_approve_discount": float,
+        "contract_manager_max_discount": float,
+        "contract_renewal_days": int,
+    },
 }
 REQUIRED = (
     "id",
@@ -379,6 +386,16 @@ def _build(path: Path, raw: dict[str, Any], problems: list[str]) -> Scenario:
         facts[name] = {"kind": kind, **params}
     if "channel_partner" in {f["kind"] for f in facts.values()} and not partners:
         problems.append("facts: channel_partner needs volumes.channel_partners")
+    rules = dict(raw.get("rules") or {})
+    auto = rules.get("contract_auto_approve_discount", 10)
+    most = rules.get("contract_manager_max_discount", 25)
+    if not 0 <= auto <= most <= 100:
+        problems.append(
+            "rules: 0 ≤ contract_auto_approve_discount ≤ "
+            "contract_manager_max_discount ≤ 100"
+        )
+    if not 1 <= rules.get("contract_renewal_days", 30) <= 365:
+        problems.append("rules.contract_renewal_days must be between 1 and 365")
     company = raw["company"]
     for key in ("name", "industry", "sells"):
         if key not in company:
@@ -401,6 +418,7 @@ def _build(path: Path, raw: dict[str, Any], problems: list[str]) -> Scenario:
         volumes=volumes,
         code_lists=code_lists,
         facts=facts,
+        rules=rules,
         raw=raw,
     )
 

@@ -274,18 +274,33 @@ def test_a_discount_above_the_managers_limit_is_rejected_with_the_reason(session
 
 
 def test_the_scenario_can_change_the_approval_rules(session):
-    session.add_all(
-        [
-            TenantInfo(key="contract_auto_approve_discount", value="20"),
-            TenantInfo(key="contract_manager_max_discount", value="not a number"),
-        ]
-    )
+    session.merge(TenantInfo(key="contract_auto_approve_discount", value="20"))
+    session.merge(TenantInfo(key="contract_manager_max_discount", value="not a number"))
     session.commit()
     rules = approval_rules(session)
     assert rules.auto_approve_discount == Decimal("20")
     assert rules.manager_max_discount == Decimal("25")  # unreadable: the default
     contract = with_discount(session, won_contract(session), "15")
     assert submit_for_approval(session, contract).approved
+
+
+def test_each_scenario_sets_its_own_rules(session):
+    from sandbox.scenarios.builder import build_rows
+
+    _, tables, _ = build_rows("telecom-service", 1, dt.date(2026, 3, 2))
+    for row in tables["tenant_info"]:
+        if row["key"].startswith("contract_"):
+            session.merge(TenantInfo(**row))
+    session.commit()
+    rules = approval_rules(session)
+    assert (
+        rules.auto_approve_discount,
+        rules.manager_max_discount,
+        rules.renewal_days,
+    ) == (Decimal("5"), Decimal("20"), 60)
+    contract = with_discount(session, won_contract(session), "6")
+    with pytest.raises(ContractRefused, match="above the 5 % approved at once"):
+        submit_for_approval(session, contract)
 
 
 @pytest.mark.parametrize(

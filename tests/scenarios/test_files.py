@@ -62,6 +62,17 @@ def test_an_unknown_field_names_the_file_and_the_field(tmp_path, app_for_models)
         (('catalogue = "b2b_software"', 'catalogue = "nothing"'), "unknown catalogue"),
         (("\nself = true", "\nself = false"), "exactly one team member"),
         (('id = "b2b-software"', 'id = "other"'), "differs from the file name"),
+        (
+            (
+                "contract_auto_approve_discount = 10",
+                "contract_auto_approve_discount = 30",
+            ),
+            "contract_auto_approve_discount ≤ contract_manager_max_discount",
+        ),
+        (
+            ("contract_renewal_days = 30", "contract_renewal_days = 0"),
+            "contract_renewal_days must be between 1 and 365",
+        ),
     ],
 )
 def test_wrong_values_are_named(tmp_path, app_for_models, change, message):
