@@ -7,11 +7,9 @@ unless ``SANDBOX_REQUIRE_BROWSER=1`` (as in CI), where a missing browser is a fa
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -95,6 +93,20 @@ def browser():
     playwright.stop()
 
 
+def _files_closed_in_the_request(app):
+    """``app`` without ``wsgi.file_wrapper``: waitress hands a wrapped static file
+    to the connection, which leaves it to the garbage collector (a ResourceWarning,
+    an error here) when the browser cancels the download, as Chromium does with the
+    favicon on navigation. Iterated as a plain response, it is closed in the request.
+    """
+
+    def without_file_wrapper(environ, start_response):
+        environ.pop("wsgi.file_wrapper", None)
+        return app(environ, start_response)
+
+    return without_file_wrapper
+
+
 class LiveServer:
     """The demo class served by waitress on a free port of 127.0.0.1."""
 
@@ -102,7 +114,9 @@ class LiveServer:
         import waitress
 
         self.app = app
-        self._server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+        self._server = waitress.create_server(
+            _files_closed_in_the_request(app), host="127.0.0.1", port=0, threads=4
+        )
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
         self._thread = threading.Thread(
             target=self._server.run, name="live-server", daemon=True
@@ -127,12 +141,6 @@ class LiveServer:
         self._thread.join(timeout=10)
         server.task_dispatcher.shutdown()
         assert not self._thread.is_alive(), "the live server did not stop"
-        # A connection closed here in the middle of sending a static file leaves
-        # waitress's file buffer to the garbage collector: collect it now, quietly,
-        # instead of in whichever test runs next.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
 
     def url_for(self, path: str) -> str:
         return f"{self.url}{path}"
