@@ -216,7 +216,11 @@ def same(
             if isinstance(expected, bool)
             else normalise(str(expected)) in ("true", "1", "yes")
         )
-    if isinstance(found, (dt.date, dt.datetime)):
+    if isinstance(found, dt.datetime):
+        # "2026-03-02 09:30" or "2026-03-02T09:30": a prefix of the moment.
+        wanted = normalise(str(expected)).replace("t", " ")
+        return wanted == found.isoformat(sep=" ")[: len(wanted)]
+    if isinstance(found, dt.date):
         return normalise(str(expected)) == found.isoformat()[: len(str(expected))]
     numeric_found = isinstance(found, (int, float, Decimal))
     if isinstance(expected, (int, float)) or numeric_found:
