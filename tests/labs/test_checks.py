@@ -611,6 +611,8 @@ def test_answer_revealed_text_and_computed_from_the_crm(app, classroom):
         ("campaign_member", {"lead": "Nobody Here"}, "活动成员"),
         ("quota", {"start": "2030-01-01"}, "配额"),
         ("forecast_submission", {"period_label": "2030-01"}, "已提交的预测"),
+        ("activity", {"subject": "Nothing planned"}, "活动"),
+        ("diary_entry", {"notes": "Nothing written"}, "工作日志"),
     ],
 )
 def test_campaign_and_forecast_records_are_named_in_both_languages(
@@ -733,3 +735,24 @@ def test_group_by_is_validated_for_the_author():
         {"compute": {**base, "group_by": "no_such_field"}, "reveal": True}
     )
     assert any("no_such_field" in p for p in problems)
+
+
+def test_activity_and_stage_actions_are_named_in_both_languages(app, classroom):
+    _lead_history(app, classroom, "Nina Move", "qualify")
+    params = {
+        "entity": "lead",
+        "where": {"name": "Nina Move"},
+        "actions": ["move_stage", "add_task", "add_meeting", "complete"],
+    }
+    result = run(app, classroom, "audit_action", params)
+    assert result.score == 0
+    names_all(result.message, "Nina Move")
+    for en, zh in (
+        ("Move stage", "推进阶段"),
+        ("New task", "新建任务"),
+        ("New meeting", "新建会议"),
+        ("Mark done", "标记为完成"),
+    ):
+        assert en in result.message["en"]
+        assert zh in result.message["zh"]
+    assert "move_stage" not in result.message["zh"]

@@ -573,6 +573,10 @@ ACTION_NAMES = {
     "share": _l("Share"),
     "submit_review": _l("Submit for review"),
     "approve": _l("Approve"),
+    "move_stage": _l("Move stage"),
+    "add_task": _l("New task"),
+    "add_meeting": _l("New meeting"),
+    "complete": _l("Mark done"),
 }
 
 

@@ -52,6 +52,8 @@ ENTITY_NOUNS = {
     "campaign_member": _l("campaign member"),
     "quota": _l("quota"),
     "forecast_submission": _l("submitted forecast"),
+    "activity": _l("activity"),
+    "diary_entry": _l("diary entry"),
 }
 EMPTY = _l("(empty)")
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
