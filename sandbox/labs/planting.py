@@ -545,19 +545,12 @@ def _unique_contacts(session: Session) -> list:
 def _agenda(session: Session, rnd: random.Random, lang: str, facts: dict):
     """A meeting to plan with a contact and a colleague, a follow-up task for an
     account, an overdue task of the student's to complete, and the day's diary.
-
-    Times are given as the student types them (the course's time zone) and, for
-    checks, as stored (UTC)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+    Times are wall-clock times in the course's time zone, as the student types
+    them."""
     from sandbox.models.crm import Colleague
     from sandbox.models.crm.activities import Activity
 
     built = _built_on(session)
-    try:
-        zone = ZoneInfo(_info(session, "timezone") or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
     subjects = {normalise_name(s) for s in session.scalars(sa.select(Activity.subject))}
 
     contact = rnd.choice(_unique_contacts(session))
@@ -572,9 +565,6 @@ def _agenda(session: Session, rnd: random.Random, lang: str, facts: dict):
     day = _workday(built + dt.timedelta(days=rnd.randrange(3, 15)))
     start = dt.datetime.combine(
         day, dt.time(rnd.choice((9, 10, 14, 15, 16)), rnd.choice((0, 30)))
-    )
-    start_utc = (
-        start.replace(tzinfo=zone).astimezone(dt.timezone.utc).replace(tzinfo=None)
     )
     kinds = (
         ("产品演示会", "方案沟通会", "合同评审会", "季度回顾会")
@@ -650,7 +640,6 @@ def _agenda(session: Session, rnd: random.Random, lang: str, facts: dict):
         "day": day.isoformat(),
         "time": f"{start:%H:%M}",
         "starts_at": f"{start:%Y-%m-%d %H:%M}",
-        "starts_at_utc": f"{start_utc:%Y-%m-%d %H:%M}",
         "task": task,
         "task_account": task_account,
         "due": due.isoformat(),

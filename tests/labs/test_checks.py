@@ -756,3 +756,32 @@ def test_activity_and_stage_actions_are_named_in_both_languages(app, classroom):
         assert en in result.message["en"]
         assert zh in result.message["zh"]
     assert "move_stage" not in result.message["zh"]
+
+
+def test_moments_are_read_in_the_tenants_time_zone(app, classroom):
+    from sandbox.models.crm import TenantInfo
+    from sandbox.models.crm.activities import Activity
+
+    def work(session):
+        session.merge(TenantInfo(key="timezone", value="Asia/Shanghai"))
+        session.add(
+            Activity(
+                kind="meeting",
+                subject="上海会议",
+                starts_at=dt.datetime(2026, 12, 8, 6, 30),  # 14:30 in Shanghai
+            )
+        )
+        session.commit()
+
+    classroom.in_tenant(app, work)
+    params = {
+        "entity": "activity",
+        "where": {"subject": "上海会议"},
+        "fields": {"starts_at": "2026-12-08 14:30"},
+    }
+    assert run(app, classroom, "field_equals", params).score == 1
+    late = {**params, "fields": {"starts_at": "2026-12-08 15:30"}}
+    result = run(app, classroom, "field_equals", late)
+    assert result.score == 0
+    names_all(result.message, "上海会议", "2026-12-08 15:30", "2026-12-08 14:30")
+    assert "06:30" not in result.message["en"]
