@@ -7,14 +7,12 @@ def step_meeting(crm, facts):
     agenda = facts["agenda"]
     contact = crm.find_id("contact", name=agenda["contact"])
     colleague = crm.find_id("colleague", name=agenda["colleague"])
-    day, time = agenda["day"], agenda["time"]
-    end = f"{int(time[:2]) + 1:02d}{time[2:]}"
     crm.submit(
         f"/crm/activities/new?kind=meeting&related_type=contacts&related_id={contact}",
         {
             "subject": agenda["meeting"],
-            "starts_at": f"{day}T{time}",
-            "ends_at": f"{day}T{end}",
+            "starts_at": agenda["starts_at"].replace(" ", "T"),
+            "ends_at": agenda["ends_at"].replace(" ", "T"),
             "colleague_ids": [str(colleague)],
             "contact_ids": [str(contact)],
         },

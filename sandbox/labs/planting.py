@@ -640,6 +640,7 @@ def _agenda(session: Session, rnd: random.Random, lang: str, facts: dict):
         "day": day.isoformat(),
         "time": f"{start:%H:%M}",
         "starts_at": f"{start:%Y-%m-%d %H:%M}",
+        "ends_at": f"{start + dt.timedelta(hours=1):%Y-%m-%d %H:%M}",
         "task": task,
         "task_account": task_account,
         "due": due.isoformat(),
