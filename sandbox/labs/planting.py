@@ -616,9 +616,12 @@ def _agenda(session: Session, rnd: random.Random, lang: str, facts: dict):
         .order_by(Activity.id)
     ).all()
     keys = [(normalise_name(t.subject), t.due_date) for t in overdue]
-    late = rnd.choice(
-        [t for t in overdue if keys.count((normalise_name(t.subject), t.due_date)) == 1]
-    )
+    # One the student can tell apart (subject and due date); failing that, one of
+    # its look-alikes, any of which the check accepts.
+    unique = [
+        t for t in overdue if keys.count((normalise_name(t.subject), t.due_date)) == 1
+    ]
+    late = rnd.choice(unique or overdue)
     minutes = rnd.randrange(10, 60)
     outcome = (
         f"已完成，与客户通话{minutes}分钟，对方确认收到。"
