@@ -164,3 +164,28 @@ def test_report_answers_follow_the_crm_as_it_is_when_checked(app):
     wrong = _check(app, tenant_id, lesson, "top_owner", "Nobody Here")
     assert not wrong.passed
     assert "Nobody Here" in wrong.message["en"]
+
+
+def test_calendar_diary_rewriting_an_old_day_is_not_todays_entry(app):
+    lesson = get_lesson("calendar-diary")
+    tenant_id, facts, client = _setup(app)
+
+    def latest_day(session):
+        from sandbox.models.crm.activities import DiaryEntry
+
+        return session.scalar(sa.select(sa.func.max(DiaryEntry.day)))
+
+    with app.app_context():
+        with tenancy.tenant_session(db.session.get(Tenant, tenant_id)) as session:
+            old_day = latest_day(session)
+        crm = _crm(app, client, tenant_id)
+        crm.submit(
+            f"/crm/calendar/diary/{old_day.isoformat()}",
+            {"notes": facts["agenda"]["diary"]},
+        )
+    rewritten = _check(app, tenant_id, lesson, "diary")
+    assert not rewritten.passed
+    assert rewritten.score == 0.5
+    assert "Create" in rewritten.message["en"]
+    _run(app, client, tenant_id, lesson, facts, "diary")
+    assert _check(app, tenant_id, lesson, "diary").passed
