@@ -508,3 +508,242 @@ def _forecast(session: Session, rnd: random.Random, lang: str, facts: dict):
             )
         ),
     }
+
+
+def _built_on(session: Session) -> dt.date:
+    """The day the tenant was built: its data's "today"."""
+    try:
+        return dt.date.fromisoformat(_info(session, "built_on") or "")
+    except ValueError:
+        return dt.date.today()
+
+
+def _workday(day: dt.date) -> dt.date:
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _unique_contacts(session: Session) -> list:
+    """Contacts of an account whose full name no other contact shares."""
+    from sandbox.models.crm.contacts import Contact
+
+    contacts = session.scalars(
+        sa.select(Contact)
+        .where(
+            Contact.account_id.is_not(None),
+            Contact.first_name.is_not(None),
+            Contact.last_name.is_not(None),
+        )
+        .order_by(Contact.id)
+    ).all()
+    names = [normalise_name(c.full_name) for c in contacts]
+    return [c for c in contacts if names.count(normalise_name(c.full_name)) == 1]
+
+
+@maker("agenda")
+def _agenda(session: Session, rnd: random.Random, lang: str, facts: dict):
+    """A meeting to plan with a contact and a colleague, a follow-up task for an
+    account, an overdue task of the student's to complete, and the day's diary.
+    Times are wall-clock times in the course's time zone, as the student types
+    them."""
+    from sandbox.models.crm import Colleague
+    from sandbox.models.crm.activities import Activity
+
+    built = _built_on(session)
+    subjects = {normalise_name(s) for s in session.scalars(sa.select(Activity.subject))}
+
+    contact = rnd.choice(_unique_contacts(session))
+    account = contact.account.name
+    colleague = rnd.choice(
+        session.scalars(
+            sa.select(Colleague)
+            .where(Colleague.is_self.is_(False), Colleague.active.is_(True))
+            .order_by(Colleague.id)
+        ).all()
+    )
+    day = _workday(built + dt.timedelta(days=rnd.randrange(3, 15)))
+    start = dt.datetime.combine(
+        day, dt.time(rnd.choice((9, 10, 14, 15, 16)), rnd.choice((0, 30)))
+    )
+    kinds = (
+        ("产品演示会", "方案沟通会", "合同评审会", "季度回顾会")
+        if lang == "zh"
+        else (
+            "Product demo",
+            "Solution workshop",
+            "Contract review",
+            "Quarterly review",
+        )
+    )
+    kind = rnd.choice(kinds)
+    meeting = f"{account}{kind}" if lang == "zh" else f"{kind} with {account}"
+    number = 2
+    while normalise_name(meeting) in subjects:
+        meeting = (
+            f"{account}{kind}（第{number}次）"
+            if lang == "zh"
+            else f"{kind} with {account} ({number})"
+        )
+        number += 1
+
+    accounts = [a for a in _accounts(session) if a.name != account]
+    task_account = rnd.choice(accounts).name
+    task = (
+        f"向{task_account}发送试用协议"
+        if lang == "zh"
+        else f"Send the pilot agreement to {task_account}"
+    )
+    number = 2
+    while normalise_name(task) in subjects:
+        task = (
+            f"向{task_account}发送第{number}版试用协议"
+            if lang == "zh"
+            else f"Send pilot agreement version {number} to {task_account}"
+        )
+        number += 1
+    due = _workday(built + dt.timedelta(days=rnd.randrange(2, 10)))
+
+    me = session.scalar(sa.select(Colleague.id).where(Colleague.is_self).limit(1))
+    overdue = session.scalars(
+        sa.select(Activity)
+        .where(
+            Activity.kind == "task",
+            Activity.status.in_(("planned", "in_progress")),
+            Activity.owner_id == me,
+            Activity.due_date < built,
+        )
+        .order_by(Activity.id)
+    ).all()
+    keys = [(normalise_name(t.subject), t.due_date) for t in overdue]
+    # One the student can tell apart (subject and due date); failing that, one of
+    # its look-alikes, any of which the check accepts.
+    unique = [
+        t for t in overdue if keys.count((normalise_name(t.subject), t.due_date)) == 1
+    ]
+    late = rnd.choice(unique or overdue)
+    minutes = rnd.randrange(10, 60)
+    outcome = (
+        f"已完成，与客户通话{minutes}分钟，对方确认收到。"
+        if lang == "zh"
+        else f"Done: a {minutes}-minute call; the customer confirmed receipt."
+    )
+    diary = (
+        f"约了{contact.full_name}开会，跟进{task_account}的试用协议，"
+        f"完成了逾期任务：{late.subject}。"
+        if lang == "zh"
+        else f"Planned a meeting with {contact.full_name}, followed up the pilot "
+        f"agreement for {task_account} and finished the overdue task: {late.subject}."
+    )
+    return {
+        "meeting": meeting,
+        "contact": contact.full_name,
+        "account": account,
+        "colleague": colleague.name,
+        "day": day.isoformat(),
+        "time": f"{start:%H:%M}",
+        "starts_at": f"{start:%Y-%m-%d %H:%M}",
+        "ends_at": f"{start + dt.timedelta(hours=1):%Y-%m-%d %H:%M}",
+        "task": task,
+        "task_account": task_account,
+        "due": due.isoformat(),
+        "overdue_task": late.subject,
+        "overdue_due": late.due_date.isoformat(),
+        "outcome": outcome,
+        "diary": diary,
+    }
+
+
+@maker("report_questions")
+def _report_questions(session: Session, rnd: random.Random, lang: str, facts: dict):
+    """The management questions the reports answer, each about a record of the
+    student's own: the stage and the owner of a deal, the source and the owner of a
+    lead (the answers are worked out when checked)."""
+    from sandbox.crm.codes import default_list
+    from sandbox.models.crm import Colleague
+
+    def stage_fact(stage) -> dict:
+        return {"code": stage.code, "en": stage.name, "zh": stage.name_zh or stage.name}
+
+    deals = [
+        (opp, stage)
+        for opp, stage in _open_deals(session, _taken_deals(facts))
+        if opp.owner is not None
+    ]
+    totals: dict[tuple[str, str], Decimal] = {}
+    for opp, stage in deals:
+        key = (stage.code, opp.owner.name)
+        totals[key] = totals.get(key, Decimal(0)) + opp.amount
+    deal, stage = rnd.choice(deals)
+    # A deal in a stage where one colleague's deals clearly add up to the most.
+    clear = []
+    for opp, other in deals:
+        ranked = sorted((t for (s, _), t in totals.items() if s == other.code))[::-1]
+        if opp is not deal and len(ranked) > 1 and ranked[0] > ranked[1]:
+            clear.append((opp, other))
+    top_deal, top_stage = rnd.choice(clear or deals)
+    taken = {facts[key]["name"] for key in ("hot_lead", "cold_lead", "lookup_lead")}
+    taken.add(facts["campaign"]["lead"])
+    codes = {c.code: c for c in default_list("lead_source")}
+    leads = session.execute(
+        sa.select(Lead.name, Lead.source, Colleague.name)
+        .join(Colleague, Colleague.id == Lead.owner_id)
+        .where(Lead.source.is_not(None))
+        .order_by(Lead.id)
+    ).all()
+    names = [row[0] for row in leads]
+    lead, code, lead_owner = rnd.choice(
+        [
+            row
+            for row in leads
+            if row[1] in codes and names.count(row[0]) == 1 and row[0] not in taken
+        ]
+    )
+    source = codes[code]
+    return {
+        "deal": deal.name,
+        "stage": stage_fact(stage),
+        "owner": deal.owner.name,
+        "top_deal": top_deal.name,
+        "top_stage": stage_fact(top_stage),
+        "lead": lead,
+        "source": {"code": source.code, "en": source.en, "zh": source.zh},
+        "lead_owner": lead_owner,
+    }
+
+
+@maker("capstone")
+def _capstone(session: Session, rnd: random.Random, lang: str, facts: dict):
+    """The main business process: a lead to qualify and convert, the deal it
+    becomes with a product line, and the new customer's first service case."""
+    from sandbox.models.crm.products import Product
+
+    taken = {facts[key]["name"] for key in ("hot_lead", "cold_lead", "lookup_lead")}
+    taken |= {facts["campaign"]["lead"], facts["report_questions"]["lead"]}
+    leads = [lead for lead in _open_leads(session) if lead.name not in taken]
+    lead = rnd.choice([x for x in leads if x.status == "new"] or leads)
+    products = session.scalars(
+        sa.select(Product)
+        .where(Product.active.is_(True), Product.list_price > 0)
+        .order_by(Product.id)
+    ).all()
+    names = [normalise_name(p.name) for p in products]
+    product = rnd.choice(
+        [p for p in products if names.count(normalise_name(p.name)) == 1]
+    )
+    users = rnd.randrange(2, 20) * 10
+    if lang == "zh":
+        opportunity = f"{lead.company}首期项目"
+        subject = f"{lead.company}：{users}名新用户需要上线培训"
+    else:
+        opportunity = f"{lead.company} launch project"
+        subject = f"{lead.company}: onboarding training for {users} new users"
+    return {
+        "lead": lead.name,
+        "company": lead.company,
+        "opportunity": opportunity,
+        "product": product.name,
+        "product_code": product.code,
+        "quantity": rnd.randrange(2, 12),
+        "case": subject,
+    }

@@ -611,6 +611,8 @@ def test_answer_revealed_text_and_computed_from_the_crm(app, classroom):
         ("campaign_member", {"lead": "Nobody Here"}, "活动成员"),
         ("quota", {"start": "2030-01-01"}, "配额"),
         ("forecast_submission", {"period_label": "2030-01"}, "已提交的预测"),
+        ("activity", {"subject": "Nothing planned"}, "活动"),
+        ("diary_entry", {"notes": "Nothing written"}, "工作日志"),
     ],
 )
 def test_campaign_and_forecast_records_are_named_in_both_languages(
@@ -620,3 +622,166 @@ def test_campaign_and_forecast_records_are_named_in_both_languages(
     assert result.score == 0
     assert entity.replace("_", " ") not in result.message["zh"]
     assert zh in result.message["zh"]
+
+
+def test_moments_compare_as_the_lesson_writes_them():
+    moment = dt.datetime(2026, 12, 8, 6, 30)
+    assert same("2026-12-08 06:30", moment)
+    assert same("2026-12-08T06:30", moment)
+    assert same("2026-12-08", moment)
+    assert not same("2026-12-08 14:30", moment)
+    assert same("2026-12-08", dt.date(2026, 12, 8))
+
+
+def _won_by_source(app, classroom):
+    """Won deals from three lead sources: referral 500, web 300 + 100, partner 400
+    (lost); and a won deal without a source."""
+
+    def work(session):
+        clear_deals(session)
+        account = make_account(session, name="Umbrella")
+        won = session.scalar(sa.select(Stage).filter_by(code="closed_won"))
+        lost = session.scalar(sa.select(Stage).filter_by(code="closed_lost"))
+        for name, stage, source, amount in (
+            ("U1", won, "referral", 500),
+            ("U2", won, "web", 300),
+            ("U3", won, "web", 100),
+            ("U4", lost, "partner", 4000),
+            ("U5", won, None, 9000),
+        ):
+            session.add(
+                Opportunity(
+                    name=name,
+                    account_id=account.id,
+                    stage_id=stage.id,
+                    lead_source=source,
+                    amount=Decimal(amount),
+                    close_date=dt.date(2030, 1, 1),
+                    probability=100,
+                    forecast_category="closed",
+                )
+            )
+        session.commit()
+
+    classroom.in_tenant(app, work)
+
+
+def test_answer_names_the_top_group_by_code_or_either_label(app, classroom):
+    _won_by_source(app, classroom)
+    params = {
+        "compute": {
+            "entity": "opportunity",
+            "function": "sum",
+            "field": "amount",
+            "where": {"stage.code": "closed_won"},
+            "group_by": "lead_source",
+        },
+        "expected_text": {
+            "en": "the lead source with the most won amount",
+            "zh": "赢单金额最多的线索来源",
+        },
+    }
+    for answer in ("referral", "Referral", "客户推荐", " ＲＥＦＥＲＲＡＬ "):
+        assert run(app, classroom, "answer", params, answer=answer).score == 1
+    wrong = run(app, classroom, "answer", params, answer="Website")
+    assert wrong.score == 0
+    names_all(wrong.message, "Website")
+    assert "the lead source with the most won amount" in wrong.message["en"]
+    assert "赢单金额最多的线索来源" in wrong.message["zh"]
+    assert "Referral" not in wrong.message["en"]
+    # Records without a source form no group; a count ranks web first.
+    by_count = {**params["compute"], "function": "count", "field": None}
+    del by_count["field"]
+    revealed = run(
+        app,
+        classroom,
+        "answer",
+        {"compute": by_count, "reveal": True},
+        answer="Referral",
+    )
+    assert revealed.score == 0
+    assert "Website" in revealed.message["en"]
+    assert "官网" in revealed.message["zh"]
+    assert (
+        run(app, classroom, "answer", {"compute": by_count, "reveal": True}, "web")
+    ).score == 1
+
+
+def test_answer_accepts_any_group_tied_at_the_top_and_names_linked_records(
+    app, classroom
+):
+    _won_by_source(app, classroom)
+    params = {
+        "compute": {
+            "entity": "opportunity",
+            "function": "max",
+            "field": "amount",
+            "where": {"lead_source": "web"},
+            "group_by": "account",
+        },
+        "reveal": True,
+    }
+    assert run(app, classroom, "answer", params, answer="umbrella").score == 1
+    nothing = {**params, "compute": {**params["compute"], "where": {"name": "-"}}}
+    empty = run(app, classroom, "answer", nothing, answer="Umbrella")
+    assert empty.score == 0
+
+
+def test_group_by_is_validated_for_the_author():
+    check = get_check("answer")
+    base = {"entity": "opportunity", "function": "count", "group_by": "lead_source"}
+    assert check.validate({"compute": base, "reveal": True}) == []
+    problems = check.validate(
+        {"compute": {**base, "group_by": "no_such_field"}, "reveal": True}
+    )
+    assert any("no_such_field" in p for p in problems)
+
+
+def test_activity_and_stage_actions_are_named_in_both_languages(app, classroom):
+    _lead_history(app, classroom, "Nina Move", "qualify")
+    params = {
+        "entity": "lead",
+        "where": {"name": "Nina Move"},
+        "actions": ["move_stage", "add_task", "add_meeting", "complete"],
+    }
+    result = run(app, classroom, "audit_action", params)
+    assert result.score == 0
+    names_all(result.message, "Nina Move")
+    for en, zh in (
+        ("Move stage", "推进阶段"),
+        ("New task", "新建任务"),
+        ("New meeting", "新建会议"),
+        ("Mark done", "标记为完成"),
+    ):
+        assert en in result.message["en"]
+        assert zh in result.message["zh"]
+    assert "move_stage" not in result.message["zh"]
+
+
+def test_moments_are_read_in_the_tenants_time_zone(app, classroom):
+    from sandbox.models.crm import TenantInfo
+    from sandbox.models.crm.activities import Activity
+
+    def work(session):
+        session.merge(TenantInfo(key="timezone", value="Asia/Shanghai"))
+        session.add(
+            Activity(
+                kind="meeting",
+                subject="上海会议",
+                starts_at=dt.datetime(2026, 12, 8, 6, 30),  # 14:30 in Shanghai
+            )
+        )
+        session.commit()
+
+    classroom.in_tenant(app, work)
+    params = {
+        "entity": "activity",
+        "where": {"subject": "上海会议"},
+        "fields": {"starts_at": "2026-12-08 14:30"},
+    }
+    assert run(app, classroom, "field_equals", params).score == 1
+    late = {**params, "fields": {"starts_at": "2026-12-08 15:30"}}
+    result = run(app, classroom, "field_equals", late)
+    assert result.score == 0
+    names_all(result.message, "上海会议", "2026-12-08 15:30", "2026-12-08 14:30")
+    assert "06:30" not in result.message["en"]

@@ -26,7 +26,7 @@ def _copy(tmp_path, name="leads-convert", text=None):
 
 def test_every_shipped_lesson_loads_in_the_zheke_order():
     lessons = load_lessons()
-    assert list(lessons)[:10] == [
+    assert list(lessons) == [
         "getting-started",
         "accounts-contacts",
         "leads-convert",
@@ -37,7 +37,12 @@ def test_every_shipped_lesson_loads_in_the_zheke_order():
         "campaigns-roi",
         "service-case",
         "knowledge-callback",
+        "calendar-diary",
+        "reports-questions",
+        "capstone",
     ]
+    # The issue asks for a lesson on every module, at least 12 in all.
+    assert len(lessons) >= 12
     for lesson in lessons.values():
         assert lesson.title["en"] and lesson.title["zh"]
         assert lesson.total_points == sum(step.points for step in lesson.steps)

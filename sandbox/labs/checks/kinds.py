@@ -573,6 +573,10 @@ ACTION_NAMES = {
     "share": _l("Share"),
     "submit_review": _l("Submit for review"),
     "approve": _l("Approve"),
+    "move_stage": _l("Move stage"),
+    "add_task": _l("New task"),
+    "add_meeting": _l("New meeting"),
+    "complete": _l("Mark done"),
 }
 
 
@@ -731,6 +735,29 @@ def aggregate_value(
 ) -> float | None:
     """``function`` over ``field`` of the ``entity`` records meeting ``where``."""
     match, rows = find(ctx, entity, where, [field] if field else [])
+    return _reduce(rows, function, field)
+
+
+def aggregate_groups(
+    ctx: CheckContext,
+    entity: str,
+    function: str,
+    field: str | None,
+    where: Mapping,
+    group_by: str,
+) -> dict[Any, float]:
+    """``function`` over ``field`` for each value of ``group_by`` among the
+    ``entity`` records meeting ``where`` (records without that value left out)."""
+    _, rows = find(ctx, entity, where, [group_by, *([field] if field else [])])
+    groups: dict[Any, list] = {}
+    for row in rows:
+        if row[group_by] is not None and row[group_by] != "":
+            groups.setdefault(row[group_by], []).append(row)
+    found = {key: _reduce(members, function, field) for key, members in groups.items()}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def _reduce(rows: list, function: str, field: str | None) -> float | None:
     if function == "count":
         return float(
             len(rows) if field is None else sum(r[field] is not None for r in rows)
@@ -949,10 +976,23 @@ class Answer(Check):
         problems = []
         if "compute" in params:
             compute = params["compute"]
-            unknown = set(compute) - {"entity", "function", "field", "where"}
+            unknown = set(compute) - {
+                "entity",
+                "function",
+                "field",
+                "where",
+                "group_by",
+            }
             if unknown:
                 problems.append(f"compute has unknown keys {sorted(unknown)}")
             problems += _validate_aggregate(compute)
+            if "group_by" in compute:
+                if not isinstance(compute["group_by"], str):
+                    problems.append("compute's group_by must be a field name")
+                else:
+                    problems += validate_fields(
+                        compute.get("entity"), [compute["group_by"]]
+                    )
         if not params.get("reveal") and "expected_text" not in params:
             problems.append("say what is expected in 'expected_text' (or reveal it)")
         text = params.get("expected_text")
@@ -964,6 +1004,8 @@ class Answer(Check):
 
     def run(self, ctx: CheckContext, params: Mapping[str, Any]) -> CheckResult:
         answer = (ctx.answer or "").strip()
+        if "group_by" in params.get("compute", {}):
+            return self._top_group(ctx, params, answer)
         if "compute" in params:
             c = params["compute"]
             value = aggregate_value(
@@ -997,6 +1039,47 @@ class Answer(Check):
         template = ANSWER_CLOSE if score > 0 else ANSWER_WRONG
         return CheckResult(
             score, bilingual(template, found=found, expected=wanted), detail
+        )
+
+    def _top_group(
+        self, ctx: CheckContext, params: Mapping[str, Any], answer: str
+    ) -> CheckResult:
+        """The answer names the group whose figure is the highest ("which lead
+        source brought the most …"): its name, its code or its label in either
+        language; any of the groups tied at the top is right."""
+        c = params["compute"]
+        entity, group_by = c["entity"], c["group_by"]
+        groups = aggregate_groups(
+            ctx, entity, c["function"], c.get("field"), c.get("where", {}), group_by
+        )
+        best = max(groups.values(), default=None)
+        top = [key for key, value in groups.items() if value == best]
+        ref = field_ref(table_for(entity), group_by)
+        names = [shown(key, ref) for key in top]
+        accepted = {normalise(str(key)) for key in top}
+        for name in names:
+            accepted |= {normalise(translate(name, lang)) for lang in ("en", "zh")}
+        detail = {"expected": [_plain(key) for key in top], "answer": answer}
+        if params.get("reveal"):
+            wanted: Any = (
+                Bilingual(
+                    " / ".join(translate(quoted(n), "en") for n in names),
+                    " / ".join(translate(quoted(n), "zh") for n in names),
+                )
+                if names
+                else EMPTY
+            )
+        else:
+            wanted = Bilingual(
+                params["expected_text"]["en"], params["expected_text"]["zh"]
+            )
+        if not answer:
+            return CheckResult(0.0, bilingual(NO_ANSWER), detail)
+        found = quoted(answer)
+        if top and normalise(answer) in accepted:
+            return CheckResult(1.0, bilingual(ANSWER_RIGHT, found=found), detail)
+        return CheckResult(
+            0.0, bilingual(ANSWER_WRONG, found=found, expected=wanted), detail
         )
 
 

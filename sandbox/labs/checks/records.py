@@ -7,6 +7,8 @@ forms, spaces of every kind, case), so "ＡＣＭＥ  ltd" is "Acme Ltd" and
 
 A field name may be a column (``status``), a related record by its name
 (``account`` for ``account_id``), or a column of a related record (``stage.code``).
+Moments are stored in UTC and read in the tenant's time zone, as the student
+typed and sees them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
@@ -26,7 +29,7 @@ from sandbox.crm.codes import CODE_LISTS
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.labs.checks.base import CheckContext
 from sandbox.labs.messages import Bilingual, translate
-from sandbox.models.crm import tenant_metadata
+from sandbox.models.crm import TenantInfo, tenant_metadata
 from sandbox.models.crm.base import model_for_table
 from sandbox.text import fold
 
@@ -52,6 +55,8 @@ ENTITY_NOUNS = {
     "campaign_member": _l("campaign member"),
     "quota": _l("quota"),
     "forecast_submission": _l("submitted forecast"),
+    "activity": _l("activity"),
+    "diary_entry": _l("diary entry"),
 }
 EMPTY = _l("(empty)")
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
@@ -216,7 +221,11 @@ def same(
             if isinstance(expected, bool)
             else normalise(str(expected)) in ("true", "1", "yes")
         )
-    if isinstance(found, (dt.date, dt.datetime)):
+    if isinstance(found, dt.datetime):
+        # "2026-03-02 09:30" or "2026-03-02T09:30": a prefix of the moment.
+        wanted = normalise(str(expected)).replace("t", " ")
+        return wanted == found.isoformat(sep=" ")[: len(wanted)]
+    if isinstance(found, dt.date):
         return normalise(str(expected)) == found.isoformat()[: len(str(expected))]
     numeric_found = isinstance(found, (int, float, Decimal))
     if isinstance(expected, (int, float)) or numeric_found:
@@ -280,9 +289,37 @@ def fetch(ctx: CheckContext, entity: str, keys: list[str]) -> Match:
     if cached is None:
         query, refs = _query(table, wanted)
         result = ctx.connection.execute(query).all()
-        rows = [dict(zip(wanted, row, strict=True)) for row in result]
+        zone = local_zone(ctx)
+        rows = [
+            {
+                key: _local(value, zone) if isinstance(value, dt.datetime) else value
+                for key, value in zip(wanted, row, strict=True)
+            }
+            for row in result
+        ]
         cached = ctx.cache[cache_key] = Match(table, rows, refs)
     return cached
+
+
+def local_zone(ctx: CheckContext) -> ZoneInfo | None:
+    """The tenant's time zone (``timezone`` in its ``tenant_info``); None for UTC."""
+    if "zone" not in ctx.cache:
+        name = ctx.connection.scalar(
+            sa.select(TenantInfo.value).where(TenantInfo.key == "timezone")
+        )
+        try:
+            zone = ZoneInfo(name) if name and name != "UTC" else None
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        ctx.cache["zone"] = zone
+    return ctx.cache["zone"]
+
+
+def _local(moment: dt.datetime, zone: ZoneInfo | None) -> dt.datetime:
+    """A stored (naive UTC) moment as wall-clock time in ``zone``."""
+    if zone is None:
+        return moment
+    return moment.replace(tzinfo=dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
 
 
 def matcher(expected: Any) -> Any:
