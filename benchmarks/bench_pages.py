@@ -340,35 +340,39 @@ SERVICE_VIEWS = (
     "overdue",
     "escalated",
 )
-PAGES += tuple(
-    Page(
-        f"report-{key.replace('?p=', '-')}",
-        f"report: {label}",
-        f"/crm/reports/{key}{'&' if '?' in key else '?'}period=all",
-        max_p50_vs_yardstick=ISSUE7_LIMIT,
-        student="issue7",
-        paired=True,
+PAGES += (
+    tuple(
+        Page(
+            f"report-{key.replace('?p=', '-')}",
+            f"report: {label}",
+            f"/crm/reports/{key}{'&' if '?' in key else '?'}period=all",
+            max_p50_vs_yardstick=ISSUE7_LIMIT,
+            student="issue7",
+            paired=True,
+        )
+        for key, label in REPORT_PAGES
     )
-    for key, label in REPORT_PAGES
-) + tuple(
-    Page(
-        f"cases-{view}",
-        f"cases view: {view}",
-        f"/crm/cases/?view={view}",
-        max_p50_vs_yardstick=ISSUE7_LIMIT,
-        student="issue7",
-        paired=True,
+    + tuple(
+        Page(
+            f"cases-{view}",
+            f"cases view: {view}",
+            f"/crm/cases/?view={view}",
+            max_p50_vs_yardstick=ISSUE7_LIMIT,
+            student="issue7",
+            paired=True,
+        )
+        for view in SERVICE_VIEWS
     )
-    for view in SERVICE_VIEWS
-) + (
-    Page(
-        "calendar-month",
-        "calendar month view",
-        "/crm/calendar/?view=month&day=2026-06-15",
-        max_p50_vs_yardstick=ISSUE7_LIMIT,
-        student="issue7",
-        paired=True,
-    ),
+    + (
+        Page(
+            "calendar-month",
+            "calendar month view",
+            "/crm/calendar/?view=month&day=2026-06-15",
+            max_p50_vs_yardstick=ISSUE7_LIMIT,
+            student="issue7",
+            paired=True,
+        ),
+    )
 )
 
 BIG_LEADS = 10_000
