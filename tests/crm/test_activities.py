@@ -139,6 +139,53 @@ def test_log_a_call_records_a_finished_call_with_its_outcome(
     classroom.in_tenant(app, check)
 
 
+def test_a_call_records_how_it_was_held_from_the_communication_types(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    assert 'name="communication_type"' not in client.get(
+        "/crm/activities/new?kind=task"
+    ).get_data(as_text=True)  # a task is not a conversation
+    page = client.get("/crm/activities/new?kind=call").get_data(as_text=True)
+    phone = re.search(r'<option[^>]*value="phone"[^>]*>', page).group(0)
+    assert "selected" in phone  # a call is a phone call unless told otherwise
+    assert 'value="wechat"' in page
+    client.post(
+        "/crm/activities/new?kind=call",
+        data={
+            "subject": "Voice message on WeChat",
+            "starts_at": "2026-03-02T09:30",
+            "status": "done",
+            "priority": "normal",
+            "communication_type": "wechat",
+        },
+    )
+    call = classroom.in_tenant(
+        app,
+        lambda s: s.scalar(
+            sa.select(Activity).filter_by(subject="Voice message on WeChat")
+        ),
+    )
+    assert call.communication_type == "wechat"
+    client.post("/language", data={"language": "zh"})
+    detail = client.get(f"/crm/activities/{call.id}").get_data(as_text=True)
+    assert "交流类型" in detail and "微信" in detail
+    refused = client.post(
+        f"/crm/activities/{call.id}/edit",
+        data={
+            "subject": "Voice message on WeChat",
+            "starts_at": "2026-03-02T09:30",
+            "status": "done",
+            "priority": "normal",
+            "communication_type": "carrier_pigeon",
+        },
+    )
+    assert refused.status_code == 200
+    assert classroom.in_tenant(
+        app, lambda s: s.get(Activity, call.id).communication_type
+    ) == "wechat"
+
+
 def test_the_form_refuses_broken_activities_beside_the_field(
     app, client, auth, classroom
 ):

@@ -47,6 +47,10 @@ class LocalDateField(DateField):
             raise ValueError(_("Enter a date, such as 2026-03-02.")) from None
 
 
+#: How a kind of activity is usually held (a meeting may as well be a visit).
+USUAL_COMMUNICATION = {"call": "phone", "meeting": "meeting", "email": "email"}
+
+
 class ActivityForm(RecordForm):
     subject = StringField(L("subject"), validators=[InputRequired(), Length(max=200)])
     due_date = LocalDateField(L("due_date"), validators=[Optional()])
@@ -55,6 +59,9 @@ class ActivityForm(RecordForm):
     all_day = BooleanField(L("all_day"))
     status = CodeSelectField(L("status"), codes="activity_status")
     priority = CodeSelectField(L("priority"), codes="activity_priority")
+    communication_type = CodeSelectField(
+        L("communication_type"), codes="communication_type", blank=True
+    )
     owner_id = ColleagueSelectField(L("owner_id"))
     location = StringField(L("location"), validators=[Optional(), Length(max=200)])
     colleague_ids = SelectMultipleField(
@@ -71,6 +78,7 @@ class ActivityForm(RecordForm):
     #: Fields each kind leaves out.
     HIDDEN = {
         "task": (
+            "communication_type",
             "starts_at",
             "ends_at",
             "all_day",
@@ -80,7 +88,7 @@ class ActivityForm(RecordForm):
         ),
         "call": ("due_date", "all_day", "location", "colleague_ids"),
         "meeting": ("due_date",),
-        "event": ("due_date",),
+        "event": ("due_date", "communication_type"),
         "email": (
             "due_date",
             "all_day",

@@ -7,7 +7,11 @@ from sqlalchemy.orm import contains_eager
 from sandbox.auth.decorators import login_required
 from sandbox.crm.activities import MODULE, bp
 from sandbox.crm.activities import service as svc
-from sandbox.crm.activities.forms import ActivityForm, CompleteForm
+from sandbox.crm.activities.forms import (
+    USUAL_COMMUNICATION,
+    ActivityForm,
+    CompleteForm,
+)
 from sandbox.crm.audit import timeline
 from sandbox.crm.codes import code_list
 from sandbox.crm.display import field_label
@@ -187,6 +191,8 @@ def create():
     tz = svc.course_zone()
     if not form.is_submitted():
         form.owner_id.data = my_colleague_id(db.session)
+        if "communication_type" in form:
+            form.communication_type.data = USUAL_COMMUNICATION.get(kind)
         now = svc.to_local(svc.utcnow(), tz).replace(second=0, microsecond=0)
         if kind == "task":
             form.due_date.data = _day_arg() or now.date()
