@@ -140,8 +140,14 @@ def _read_only(tenant: Tenant) -> sa.Engine:
     return tenancy.handle_for(tenant, readonly=True).engine
 
 
-def _context(connection: sa.Connection, answer: str | None = None) -> CheckContext:
-    return CheckContext(connection, tenant_facts(connection), answer)
+def _context(
+    connection: sa.Connection, answer: str | None = None, timezone: str | None = None
+) -> CheckContext:
+    return CheckContext(connection, tenant_facts(connection), answer, timezone)
+
+
+def _course_zone(course_id: int) -> str | None:
+    return db.session.scalar(sa.select(Course.timezone).where(Course.id == course_id))
 
 
 def _due_at(course_id: int, lesson_ids: Iterable[str]) -> dict[str, datetime | None]:
@@ -187,7 +193,9 @@ def check_step(
         answer = result.answer  # a re-check without a new answer keeps the last one
     answer = (answer or "").strip()[:MAX_ANSWER] or None
     with _read_only(tenant).connect() as connection:
-        outcome = evaluate_step(_context(connection, answer), lesson, step)
+        outcome = evaluate_step(
+            _context(connection, answer, _course_zone(tenant.course_id)), lesson, step
+        )
     now = utcnow()
     due = _due_at(tenant.course_id, [lesson.id]).get(lesson.id)
     if result is None:
@@ -252,8 +260,9 @@ def _grade_connection(
     connection: sa.Connection,
     lessons: list[Lesson],
     answers: Mapping[tuple[str, str], str | None],
+    timezone: str | None = None,
 ) -> dict[str, list[StepOutcome]]:
-    ctx = _context(connection)
+    ctx = _context(connection, timezone=timezone)
     outcomes: dict[str, list[StepOutcome]] = {}
     for lesson in lessons:
         for step in lesson.steps:
@@ -368,6 +377,7 @@ def _grade(
         if row.answer:
             answers.setdefault(tid, {})[(lesson_id, step_id)] = row.answer
     outcomes: dict[int, dict[str, list[StepOutcome]]] = {}
+    timezone = _course_zone(course_id)
     total = len(tenants)
     for done, tenant in enumerate(tenants, start=1):
         if not tenancy.tenant_path(tenant.file_path).exists():
@@ -375,7 +385,7 @@ def _grade(
         else:
             with tenancy.sweep_connection(tenant) as connection:
                 outcomes[tenant.id] = _grade_connection(
-                    connection, lessons, answers.get(tenant.id, {})
+                    connection, lessons, answers.get(tenant.id, {}), timezone
                 )
         if progress is not None:
             progress(done, total)

@@ -181,9 +181,10 @@ def test_a_call_records_how_it_was_held_from_the_communication_types(
         },
     )
     assert refused.status_code == 200
-    assert classroom.in_tenant(
-        app, lambda s: s.get(Activity, call.id).communication_type
-    ) == "wechat"
+    assert (
+        classroom.in_tenant(app, lambda s: s.get(Activity, call.id).communication_type)
+        == "wechat"
+    )
 
 
 def test_the_form_refuses_broken_activities_beside_the_field(

@@ -171,3 +171,58 @@ def test_checks_cannot_write_to_the_tenant(app, classroom):
             connection.execute(
                 sa.insert(TenantInfo).values(key="x", value=json.dumps({}))
             )
+
+
+def test_checks_read_moments_in_the_courses_time_zone(app, classroom):
+    from sandbox.labs.lessons import parse_lesson
+    from sandbox.models.crm.activities import Activity
+
+    text = {"en": "Meet", "zh": "会面"}
+    lesson = parse_lesson(
+        {
+            "id": "zones",
+            "order": 1,
+            "minutes": 5,
+            "scenarios": ["default"],
+            "title": text,
+            "intro": text,
+            "objectives": [text],
+            "steps": [
+                {
+                    "id": "meet",
+                    "points": 1,
+                    "title": text,
+                    "instructions": text,
+                    "checks": [
+                        {
+                            "kind": "field_equals",
+                            "entity": "activity",
+                            "where": {"subject": "Paris meeting"},
+                            "field": "starts_at",
+                            "expected": "2026-12-08 07:30",
+                        }
+                    ],
+                }
+            ],
+        },
+        "zones.toml",
+    )
+
+    def work(session):
+        session.merge(TenantInfo(key="timezone", value="Asia/Shanghai"))
+        session.add(
+            Activity(
+                kind="meeting",
+                subject="Paris meeting",
+                starts_at=dt.datetime(2026, 12, 8, 6, 30),  # 07:30 in Paris
+            )
+        )
+        session.commit()
+
+    classroom.in_tenant(app, work)
+    with app.app_context():
+        course = db.session.get(Course, classroom.course_id)
+        course.timezone = "Europe/Paris"  # the course's zone, not the scenario's
+        db.session.commit()
+        assert check_step(classroom.tenant(0), lesson, lesson.step("meet")).passed
+        assert grade_tenant(classroom.tenant(0), lesson)[0].passed

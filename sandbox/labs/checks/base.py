@@ -31,12 +31,14 @@ class CheckResult:
 @dataclass
 class CheckContext:
     """What a check may read: the tenant (a read-only connection), the student's
-    facts and typed answer. ``cache`` lives as long as the context, so several
-    checks of one tenant read a table once."""
+    facts and typed answer, and the course's time zone (moments are read in it).
+    ``cache`` lives as long as the context, so several checks of one tenant read a
+    table once."""
 
     connection: sa.Connection
     facts: Mapping[str, Any]
     answer: str | None = None
+    timezone: str | None = None
     cache: dict[Any, Any] = field(default_factory=dict)
 
 

@@ -7,8 +7,8 @@ forms, spaces of every kind, case), so "ＡＣＭＥ  ltd" is "Acme Ltd" and
 
 A field name may be a column (``status``), a related record by its name
 (``account`` for ``account_id``), or a column of a related record (``stage.code``).
-Moments are stored in UTC and read in the tenant's time zone, as the student
-typed and sees them.
+Moments are stored in UTC and read in the course's time zone (else the
+tenant's), as the student typed and sees them.
 """
 
 from __future__ import annotations
@@ -302,9 +302,10 @@ def fetch(ctx: CheckContext, entity: str, keys: list[str]) -> Match:
 
 
 def local_zone(ctx: CheckContext) -> ZoneInfo | None:
-    """The tenant's time zone (``timezone`` in its ``tenant_info``); None for UTC."""
+    """The course's time zone, else the tenant's (``timezone`` in its
+    ``tenant_info``, the scenario's); None for UTC."""
     if "zone" not in ctx.cache:
-        name = ctx.connection.scalar(
+        name = ctx.timezone or ctx.connection.scalar(
             sa.select(TenantInfo.value).where(TenantInfo.key == "timezone")
         )
         try:
