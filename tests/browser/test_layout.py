@@ -32,6 +32,7 @@ OVERFLOW_SCRIPT = """() => {
 def assert_fits(page, *, strict: bool = True) -> None:
     """Nothing is wider than the window (``strict``), or at least the page itself
     does not scroll sideways (a wide table may scroll inside its own box)."""
+    page.wait_for_load_state("load")  # measured with the style sheets applied
     result = page.evaluate(OVERFLOW_SCRIPT)
     assert result["scroll"] <= result["width"], result
     if strict:
