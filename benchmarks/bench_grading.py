@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _instance import bench_app
+
 CLASS_SIZE = 200
 GRADE_TARGET_S = 2.0
 CHECK_P50_TARGET_MS = 50.0
@@ -205,69 +207,55 @@ def build_class(students: int):
 
 
 def measure(folder: Path, args: argparse.Namespace) -> dict:
-    from sandbox import create_app
-    from sandbox.extensions import db
     from sandbox.labs.grading import check_step, grade_course
     from sandbox.labs.lessons import load_lessons
 
     lessons_dir = folder / "lessons"
     lessons_dir.mkdir()
     (lessons_dir / "bench.toml").write_text(lesson_text(), encoding="utf-8")
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(folder / "instance"),
-            "SECRET_KEY": "bench",
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "SEED_CACHE_DIR": str(folder / "seed-cache"),
-            "LESSONS_DIR": str(lessons_dir),
-            "TENANT_ENGINE_CACHE_SIZE": max(128, args.students + 8),
-        }
-    )
-    try:
-        with app.app_context():
-            db.create_all(bind_key=None)
+    with bench_app(
+        folder,
+        SEED_CACHE_DIR=str(folder / "seed-cache"),
+        LESSONS_DIR=str(lessons_dir),
+        TENANT_ENGINE_CACHE_SIZE=max(128, args.students + 8),
+    ):
+        started = time.perf_counter()
+        course, tenants = build_class(args.students)
+        build_s = time.perf_counter() - started
+        lesson = load_lessons()["bench"]
+        assert len(lesson.steps) == 10
+        grade_s, grade_cpu_s, passed = [], [], 0
+        for _ in range(args.rounds):
+            started, cpu = time.perf_counter(), time.process_time()
+            grades = grade_course(course, lesson)
+            grade_s.append(time.perf_counter() - started)
+            grade_cpu_s.append(time.process_time() - cpu)
+            passed = sum(
+                o.passed
+                for by_lesson in grades.results.values()
+                for o in by_lesson[lesson.id]
+            )
+        tenant, step = tenants[0], lesson.step("status")
+        check_ms = []
+        for _ in range(args.checks):
             started = time.perf_counter()
-            course, tenants = build_class(args.students)
-            build_s = time.perf_counter() - started
-            lesson = load_lessons()["bench"]
-            assert len(lesson.steps) == 10
-            grade_s, grade_cpu_s, passed = [], [], 0
-            for _ in range(args.rounds):
-                started, cpu = time.perf_counter(), time.process_time()
-                grades = grade_course(course, lesson)
-                grade_s.append(time.perf_counter() - started)
-                grade_cpu_s.append(time.process_time() - cpu)
-                passed = sum(
-                    o.passed
-                    for by_lesson in grades.results.values()
-                    for o in by_lesson[lesson.id]
-                )
-            tenant, step = tenants[0], lesson.step("status")
-            check_ms = []
-            for _ in range(args.checks):
-                started = time.perf_counter()
-                check_step(tenant, lesson, step)
-                check_ms.append((time.perf_counter() - started) * 1000)
-            return {
-                "students": args.students,
-                "steps": len(lesson.steps),
-                "build_s": round(build_s, 2),
-                "grade_class_s": round(statistics.median(grade_s), 3),
-                "grade_class_rounds_s": [round(s, 3) for s in grade_s],
-                # CPU seconds of this process: what the run costs on an idle machine.
-                "grade_class_cpu_s": round(statistics.median(grade_cpu_s), 3),
-                "load_average": round(os.getloadavg()[0], 2),
-                "steps_passed": passed,
-                "check_step_p50_ms": round(statistics.median(check_ms), 2),
-                "check_step_p95_ms": round(
-                    sorted(check_ms)[round(0.95 * (len(check_ms) - 1))], 2
-                ),
-            }
-    finally:
-        with app.app_context():
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
+            check_step(tenant, lesson, step)
+            check_ms.append((time.perf_counter() - started) * 1000)
+        return {
+            "students": args.students,
+            "steps": len(lesson.steps),
+            "build_s": round(build_s, 2),
+            "grade_class_s": round(statistics.median(grade_s), 3),
+            "grade_class_rounds_s": [round(s, 3) for s in grade_s],
+            # CPU seconds of this process: what the run costs on an idle machine.
+            "grade_class_cpu_s": round(statistics.median(grade_cpu_s), 3),
+            "load_average": round(os.getloadavg()[0], 2),
+            "steps_passed": passed,
+            "check_step_p50_ms": round(statistics.median(check_ms), 2),
+            "check_step_p95_ms": round(
+                sorted(check_ms)[round(0.95 * (len(check_ms) - 1))], 2
+            ),
+        }
 
 
 def main(argv: list[str] | None = None) -> int:

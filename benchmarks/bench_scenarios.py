@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _instance import bench_app
+
 DEFAULT_SCENARIO = "b2b-software"
 BUILD_TARGET_S = 0.5
 CLASS_TARGET_S = 20.0
@@ -82,38 +84,22 @@ def bench_builds(folder: Path, runs: int) -> dict[str, dict]:
 
 def provision_class(folder: Path, size: int) -> float:
     """Seconds to enroll ``size`` students (each provisioned) in a new course."""
-    from sandbox import create_app
     from sandbox.auth.service import create_user
     from sandbox.extensions import db
     from sandbox.instructor.service import create_course, enroll
     from sandbox.models.control import Role
 
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(folder / "instance"),
-            "SECRET_KEY": "bench",
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        }
-    )
-    try:
-        with app.app_context():
-            db.create_all(bind_key=None)
-            course = create_course("Benchmark", "BENCH", scenario=DEFAULT_SCENARIO)
-            students = [
-                create_user(f"bench{n:03d}", PASSWORD, Role.STUDENT)
-                for n in range(size)
-            ]
-            db.session.commit()
-            start = time.perf_counter()
-            for student in students:
-                enroll(course, student)
-            db.session.commit()
-            return time.perf_counter() - start
-    finally:
-        with app.app_context():
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
+    with bench_app(folder):
+        course = create_course("Benchmark", "BENCH", scenario=DEFAULT_SCENARIO)
+        students = [
+            create_user(f"bench{n:03d}", PASSWORD, Role.STUDENT) for n in range(size)
+        ]
+        db.session.commit()
+        start = time.perf_counter()
+        for student in students:
+            enroll(course, student)
+        db.session.commit()
+        return time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from _instance import bench_app
+
 RESET_MEDIAN_TARGET_MS = 20.0
 CLASS_SIZE = 200
 CLASS_RESET_TARGET_S = 5.0
@@ -67,25 +69,8 @@ def summary(seconds: list[float]) -> dict[str, float]:
 
 
 def measure(folder: Path, tenants: int, scenario: str) -> dict:
-    from sandbox import create_app
-    from sandbox.extensions import db
-
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(folder / "instance"),
-            "SECRET_KEY": "bench",
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        }
-    )
-    try:
-        with app.app_context():
-            db.create_all(bind_key=None)
-            return run_class(folder, tenants, scenario)
-    finally:
-        with app.app_context():
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
+    with bench_app(folder):
+        return run_class(folder, tenants, scenario)
 
 
 def run_class(folder: Path, tenants: int, scenario: str) -> dict:
