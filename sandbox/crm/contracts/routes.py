@@ -12,6 +12,7 @@ from sandbox.crm.contracts import service as svc
 from sandbox.crm.contracts.forms import ACTION_FORMS, ContractForm
 from sandbox.crm.display import field_label
 from sandbox.crm.forms import ConfirmForm, DeleteForm, RecordForm
+from sandbox.crm.lines import line_views
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.registry import writes
@@ -19,6 +20,7 @@ from sandbox.crm.service import my_colleague_id
 from sandbox.crm.views import render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
+from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Colleague
 from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.sales import Opportunity
@@ -246,54 +248,6 @@ def delete(contract_id: int):
     )
 
 
-def _line(contract: Contract, line_id: int) -> ContractLine:
-    line = db.session.get(ContractLine, line_id)
-    if line is None or line.contract_id != contract.id:
-        abort(404)
-    return line
-
-
-@bp.route("/<id:contract_id>/lines/new", methods=["GET", "POST"])
-@bp.route("/<id:contract_id>/lines/<id:line_id>/edit", methods=["GET", "POST"])
-@login_required
-@writes
-def line(contract_id: int, line_id: int | None = None):
-    contract = _load(contract_id)
-    if not svc.editable(contract):
-        return _draft_only(contract)
-    item = _line(contract, line_id) if line_id else None
-    form = LineItemForm(obj=item)
-    note = None
-    if not form.product_id.choices:
-        note = _("There are no products yet: add them under Products first.")
-    if form.validate_on_submit():
-        try:
-            svc.save_line(db.session, contract, item, form.data)
-        except svc.ContractRefused as error:
-            _refused(form, error)
-        else:
-            flash(_("Product lines saved; the amount is their sum."), "success")
-            return redirect(MODULE.record_url(contract.id) + "#lines")
-    heading = _("Edit product line") if item else _("Add a product")
-    return _page(contract, form, heading, note=note)
-
-
-@bp.route("/<id:contract_id>/lines/<id:line_id>/delete", methods=["POST"])
-@login_required
-@writes
-def delete_line(contract_id: int, line_id: int):
-    contract = _load(contract_id)
-    item = _line(contract, line_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            svc.remove_line(db.session, contract, item)
-        except svc.ContractRefused as error:
-            flash(error.message, "warning")
-        else:
-            flash(_("Product line removed."), "success")
-    return redirect(MODULE.record_url(contract.id) + "#lines")
-
-
 def _page(contract: Contract, form, heading: str, *, note=None, intro=None):
     status = 422 if form.is_submitted() and form.errors else 200
     return render_template(
@@ -305,6 +259,22 @@ def _page(contract: Contract, form, heading: str, *, note=None, intro=None):
         note=note,
         intro=intro,
     ), status
+
+
+line_views(
+    bp,
+    param="contract_id",
+    load=_load,
+    record_url=MODULE.record_url,
+    form_class=LineItemForm,
+    save=svc.save_line,
+    remove=svc.remove_line,
+    page=_page,
+    kind=svc.LINES,
+    saved=_l("Product lines saved; the amount is their sum."),
+    locked=lambda contract: None if svc.editable(contract) else _draft_only(contract),
+    refused=_refused,
+)
 
 
 @bp.route("/<id:contract_id>/<action>", methods=["GET", "POST"])

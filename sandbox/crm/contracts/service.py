@@ -26,25 +26,23 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from sandbox.crm import lines as product_lines
 from sandbox.crm.audit import define_action, record_action
+from sandbox.crm.lines import CENT
 from sandbox.crm.service import commit
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
 from sandbox.models.crm import Colleague, Contact, TenantInfo
 from sandbox.models.crm.contracts import Contract, ContractLine
-from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import Opportunity
 
-CENT = Decimal("0.01")
-#: The largest line total taken (the money fields' own limit).
-MAX_LINE_TOTAL = Decimal(10**13)
 MANAGER_ROLE = "sales_manager"
 
 #: tenant_info key -> default: the approval and renewal rules (see the docstring).
@@ -476,31 +474,13 @@ def contract_from_opportunity(
 # ------------------------------------------------------------------ lines
 
 
-def line_total(quantity: Decimal, unit_price: Decimal, discount: Decimal) -> Decimal:
-    """quantity × unit price less ``discount`` percent, to the cent (half up)."""
-    net = Decimal(quantity) * Decimal(unit_price) * (100 - Decimal(discount)) / 100
-    return net.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def checked_line_total(
-    quantity: Decimal, unit_price: Decimal, discount: Decimal
-) -> Decimal:
-    """:func:`line_total`, refused (on the quantity) when it is beyond any amount a
-    money field takes."""
-    total = line_total(quantity, unit_price, discount)
-    if total >= MAX_LINE_TOTAL:
-        raise ContractRefused(
-            _("The line total is too large: lower the quantity or the price."),
-            "quantity",
-        )
-    return total
-
-
-def _recalculate(session: Session, contract: Contract) -> None:
-    session.flush()
-    session.refresh(contract, ["lines"])
-    if contract.lines:
-        contract.amount = sum((line.total for line in contract.lines), Decimal("0.00"))
+#: A contract's product lines: only a draft's change.
+LINES = product_lines.LineKind(
+    model=ContractLine,
+    parent_key="contract_id",
+    refused=ContractRefused,
+    check=_require_draft,
+)
 
 
 def save_line(
@@ -510,42 +490,12 @@ def save_line(
     data: dict[str, Any],
 ) -> ContractLine:
     """Add or change a product line of a draft; the amount becomes the lines' sum."""
-    try:
-        _require_draft(contract)
-        product = session.get(Product, data.get("product_id") or 0)
-        if product is None:
-            raise ContractRefused(_("Choose a product."), "product_id")
-        if line is None:
-            position = max((x.position for x in contract.lines), default=0) + 1
-            line = ContractLine(contract_id=contract.id, position=position)
-        line.product = product
-        line.quantity = data["quantity"]
-        line.unit_price = (
-            data["unit_price"]
-            if data.get("unit_price") is not None
-            else product.list_price
-        )
-        line.discount = data.get("discount") or Decimal("0")
-        line.total = checked_line_total(line.quantity, line.unit_price, line.discount)
-        session.add(line)
-        _recalculate(session, contract)
-    except Exception:
-        session.rollback()
-        raise
-    commit(session)
-    return line
+    return product_lines.save_line(session, contract, line, data, LINES)
 
 
 def remove_line(session: Session, contract: Contract, line: ContractLine) -> None:
     """Remove a line of a draft; with none left the amount stays as it was."""
-    try:
-        _require_draft(contract)
-        session.delete(line)
-        _recalculate(session, contract)
-    except Exception:
-        session.rollback()
-        raise
-    commit(session)
+    product_lines.remove_line(session, contract, line, LINES)
 
 
 # ------------------------------------------------------------------ actions

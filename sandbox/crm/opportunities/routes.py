@@ -10,6 +10,7 @@ from sandbox.auth.decorators import login_required
 from sandbox.crm.audit import timeline
 from sandbox.crm.display import field_label, money, tenant_info
 from sandbox.crm.forms import ConfirmForm
+from sandbox.crm.lines import line_views
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities import (
     MODULE,
@@ -32,6 +33,7 @@ from sandbox.crm.registry import writes
 from sandbox.crm.service import commit, my_colleague_id
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
+from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
 from sandbox.models.crm import Account, Colleague, Contact
 from sandbox.models.crm.competitors import OpportunityCompetitor
@@ -461,42 +463,24 @@ def _subform(opp: Opportunity, form, heading: str, *, status: int = 200, note=No
     ), status
 
 
-def _line(opp: Opportunity, line_id: int) -> LineItem:
-    item = db.session.get(LineItem, line_id)
-    if item is None or item.opportunity_id != opp.id:
-        abort(404)
-    return item
-
-
-@bp.route("/<id:opportunity_id>/lines/new", methods=["GET", "POST"])
-@bp.route("/<id:opportunity_id>/lines/<id:line_id>/edit", methods=["GET", "POST"])
-@login_required
-@writes
-def line_item(opportunity_id: int, line_id: int | None = None):
-    opp = db.get_or_404(Opportunity, opportunity_id)
-    item = _line(opp, line_id) if line_id else None
-    form = LineItemForm(obj=item)
-    note = None
-    if not form.product_id.choices:
-        note = _("There are no products yet: add them under Products first.")
-    if form.validate_on_submit():
-        svc.save_line_item(db.session, opp, item, form.data)
-        flash(_("Line items saved; the amount is their sum."), "success")
-        return redirect(MODULE.record_url(opp.id) + "#line-items")
-    heading = _("Edit product line") if item else _("Add a product")
+def _line_page(opp: Opportunity, form, heading: str, *, note=None):
     return _subform(opp, form, heading, status=_status(form), note=note)
 
 
-@bp.route("/<id:opportunity_id>/lines/<id:line_id>/delete", methods=["POST"])
-@login_required
-@writes
-def delete_line_item(opportunity_id: int, line_id: int):
-    opp = db.get_or_404(Opportunity, opportunity_id)
-    item = _line(opp, line_id)
-    if ConfirmForm().validate_on_submit():
-        svc.remove_line_item(db.session, opp, item)
-        flash(_("Product line removed."), "success")
-    return redirect(MODULE.record_url(opp.id) + "#line-items")
+line_views(
+    bp,
+    param="opportunity_id",
+    load=lambda opportunity_id: db.get_or_404(Opportunity, opportunity_id),
+    record_url=MODULE.record_url,
+    form_class=LineItemForm,
+    save=svc.save_line_item,
+    remove=svc.remove_line_item,
+    page=_line_page,
+    kind=svc.LINES,
+    saved=_l("Line items saved; the amount is their sum."),
+    anchor="#line-items",
+    endpoints=("line_item", "delete_line_item"),
+)
 
 
 def _deal_competitor(opp: Opportunity, link_id: int) -> OpportunityCompetitor:

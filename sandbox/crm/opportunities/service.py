@@ -14,8 +14,10 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager
 
+from sandbox.crm import lines as product_lines
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.codes import code_list
+from sandbox.crm.lines import line_total as line_total
 from sandbox.crm.service import apply_changes, commit
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
@@ -27,7 +29,6 @@ from sandbox.models.crm import (
     current_actor,
 )
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
-from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import (
     ContactRole,
     LineItem,
@@ -362,18 +363,17 @@ def save_opportunity(
 # --- line items ---
 
 
-def line_total(quantity: Decimal, unit_price: Decimal, discount: Decimal) -> Decimal:
-    """quantity × unit price less ``discount`` percent, to the cent (half up)."""
-    gross = Decimal(quantity) * Decimal(unit_price)
-    net = gross * (Decimal(100) - Decimal(discount)) / Decimal(100)
-    return net.quantize(CENT, rounding=ROUND_HALF_UP)
+#: A deal's line items: any deal takes changes; totals are not capped.
+LINES = product_lines.LineKind(
+    model=LineItem,
+    parent_key="opportunity_id",
+    refused=lambda message, field: OpportunityError(message),
+    lines="line_items",
+    capped=False,
+)
 
 
-def _recalculate(session: Session, opp: Opportunity, before: tuple) -> None:
-    session.flush()
-    session.refresh(opp, ["line_items"])
-    if opp.line_items:
-        opp.amount = sum((item.total for item in opp.line_items), Decimal("0.00"))
+def _after_lines(session: Session, opp: Opportunity, before: tuple) -> None:
     opp.last_activity_at = utcnow()
     _history_if_changed(session, opp, before)
 
@@ -386,41 +386,22 @@ def save_line_item(
 ) -> LineItem:
     """Add or change a product line; the deal's amount becomes the lines' sum."""
     before = _snapshot(opp)
-    try:
-        product = session.get(Product, data["product_id"])
-        if product is None:
-            raise OpportunityError(_l("Choose a product."))
-        if item is None:
-            position = max((i.position for i in opp.line_items), default=0) + 1
-            item = LineItem(opportunity_id=opp.id, position=position)
-        item.product = product
-        item.quantity = data["quantity"]
-        item.unit_price = (
-            data["unit_price"]
-            if data.get("unit_price") is not None
-            else product.list_price
-        )
-        item.discount = data.get("discount") or Decimal("0")
-        item.total = line_total(item.quantity, item.unit_price, item.discount)
-        session.add(item)
-        _recalculate(session, opp, before)
-    except Exception:
-        session.rollback()
-        raise
-    commit(session)
-    return item
+    return product_lines.save_line(
+        session,
+        opp,
+        item,
+        data,
+        LINES,
+        after=lambda: _after_lines(session, opp, before),
+    )
 
 
 def remove_line_item(session: Session, opp: Opportunity, item: LineItem) -> None:
     """Remove a line; with no lines left the amount stays as it was (editable)."""
     before = _snapshot(opp)
-    try:
-        session.delete(item)
-        _recalculate(session, opp, before)
-    except Exception:
-        session.rollback()
-        raise
-    commit(session)
+    product_lines.remove_line(
+        session, opp, item, LINES, after=lambda: _after_lines(session, opp, before)
+    )
 
 
 # --- competitors and contact roles ---

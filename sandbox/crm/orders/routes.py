@@ -10,6 +10,7 @@ from sandbox.crm.audit import timeline
 from sandbox.crm.contracts.service import percent
 from sandbox.crm.display import field_label, money
 from sandbox.crm.forms import ConfirmForm, DeleteForm
+from sandbox.crm.lines import line_views
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.orders import MODULE, bp
@@ -20,6 +21,7 @@ from sandbox.crm.service import my_colleague_id
 from sandbox.crm.views import render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
+from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Colleague
 from sandbox.models.crm.contracts import Contract
 from sandbox.models.crm.orders import OrderLine, SalesOrder
@@ -251,13 +253,6 @@ def delete(order_id: int):
     )
 
 
-def _line(order: SalesOrder, line_id: int) -> OrderLine:
-    line = db.session.get(OrderLine, line_id)
-    if line is None or line.order_id != order.id:
-        abort(404)
-    return line
-
-
 def _page(order: SalesOrder, form, heading: str, *, note=None):
     status = 422 if form.is_submitted() and form.errors else 200
     return render_template(
@@ -270,45 +265,20 @@ def _page(order: SalesOrder, form, heading: str, *, note=None):
     ), status
 
 
-@bp.route("/<id:order_id>/lines/new", methods=["GET", "POST"])
-@bp.route("/<id:order_id>/lines/<id:line_id>/edit", methods=["GET", "POST"])
-@login_required
-@writes
-def line(order_id: int, line_id: int | None = None):
-    order = _load(order_id)
-    if not svc.editable(order):
-        return _draft_only(order)
-    item = _line(order, line_id) if line_id else None
-    form = LineItemForm(obj=item)
-    note = None
-    if not form.product_id.choices:
-        note = _("There are no products yet: add them under Products first.")
-    if form.validate_on_submit():
-        try:
-            svc.save_line(db.session, order, item, form.data)
-        except svc.OrderRefused as error:
-            _refused(form, error)
-        else:
-            flash(_("Product lines saved; the amount is their sum."), "success")
-            return redirect(MODULE.record_url(order.id) + "#lines")
-    heading = _("Edit product line") if item else _("Add a product")
-    return _page(order, form, heading, note=note)
-
-
-@bp.route("/<id:order_id>/lines/<id:line_id>/delete", methods=["POST"])
-@login_required
-@writes
-def delete_line(order_id: int, line_id: int):
-    order = _load(order_id)
-    item = _line(order, line_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            svc.remove_line(db.session, order, item)
-        except svc.OrderRefused as error:
-            flash(error.message, "warning")
-        else:
-            flash(_("Product line removed."), "success")
-    return redirect(MODULE.record_url(order.id) + "#lines")
+line_views(
+    bp,
+    param="order_id",
+    load=_load,
+    record_url=MODULE.record_url,
+    form_class=LineItemForm,
+    save=svc.save_line,
+    remove=svc.remove_line,
+    page=_page,
+    kind=svc.LINES,
+    saved=_l("Product lines saved; the amount is their sum."),
+    locked=lambda order: None if svc.editable(order) else _draft_only(order),
+    refused=_refused,
+)
 
 
 def _not_billable(order: SalesOrder):

@@ -22,15 +22,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from sandbox.crm import lines as product_lines
 from sandbox.crm.audit import define_action, record_action
-from sandbox.crm.contracts.service import ContractRefused, checked_line_total
 from sandbox.crm.display import money
 from sandbox.crm.service import commit
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.contracts import Contract
 from sandbox.models.crm.orders import Invoice, OrderLine, Payment, SalesOrder
-from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import Opportunity
 
 ZERO = Decimal("0.00")
@@ -436,57 +435,24 @@ def update_order(session: Session, order: SalesOrder, data: dict[str, Any]) -> N
     commit(session)
 
 
-def _recalculate(session: Session, order: SalesOrder) -> None:
-    session.flush()
-    session.refresh(order, ["lines"])
-    if order.lines:
-        order.amount = sum((line.total for line in order.lines), ZERO)
+#: An order's product lines: only a draft's change.
+LINES = product_lines.LineKind(
+    model=OrderLine,
+    parent_key="order_id",
+    refused=OrderRefused,
+    check=_require_draft,
+)
 
 
 def save_line(
     session: Session, order: SalesOrder, line: OrderLine | None, data: dict[str, Any]
 ) -> OrderLine:
     """Add or change a product line of a draft; the amount becomes the lines' sum."""
-    try:
-        _require_draft(order)
-        product = session.get(Product, data.get("product_id") or 0)
-        if product is None:
-            raise OrderRefused(_("Choose a product."), "product_id")
-        if line is None:
-            position = max((x.position for x in order.lines), default=0) + 1
-            line = OrderLine(order_id=order.id, position=position)
-        line.product = product
-        line.quantity = data["quantity"]
-        line.unit_price = (
-            data["unit_price"]
-            if data.get("unit_price") is not None
-            else product.list_price
-        )
-        line.discount = data.get("discount") or Decimal("0")
-        try:
-            line.total = checked_line_total(
-                line.quantity, line.unit_price, line.discount
-            )
-        except ContractRefused as error:
-            raise OrderRefused(error.message, error.field) from None
-        session.add(line)
-        _recalculate(session, order)
-    except Exception:
-        session.rollback()
-        raise
-    commit(session)
-    return line
+    return product_lines.save_line(session, order, line, data, LINES)
 
 
 def remove_line(session: Session, order: SalesOrder, line: OrderLine) -> None:
-    try:
-        _require_draft(order)
-        session.delete(line)
-        _recalculate(session, order)
-    except Exception:
-        session.rollback()
-        raise
-    commit(session)
+    product_lines.remove_line(session, order, line, LINES)
 
 
 def perform(
