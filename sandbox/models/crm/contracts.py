@@ -12,7 +12,7 @@ from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.accounts import Account
 from sandbox.models.crm.base import Audited, Money, Timestamped
 from sandbox.models.crm.contacts import Contact
-from sandbox.models.crm.products import Product
+from sandbox.models.crm.lines import ProductLine
 from sandbox.models.crm.sales import Opportunity
 from sandbox.models.crm.team import Colleague
 
@@ -113,7 +113,7 @@ class Contract(Timestamped, Audited):
         return f"<Contract {self.number}>"
 
 
-class ContractLine(Audited):
+class ContractLine(ProductLine, Audited):
     """A product on a contract: quantity × unit price less the discount."""
 
     __tablename__ = "contract_line"
@@ -122,27 +122,4 @@ class ContractLine(Audited):
     contract_id: Mapped[int] = mapped_column(
         sa.ForeignKey("contract.id", ondelete="CASCADE"), index=True
     )
-    product_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("product.id", ondelete="RESTRICT"),
-        index=True,
-        info={"label": _l("Product")},
-    )
-    position: Mapped[int] = mapped_column(default=0)
-    quantity: Mapped[Decimal] = mapped_column(Money, info={"label": _l("Quantity")})
-    unit_price: Mapped[Decimal] = mapped_column(
-        Money, info={"label": _l("Unit price"), "money": True}
-    )
-    #: Percent off the line, 0–100.
-    discount: Mapped[Decimal] = mapped_column(
-        Money, default=Decimal("0"), info={"label": _l("Discount (%)")}
-    )
-    total: Mapped[Decimal] = mapped_column(
-        Money, info={"label": _l("Line total"), "money": True}
-    )
-
     contract: Mapped[Contract] = relationship(back_populates="lines")
-    product: Mapped[Product] = relationship()
-
-    @property
-    def display_name(self) -> str:
-        return self.product.display_name if self.product else f"#{self.id}"

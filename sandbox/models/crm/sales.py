@@ -12,6 +12,7 @@ from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.accounts import Account
 from sandbox.models.crm.base import Audited, Money, TenantModel, Timestamped
 from sandbox.models.crm.contacts import Contact
+from sandbox.models.crm.lines import ProductLine
 from sandbox.models.crm.team import Colleague
 
 
@@ -164,7 +165,7 @@ class ContactRole(Audited):
         return f"{self.contact.display_name} ({self.role})"
 
 
-class LineItem(Audited):
+class LineItem(ProductLine, Audited):
     """A product on an opportunity: quantity × unit price less the discount."""
 
     __tablename__ = "line_item"
@@ -173,31 +174,7 @@ class LineItem(Audited):
     opportunity_id: Mapped[int] = mapped_column(
         sa.ForeignKey("opportunity.id", ondelete="CASCADE"), index=True
     )
-    product_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("product.id", ondelete="RESTRICT"),
-        index=True,
-        info={"label": _l("Product")},
-    )
-    position: Mapped[int] = mapped_column(default=0)
-    #: Exact to two decimals (Money's storage), so "2.5 tonnes" works.
-    quantity: Mapped[Decimal] = mapped_column(Money, info={"label": _l("Quantity")})
-    unit_price: Mapped[Decimal] = mapped_column(
-        Money, info={"label": _l("Unit price"), "money": True}
-    )
-    #: Percent off the line, 0–100.
-    discount: Mapped[Decimal] = mapped_column(
-        Money, default=Decimal("0"), info={"label": _l("Discount (%)")}
-    )
-    total: Mapped[Decimal] = mapped_column(
-        Money, info={"label": _l("Line total"), "money": True}
-    )
-
     opportunity: Mapped[Opportunity] = relationship(back_populates="line_items")
-    product: Mapped[Product] = relationship()  # noqa: F821
-
-    @property
-    def display_name(self) -> str:
-        return self.product.display_name if self.product else f"#{self.id}"
 
 
 class StageHistory(TenantModel):
