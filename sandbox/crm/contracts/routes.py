@@ -251,13 +251,15 @@ def delete(contract_id: int):
 def _page(contract: Contract, form, heading: str, *, note=None, intro=None):
     status = 422 if form.is_submitted() and form.errors else 200
     return render_template(
-        "contracts/action.html",
+        "crm/record_action.html",
         module=MODULE,
-        contract=contract,
+        record=contract,
         form=form,
         heading=heading,
         note=note,
         intro=intro,
+        intro_class="contract-rules",
+        action_class="contract-action",
     ), status
 
 

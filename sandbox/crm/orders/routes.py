@@ -256,12 +256,13 @@ def delete(order_id: int):
 def _page(order: SalesOrder, form, heading: str, *, note=None):
     status = 422 if form.is_submitted() and form.errors else 200
     return render_template(
-        "orders/action.html",
+        "crm/record_action.html",
         module=MODULE,
-        order=order,
+        record=order,
         form=form,
         heading=heading,
         note=note,
+        action_class="order-action",
     ), status
 
 
