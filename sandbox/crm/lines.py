@@ -9,7 +9,8 @@ amount; with no line left the amount stays as it was, to be typed again.
 Each document describes its lines once with a :class:`LineKind` (its line model,
 how a refusal is raised, when lines may change); :func:`save_line` and
 :func:`remove_line` apply the change in one transaction, and :func:`line_views`
-registers the add / edit / remove pages on the module's blueprint.
+registers the add / edit / remove pages on the module's blueprint. The pages
+contracts and orders share (acting on the document, deleting it) are here too.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy.orm import Session
 
 from sandbox.auth.decorators import login_required
-from sandbox.crm.forms import ConfirmForm
-from sandbox.crm.registry import writes
+from sandbox.crm.forms import ConfirmForm, DeleteForm
+from sandbox.crm.registry import Module, writes
 from sandbox.crm.service import commit
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
+from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.products import Product
 
 CENT = Decimal("0.01")
@@ -173,6 +175,9 @@ def remove_line(
 
 # ------------------------------------------------------------------ views
 
+#: What a saved line says, unless the document says otherwise.
+LINES_SAVED = _l("Product lines saved; the amount is their sum.")
+
 
 def line_of(session: Session, parent: Any, line_id: int, kind: LineKind) -> Any:
     """The document's line ``line_id``; 404 when it is not one of its lines."""
@@ -184,16 +189,16 @@ def line_of(session: Session, parent: Any, line_id: int, kind: LineKind) -> Any:
 
 def line_views(
     bp: Blueprint,
-    *,
+    module: Module,
     param: str,
-    load: Callable[[int], Any],
-    record_url: Callable[[int], str],
-    form_class: type,
-    save: Callable[..., Any],
-    remove: Callable[..., Any],
-    page: Callable[..., Any],
+    *,
     kind: LineKind,
-    saved: Any,
+    load: Callable[[int], Any],
+    page: Callable[..., Any],
+    form_class: type,
+    save: Callable[..., Any] | None = None,
+    remove: Callable[..., Any] | None = None,
+    saved: Any = None,
     anchor: str = "#lines",
     locked: Callable[[Any], Any] | None = None,
     refused: Callable[[Any, Exception], None] | None = None,
@@ -202,13 +207,27 @@ def line_views(
     """Register the add / edit (``<param>/lines/new``, ``…/lines/<id>/edit``) and
     remove (``…/lines/<id>/delete``) views of a document's lines on ``bp``.
 
-    ``load`` fetches the document (404 when missing), ``save(session, parent, line,
-    data)`` and ``remove(session, parent, line)`` are the module's service calls,
+    ``load`` fetches the document (404 when missing); ``save(session, parent, line,
+    data)`` and ``remove(session, parent, line)`` are the module's service calls
+    (:func:`save_line` and :func:`remove_line` with ``kind`` when not given);
+    ``saved`` is the message after a save (:data:`LINES_SAVED` by default);
     ``page(parent, form, heading, note=…)`` renders the line form. ``locked(parent)``
     answers (a redirect) when the document takes no line changes now, else None.
     ``refused(form, error)`` shows a refusal of the module's kind (``kind.refused``)
     on the form; without it a refusal is not expected and not caught.
     """
+    if save is None:
+
+        def save(session, parent, line, data):
+            return save_line(session, parent, line, data, kind)
+
+    if remove is None:
+
+        def remove(session, parent, line):
+            remove_line(session, parent, line, kind)
+
+    record_url = module.record_url
+    saved = saved or LINES_SAVED
     error_type: Any = kind.refused if refused is not None else _Never
 
     def edit_line(line_id: int | None = None, **ids: int):
@@ -268,3 +287,77 @@ def line_views(
 
 class _Never(Exception):
     """Caught where no refusal is expected: never raised."""
+
+
+# ------------------------------------------------------------------ document pages
+
+
+def show_refusal(form, error: Any) -> None:
+    """A refusal (with ``message`` and ``field``) beside its field when the form
+    has that field, else as a message at the top of the page."""
+    if error.field and error.field in form:
+        form[error.field].errors = [*form[error.field].errors, error.message]
+    else:
+        flash(error.message, "danger")
+
+
+def action_page(
+    module: Module,
+    record: Any,
+    form,
+    heading: str,
+    *,
+    action_class: str,
+    note: str | None = None,
+    intro: str | None = None,
+    intro_class: str | None = None,
+):
+    """The page acting on one document: a lifecycle action's form or a line's (422
+    when the submitted form has errors)."""
+    status = 422 if form.is_submitted() and form.errors else 200
+    return render_template(
+        "crm/record_action.html",
+        module=module,
+        record=record,
+        form=form,
+        heading=heading,
+        note=note,
+        intro=intro,
+        intro_class=intro_class,
+        action_class=action_class,
+    ), status
+
+
+def delete_page(
+    module: Module,
+    record: Any,
+    delete: Callable[[Session, Any], None],
+    refused: type[Exception],
+):
+    """Confirm, then delete a document by its number; a refusal goes back to it."""
+    form = DeleteForm()
+    if form.validate_on_submit():
+        number = record.number
+        try:
+            delete(db.session, record)
+        except refused as error:
+            flash(error.message, "warning")  # type: ignore[attr-defined]
+            return redirect(module.record_url(record.id))
+        flash(
+            _(
+                "%(entity)s “%(name)s” deleted.",
+                entity=module.entity_label,
+                name=number,
+            ),
+            "success",
+        )
+        return redirect(url_for(module.index_endpoint))
+    return render_template(
+        "crm/confirm_delete.html",
+        module=module,
+        form=form,
+        record=record,
+        related=[],
+        blocking=[],
+        cancel_url=module.record_url(record.id),
+    )

@@ -11,8 +11,8 @@ from sandbox.crm.contracts import MODULE, bp
 from sandbox.crm.contracts import service as svc
 from sandbox.crm.contracts.forms import ACTION_FORMS, ContractForm
 from sandbox.crm.display import field_label
-from sandbox.crm.forms import ConfirmForm, DeleteForm, RecordForm
-from sandbox.crm.lines import line_views
+from sandbox.crm.forms import ConfirmForm, RecordForm
+from sandbox.crm.lines import action_page, delete_page, line_views, show_refusal
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.registry import writes
@@ -20,7 +20,6 @@ from sandbox.crm.service import my_colleague_id
 from sandbox.crm.views import render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
-from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Colleague
 from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.sales import Opportunity
@@ -80,13 +79,6 @@ def index():
     )
 
 
-def _refused(form, error: svc.ContractRefused) -> None:
-    if error.field and error.field in form:
-        form[error.field].errors = [*form[error.field].errors, error.message]
-    else:
-        flash(error.message, "danger")
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @writes
@@ -104,7 +96,7 @@ def create():
         try:
             contract = svc.create_contract(db.session, form.data)
         except svc.ContractRefused as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Contract %(number)s created.", number=contract.number), "success")
             return redirect(MODULE.record_url(contract.id))
@@ -206,7 +198,7 @@ def edit(contract_id: int):
         try:
             svc.update_contract(db.session, contract, form.data)
         except svc.ContractRefused as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Contract %(number)s saved.", number=contract.number), "success")
             return redirect(MODULE.record_url(contract.id))
@@ -220,62 +212,32 @@ def delete(contract_id: int):
     contract = _load(contract_id)
     if not svc.editable(contract):
         return _draft_only(contract)
-    form = DeleteForm()
-    if form.validate_on_submit():
-        number = contract.number
-        try:
-            svc.delete_contract(db.session, contract)
-        except svc.ContractRefused as error:
-            flash(error.message, "warning")
-            return redirect(MODULE.record_url(contract.id))
-        flash(
-            _(
-                "%(entity)s “%(name)s” deleted.",
-                entity=MODULE.entity_label,
-                name=number,
-            ),
-            "success",
-        )
-        return redirect(url_for(MODULE.index_endpoint))
-    return render_template(
-        "crm/confirm_delete.html",
-        module=MODULE,
-        form=form,
-        record=contract,
-        related=[],
-        blocking=[],
-        cancel_url=MODULE.record_url(contract.id),
-    )
+    return delete_page(MODULE, contract, svc.delete_contract, svc.ContractRefused)
 
 
 def _page(contract: Contract, form, heading: str, *, note=None, intro=None):
-    status = 422 if form.is_submitted() and form.errors else 200
-    return render_template(
-        "crm/record_action.html",
-        module=MODULE,
-        record=contract,
-        form=form,
-        heading=heading,
+    return action_page(
+        MODULE,
+        contract,
+        form,
+        heading,
         note=note,
         intro=intro,
         intro_class="contract-rules",
         action_class="contract-action",
-    ), status
+    )
 
 
 line_views(
     bp,
-    param="contract_id",
-    load=_load,
-    record_url=MODULE.record_url,
-    form_class=LineItemForm,
-    save=svc.save_line,
-    remove=svc.remove_line,
-    page=_page,
+    MODULE,
+    "contract_id",
     kind=svc.LINES,
-    saved=_l("Product lines saved; the amount is their sum."),
+    load=_load,
+    page=_page,
+    form_class=LineItemForm,
     locked=lambda contract: None if svc.editable(contract) else _draft_only(contract),
-    refused=_refused,
+    refused=show_refusal,
 )
 
 
@@ -311,7 +273,7 @@ def act(contract_id: int, action: str):
             decision = svc.perform(db.session, contract, action, data)
         except svc.ContractRefused as error:
             contract = _load(contract_id)
-            _refused(form, error)
+            show_refusal(form, error)
             if not (error.field and error.field in form):
                 return redirect(MODULE.record_url(contract.id))
         else:

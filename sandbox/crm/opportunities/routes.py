@@ -469,14 +469,14 @@ def _line_page(opp: Opportunity, form, heading: str, *, note=None):
 
 line_views(
     bp,
-    param="opportunity_id",
+    MODULE,
+    "opportunity_id",
+    kind=svc.LINES,
     load=lambda opportunity_id: db.get_or_404(Opportunity, opportunity_id),
-    record_url=MODULE.record_url,
+    page=_line_page,
     form_class=LineItemForm,
     save=svc.save_line_item,
     remove=svc.remove_line_item,
-    page=_line_page,
-    kind=svc.LINES,
     saved=_l("Line items saved; the amount is their sum."),
     anchor="#line-items",
     endpoints=("line_item", "delete_line_item"),

@@ -1,7 +1,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request
 from flask_babel import format_decimal
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -9,8 +9,8 @@ from sandbox.auth.decorators import login_required
 from sandbox.crm.audit import timeline
 from sandbox.crm.contracts.service import percent
 from sandbox.crm.display import field_label, money
-from sandbox.crm.forms import ConfirmForm, DeleteForm
-from sandbox.crm.lines import line_views
+from sandbox.crm.forms import ConfirmForm
+from sandbox.crm.lines import action_page, delete_page, line_views, show_refusal
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.orders import MODULE, bp
@@ -21,7 +21,6 @@ from sandbox.crm.service import my_colleague_id
 from sandbox.crm.views import render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
-from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Colleague
 from sandbox.models.crm.contracts import Contract
 from sandbox.models.crm.orders import OrderLine, SalesOrder
@@ -91,13 +90,6 @@ def index():
     )
 
 
-def _refused(form, error: svc.OrderRefused) -> None:
-    if error.field and error.field in form:
-        form[error.field].errors = [*form[error.field].errors, error.message]
-    else:
-        flash(error.message, "danger")
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @writes
@@ -119,7 +111,7 @@ def create():
         try:
             order = svc.create_order(db.session, form.data)
         except svc.OrderRefused as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Sales order %(number)s created.", number=order.number), "success")
             return redirect(MODULE.record_url(order.id))
@@ -211,7 +203,7 @@ def edit(order_id: int):
         try:
             svc.update_order(db.session, order, form.data)
         except svc.OrderRefused as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Sales order %(number)s saved.", number=order.number), "success")
             return redirect(MODULE.record_url(order.id))
@@ -225,60 +217,25 @@ def delete(order_id: int):
     order = _load(order_id)
     if not svc.editable(order):
         return _draft_only(order)
-    form = DeleteForm()
-    if form.validate_on_submit():
-        number = order.number
-        try:
-            svc.delete_order(db.session, order)
-        except svc.OrderRefused as error:
-            flash(error.message, "warning")
-            return redirect(MODULE.record_url(order.id))
-        flash(
-            _(
-                "%(entity)s “%(name)s” deleted.",
-                entity=MODULE.entity_label,
-                name=number,
-            ),
-            "success",
-        )
-        return redirect(url_for(MODULE.index_endpoint))
-    return render_template(
-        "crm/confirm_delete.html",
-        module=MODULE,
-        form=form,
-        record=order,
-        related=[],
-        blocking=[],
-        cancel_url=MODULE.record_url(order.id),
-    )
+    return delete_page(MODULE, order, svc.delete_order, svc.OrderRefused)
 
 
 def _page(order: SalesOrder, form, heading: str, *, note=None):
-    status = 422 if form.is_submitted() and form.errors else 200
-    return render_template(
-        "crm/record_action.html",
-        module=MODULE,
-        record=order,
-        form=form,
-        heading=heading,
-        note=note,
-        action_class="order-action",
-    ), status
+    return action_page(
+        MODULE, order, form, heading, note=note, action_class="order-action"
+    )
 
 
 line_views(
     bp,
-    param="order_id",
-    load=_load,
-    record_url=MODULE.record_url,
-    form_class=LineItemForm,
-    save=svc.save_line,
-    remove=svc.remove_line,
-    page=_page,
+    MODULE,
+    "order_id",
     kind=svc.LINES,
-    saved=_l("Product lines saved; the amount is their sum."),
+    load=_load,
+    page=_page,
+    form_class=LineItemForm,
     locked=lambda order: None if svc.editable(order) else _draft_only(order),
-    refused=_refused,
+    refused=show_refusal,
 )
 
 
@@ -313,7 +270,7 @@ def add_invoice(order_id: int):
             )
         except svc.OrderRefused as error:
             order = _load(order_id)
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(
                 _(
@@ -347,7 +304,7 @@ def add_payment(order_id: int):
             )
         except svc.OrderRefused as error:
             order = _load(order_id)
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(
                 _("Payment of %(amount)s recorded.", amount=money(payment.amount)),
@@ -377,7 +334,7 @@ def act(order_id: int, action: str):
             svc.perform(db.session, order, action, data)
         except svc.OrderRefused as error:
             order = _load(order_id)
-            _refused(form, error)
+            show_refusal(form, error)
             if not (error.field and error.field in form):
                 return redirect(MODULE.record_url(order.id))
         else:
