@@ -234,3 +234,28 @@ def test_every_document_line_table_has_the_same_product_columns():
         == [str(c.type) for c in ContractLine.__table__.columns][2:]
         == [str(c.type) for c in OrderLine.__table__.columns][2:]
     )
+
+
+def test_a_line_copied_to_another_document_keeps_its_product_and_figures():
+    deal_line = LineItem(
+        id=7,
+        opportunity_id=3,
+        product_id=2,
+        position=4,
+        quantity=Decimal("5"),
+        unit_price=Decimal("99.99"),
+        discount=Decimal("4"),
+        total=Decimal("479.95"),
+    )
+    copy = ContractLine.copied_from(deal_line)
+    assert isinstance(copy, ContractLine)
+    assert copy.id is None and copy.contract_id is None
+    assert (
+        copy.product_id,
+        copy.position,
+        copy.quantity,
+        copy.unit_price,
+        copy.discount,
+        copy.total,
+    ) == (2, 4, Decimal("5"), Decimal("99.99"), Decimal("4"), Decimal("479.95"))
+    assert isinstance(OrderLine.copied_from(copy), OrderLine)

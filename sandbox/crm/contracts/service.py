@@ -449,17 +449,7 @@ def contract_from_opportunity(
             end_date=year_later(today),
             amount=opp.amount or Decimal("0.00"),
         )
-        for item in opp.line_items:
-            contract.lines.append(
-                ContractLine(
-                    product_id=item.product_id,
-                    position=item.position,
-                    quantity=item.quantity,
-                    unit_price=item.unit_price,
-                    discount=item.discount,
-                    total=item.total,
-                )
-            )
+        contract.lines.extend(ContractLine.copied_from(i) for i in opp.line_items)
         session.add(contract)
         session.flush()
         record_action(contract, "contract_from_opportunity", {"opportunity": opp.name})

@@ -14,7 +14,6 @@ settled is overdue. Every amount is a :class:`~decimal.Decimal` to the cent.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -343,20 +342,6 @@ def _check_dates(data: dict[str, Any]) -> None:
         )
 
 
-def _copy_lines(order: SalesOrder, lines: Iterable[Any]) -> None:
-    for item in lines:
-        order.lines.append(
-            OrderLine(
-                product_id=item.product_id,
-                position=item.position,
-                quantity=item.quantity,
-                unit_price=item.unit_price,
-                discount=item.discount,
-                total=item.total,
-            )
-        )
-
-
 def create_order(
     session: Session, data: dict[str, Any], *, today: dt.date | None = None
 ) -> SalesOrder:
@@ -391,7 +376,7 @@ def create_order(
             order.contract_id = contract.id
             order.account_id = contract.account_id
             order.amount = contract.amount
-            _copy_lines(order, contract.lines)
+            order.lines.extend(OrderLine.copied_from(i) for i in contract.lines)
             source = contract.number
         else:
             opp = session.get(Opportunity, opportunity_id)
@@ -403,7 +388,7 @@ def create_order(
             order.opportunity_id = opp.id
             order.account_id = opp.account_id
             order.amount = opp.amount or ZERO
-            _copy_lines(order, opp.line_items)
+            order.lines.extend(OrderLine.copied_from(i) for i in opp.line_items)
             source = opp.name
         for name in ORDER_FIELDS:
             setattr(order, name, _text(data.get(name)))

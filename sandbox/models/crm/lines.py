@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from sandbox.models.crm.products import Product
 
 
+#: What a line copied to another document takes over (all but its id and document).
+LINE_FIELDS = ("product_id", "position", "quantity", "unit_price", "discount", "total")
+
+
 class ProductLine:
     """A product on a document: quantity × unit price less the discount.
 
@@ -44,6 +48,12 @@ class ProductLine:
     @declared_attr
     def product(cls) -> Mapped[Product]:
         return relationship("Product")
+
+    @classmethod
+    def copied_from(cls, line: ProductLine) -> ProductLine:
+        """A new line of this kind with the product and figures of ``line`` (a line
+        of another document: a deal's for a contract, a contract's for an order)."""
+        return cls(**{name: getattr(line, name) for name in LINE_FIELDS})
 
     @property
     def display_name(self) -> str:
