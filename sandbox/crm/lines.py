@@ -128,6 +128,28 @@ def fill_line(
     return line
 
 
+def _change_lines(
+    session: Session,
+    parent: Any,
+    kind: LineKind,
+    change: Callable[[], Any],
+    after: Callable[[], None] | None,
+) -> Any:
+    """``change`` the document's lines, recompute its amount, run ``after``, then
+    commit once; anything refused or failing rolls the whole change back."""
+    try:
+        kind.check(parent)
+        result = change()
+        recompute_amount(session, parent, kind)
+        if after is not None:
+            after()
+    except Exception:
+        session.rollback()
+        raise
+    commit(session)
+    return result
+
+
 def save_line(
     session: Session,
     parent: Any,
@@ -139,17 +161,13 @@ def save_line(
 ) -> Any:
     """Add or change a line; the amount becomes the lines' sum. ``after`` runs in
     the same transaction, once the amount is recomputed."""
-    try:
-        kind.check(parent)
-        line = fill_line(session, parent, line, data, kind)
-        recompute_amount(session, parent, kind)
-        if after is not None:
-            after()
-    except Exception:
-        session.rollback()
-        raise
-    commit(session)
-    return line
+    return _change_lines(
+        session,
+        parent,
+        kind,
+        lambda: fill_line(session, parent, line, data, kind),
+        after,
+    )
 
 
 def remove_line(
@@ -161,16 +179,7 @@ def remove_line(
     after: Callable[[], None] | None = None,
 ) -> None:
     """Remove a line; with none left the amount stays as it was."""
-    try:
-        kind.check(parent)
-        session.delete(line)
-        recompute_amount(session, parent, kind)
-        if after is not None:
-            after()
-    except Exception:
-        session.rollback()
-        raise
-    commit(session)
+    _change_lines(session, parent, kind, lambda: session.delete(line), after)
 
 
 # ------------------------------------------------------------------ views
