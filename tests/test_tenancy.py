@@ -219,6 +219,25 @@ def test_engine_cache_is_bounded(app, classroom):
         assert registry.cached_engines() == 1
 
 
+def test_tenants_compile_a_statement_once_for_all(app, classroom):
+    registry = app.extensions[tenancy.EXTENSION_KEY]
+    query = sa.select(Account.name).where(Account.city == "Hangzhou").limit(3)
+
+    def run(index: int) -> list:
+        with tenancy.tenant_session(classroom.tenant(index)) as session:
+            return session.scalars(query).all()
+
+    with app.app_context():
+        run(0)
+        compiled = len(registry.compiled_cache)
+        assert compiled >= 1
+        run(1)  # another tenant, another engine: the same compiled statement
+        assert len(registry.compiled_cache) == compiled
+        engines = [tenancy.handle_for(classroom.tenant(i)).engine for i in (0, 1)]
+        assert engines[0] is not engines[1]
+        assert engines[0].dialect is engines[1].dialect is registry.dialect
+
+
 def test_snapshot_and_restore(app, classroom):
     with app.app_context():
         tenant = classroom.tenant(0)
