@@ -1,5 +1,6 @@
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request
+from markupsafe import Markup
 from sqlalchemy.orm import contains_eager, selectinload
 
 from sandbox.auth.decorators import login_required
@@ -22,7 +23,7 @@ from sandbox.crm.cases.service import (
     view_counts,
 )
 from sandbox.crm.codes import code_list
-from sandbox.crm.display import field_label
+from sandbox.crm.display import field_label, show_value
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
@@ -217,13 +218,21 @@ def act(case_id: int, action: str):
         if reason is not None:
             flash(reason, "danger")
             return redirect(MODULE.record_url(case.id))
+    status_badge = show_value(case, "status", badge=True)
+    intro = Markup("{}: {}.").format(_("Status"), status_badge)
+    if transition.required:
+        intro += Markup(" ") + _("Fields marked * are required.")
     return render_template(
-        "cases/action.html",
+        "crm/record_action.html",
         module=MODULE,
-        case=case,
         record=case,
         form=form,
-        transition=transition,
+        heading=transition.label,
+        intro=intro,
+        intro_class="text-muted",
+        action_class="case-action",
+        button_label=transition.label,
+        button_class="btn-" + transition.style.replace("outline-", ""),
     ), status
 
 
