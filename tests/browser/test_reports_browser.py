@@ -26,6 +26,14 @@ PAINTED = """id => {
 }"""
 
 
+def wait_until_painted(page, canvas_id: str, pixels: int = 1) -> None:
+    """Wait until the chart on ``canvas_id`` has painted at least ``pixels``
+    (Chart.js draws after the page has loaded, and animates)."""
+    page.wait_for_function(
+        f"([id, least]) => ({PAINTED})(id) >= least", arg=[canvas_id, pixels]
+    )
+
+
 def chinese(app, *texts: str) -> dict[str, str]:
     with app.test_request_context(), force_locale("zh_Hans_CN"):
         found = {text: gettext(text) for text in texts}
@@ -58,7 +66,7 @@ def test_a_report_draws_its_chart_in_chinese_from_local_files(
     for key in ("pipeline", "won", "cases", "leads"):
         canvas = page.locator(f"#mini-{key}")
         expect(canvas).to_be_visible()
-        assert page.evaluate(PAINTED, f"mini-{key}") > 0, key
+        wait_until_painted(page, f"mini-{key}")
 
     page.get_by_role("link", name=zh["Reports"], exact=True).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(zh["Reports"])
@@ -68,8 +76,7 @@ def test_a_report_draws_its_chart_in_chinese_from_local_files(
     expect(chart).to_be_visible()
     assert chart.get_attribute("aria-describedby") == "table-stages"
     expect(page.locator("#table-stages")).to_contain_text(zh["Weighted amount"])
-    page.wait_for_function("document.getElementById('chart-stages').chart")
-    assert page.evaluate(PAINTED, "chart-stages") > 1000
+    wait_until_painted(page, "chart-stages", 1001)
     # The chart's labels are the stages in Chinese.
     labels = page.evaluate("document.getElementById('chart-stages').chart.data.labels")
     assert "初步接洽" in labels
@@ -88,8 +95,7 @@ def test_a_report_draws_its_chart_in_chinese_from_local_files(
     canvases = page.locator("canvas[id^='chart-']")
     assert canvases.count() >= 7
     for index in range(canvases.count()):
-        name = canvases.nth(index).get_attribute("id")
-        assert page.evaluate(PAINTED, name) > 0, name
+        wait_until_painted(page, canvases.nth(index).get_attribute("id"))
 
     assert watch.problems == []
     assert watch.elsewhere(live_server.url) == []
