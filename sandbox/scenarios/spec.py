@@ -102,7 +102,8 @@ class Scenario:
     volumes: dict[str, Any]
     code_lists: dict[str, tuple[str, ...]]
     facts: dict[str, dict[str, Any]]
-    #: The company's business rules, stored in the tenant (see ``RULES``).
+    #: The company's business rules, stored in the tenant; the contracts module
+    #: reads them (its ``RULE_DEFAULTS`` fill what a scenario leaves out).
     rules: dict[str, float | int] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -386,15 +387,18 @@ def _build(path: Path, raw: dict[str, Any], problems: list[str]) -> Scenario:
         facts[name] = {"kind": kind, **params}
     if "channel_partner" in {f["kind"] for f in facts.values()} and not partners:
         problems.append("facts: channel_partner needs volumes.channel_partners")
+    from sandbox.crm.contracts.service import RULE_DEFAULTS
+
     rules = dict(raw.get("rules") or {})
-    auto = rules.get("contract_auto_approve_discount", 10)
-    most = rules.get("contract_manager_max_discount", 25)
+    given = {**RULE_DEFAULTS, **rules}
+    auto = given["contract_auto_approve_discount"]
+    most = given["contract_manager_max_discount"]
     if not 0 <= auto <= most <= 100:
         problems.append(
             "rules: 0 ≤ contract_auto_approve_discount ≤ "
             "contract_manager_max_discount ≤ 100"
         )
-    if not 1 <= rules.get("contract_renewal_days", 30) <= 365:
+    if not 1 <= given["contract_renewal_days"] <= 365:
         problems.append("rules.contract_renewal_days must be between 1 and 365")
     company = raw["company"]
     for key in ("name", "industry", "sells"):
