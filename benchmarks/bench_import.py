@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _instance import bench_app
+from _instance import bench_app, serving_app
 
 PASSWORD = "bench-password-1"  # noqa: S105 - a throw-away account in a temp folder
 TARGET_S = 10.0
@@ -67,7 +67,7 @@ def csrf_token(client, url: str) -> str:
 
 def through_the_pages(folder: Path, data: bytes) -> tuple[float, float, int, Path]:
     """Seconds for the preview and for the confirmation, leads added, tenant file."""
-    from sandbox import create_app, tenancy
+    from sandbox import tenancy
     from sandbox.auth.service import create_user
     from sandbox.extensions import db
     from sandbox.instructor.service import create_course, enroll
@@ -78,17 +78,14 @@ def through_the_pages(folder: Path, data: bytes) -> tuple[float, float, int, Pat
         course = create_course("Bench", "BENCH")
         tenant_id = enroll(course, create_user("importer", PASSWORD, Role.STUDENT)).id
         db.session.commit()
-    # The requests run as a server runs them: no application context held around
-    # them (one would be shared by every request, with its ``g``).
-    app = create_app({"INSTANCE_PATH": str(folder / "instance"), "SECRET_KEY": "bench"})
+    with serving_app(folder) as app:
 
-    def leads() -> int:
-        with app.app_context():
-            tenant = db.session.get(Tenant, tenant_id)
-            with tenancy.tenant_session(tenant) as session:
-                return session.query(Lead).count()
+        def leads() -> int:
+            with app.app_context():
+                tenant = db.session.get(Tenant, tenant_id)
+                with tenancy.tenant_session(tenant) as session:
+                    return session.query(Lead).count()
 
-    try:
         before = leads()
         client = app.test_client()
         client.post(
@@ -124,11 +121,6 @@ def through_the_pages(folder: Path, data: bytes) -> tuple[float, float, int, Pat
             path = tenancy.tenant_path(db.session.get(Tenant, tenant_id).file_path)
             copy = folder / "baseline.sqlite"
             shutil.copyfile(path, copy)
-    finally:
-        with app.app_context():
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
     return preview_s, confirm_s, added, copy
 
 
