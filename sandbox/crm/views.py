@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
@@ -12,6 +13,15 @@ from sandbox.crm.registry import Module
 from sandbox.crm.service import HasRelatedRecords, delete_record, related_records
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
+from sandbox.models.crm import Colleague
+
+
+def colleague_choices() -> list[tuple[str, str]]:
+    """Every colleague, by name, as the choices of a list's owner filter."""
+    rows = db.session.execute(
+        sa.select(Colleague.id, Colleague.name).order_by(Colleague.name)
+    )
+    return [(str(i), n) for i, n in rows]
 
 
 def render_form(module: Module, form: Any, record: Any = None, **context: Any) -> str:

@@ -42,22 +42,14 @@ from sandbox.crm.forms import DeleteForm
 from sandbox.crm.listing import MAX_QUERY_LENGTH, ListFilter, module_listing
 from sandbox.crm.registry import writes
 from sandbox.crm.service import HasRelatedRecords, my_colleague_id, related_records
+from sandbox.crm.views import colleague_choices
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
-from sandbox.models.crm import Account, Colleague
+from sandbox.models.crm import Account
 from sandbox.models.crm.account_names import AccountName
 from sandbox.models.crm.accounts import AccountRelation
 from sandbox.tenancy import current_engine
-
-
-def _colleague_choices() -> list[tuple[str, str]]:
-    return [
-        (str(i), n)
-        for i, n in db.session.execute(
-            sa.select(Colleague.id, Colleague.name).order_by(Colleague.name)
-        )
-    ]
 
 
 @bp.route("/")
@@ -100,7 +92,7 @@ def index():
                 "owner",
                 Account.owner_id,
                 field_label(Account, "owner_id"),
-                choices=_colleague_choices,
+                choices=colleague_choices,
             ),
         ),
     )

@@ -18,11 +18,11 @@ from sandbox.crm.display import field_label
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.registry import get_module, writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import delete_page
+from sandbox.crm.views import colleague_choices, delete_page
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
-from sandbox.models.crm import Account, Colleague, Contact
+from sandbox.models.crm import Account, Contact
 from sandbox.models.crm.activities import Activity
 from sandbox.routing import local_url
 
@@ -38,15 +38,6 @@ DUE_FILTERS = {
     "today": _l("Due today"),
     "open": _l("All open"),
 }
-
-
-def _colleague_choices() -> list[tuple[str, str]]:
-    return [
-        (str(i), n)
-        for i, n in db.session.execute(
-            sa.select(Colleague.id, Colleague.name).order_by(Colleague.name)
-        )
-    ]
 
 
 def _due_choices() -> list[tuple[str, str]]:
@@ -99,7 +90,7 @@ def index():
                 "owner",
                 Activity.owner_id,
                 field_label(Activity, "owner_id"),
-                choices=_colleague_choices,
+                choices=colleague_choices,
             ),
         ),
         default_direction="desc",

@@ -29,22 +29,13 @@ from sandbox.crm.forms import DeleteForm
 from sandbox.crm.listing import ListFilter, list_records, module_listing
 from sandbox.crm.registry import get_module, writes
 from sandbox.crm.service import HasRelatedRecords, my_colleague_id
-from sandbox.crm.views import render_form
+from sandbox.crm.views import colleague_choices, render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import ngettext
-from sandbox.models.crm import Account, Colleague, Contact
+from sandbox.models.crm import Account, Contact
 from sandbox.models.crm.campaigns import Campaign, CampaignMember
 from sandbox.models.crm.leads import Lead
-
-
-def _colleague_choices() -> list[tuple[str, str]]:
-    return [
-        (str(i), n)
-        for i, n in db.session.execute(
-            sa.select(Colleague.id, Colleague.name).order_by(Colleague.name)
-        )
-    ]
 
 
 @bp.route("/")
@@ -75,7 +66,7 @@ def index():
                 "owner",
                 Campaign.owner_id,
                 field_label(Campaign, "owner_id"),
-                choices=_colleague_choices,
+                choices=colleague_choices,
             ),
         ),
         default_direction="desc",
@@ -289,7 +280,7 @@ def _bulk_listing(kind: str):
                 "owner",
                 Lead.owner_id,
                 field_label(Lead, "owner_id"),
-                choices=_colleague_choices,
+                choices=colleague_choices,
             ),
         )
     else:

@@ -17,22 +17,13 @@ from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import render_form
+from sandbox.crm.views import colleague_choices, render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
-from sandbox.models.crm import Account, Colleague
+from sandbox.models.crm import Account
 from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.sales import Opportunity
 from sandbox.routing import SQLITE_MAX_INT
-
-
-def _owner_choices() -> list[tuple[str, str]]:
-    return [
-        (str(i), n)
-        for i, n in db.session.execute(
-            sa.select(Colleague.id, Colleague.name).order_by(Colleague.name)
-        )
-    ]
 
 
 @bp.route("/")
@@ -60,7 +51,7 @@ def index():
                 "owner",
                 Contract.owner_id,
                 field_label(Contract, "owner_id"),
-                choices=_owner_choices,
+                choices=colleague_choices,
             ),
         ),
     )

@@ -28,11 +28,11 @@ from sandbox.crm.leads.service import (
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import delete_page, render_form
+from sandbox.crm.views import colleague_choices, delete_page, render_form
 from sandbox.extensions import db
 from sandbox.i18n import current_language
 from sandbox.i18n import gettext as _
-from sandbox.models.crm import Account, Colleague
+from sandbox.models.crm import Account
 from sandbox.models.crm.leads import Lead
 from sandbox.routing import local_url
 
@@ -40,13 +40,6 @@ from sandbox.routing import local_url
 DEFAULT_CLOSE_DAYS = 30
 #: The most leads one "assign selected" may change.
 MAX_BULK = 100
-
-
-def _colleague_choices() -> list[tuple[str, str]]:
-    rows = db.session.execute(
-        sa.select(Colleague.id, Colleague.name).order_by(Colleague.name)
-    )
-    return [(str(i), n) for i, n in rows]
 
 
 def _view_filter() -> ListFilter:
@@ -87,7 +80,7 @@ def index():
                 "owner",
                 Lead.owner_id,
                 field_label(Lead, "owner_id"),
-                choices=_colleague_choices,
+                choices=colleague_choices,
             ),
         ),
     )

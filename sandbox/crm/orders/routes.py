@@ -18,10 +18,9 @@ from sandbox.crm.orders import service as svc
 from sandbox.crm.orders.forms import CancelForm, InvoiceForm, OrderForm, PaymentForm
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import render_form
+from sandbox.crm.views import colleague_choices, render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
-from sandbox.models.crm import Colleague
 from sandbox.models.crm.contracts import Contract
 from sandbox.models.crm.orders import OrderLine, SalesOrder
 from sandbox.models.crm.sales import Opportunity
@@ -29,15 +28,6 @@ from sandbox.routing import SQLITE_MAX_INT
 
 #: Days between an invoice and its due date, offered on the invoice form.
 DEFAULT_DUE_DAYS = 30
-
-
-def _owner_choices() -> list[tuple[str, str]]:
-    return [
-        (str(i), n)
-        for i, n in db.session.execute(
-            sa.select(Colleague.id, Colleague.name).order_by(Colleague.name)
-        )
-    ]
 
 
 @bp.route("/")
@@ -69,7 +59,7 @@ def index():
                 "owner",
                 SalesOrder.owner_id,
                 field_label(SalesOrder, "owner_id"),
-                choices=_owner_choices,
+                choices=colleague_choices,
             ),
         ),
     )
