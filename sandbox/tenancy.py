@@ -445,8 +445,10 @@ def _is_tenant_table(table: Any) -> bool:
 
 
 def _touches_tenant(mapper: Any, clause: Any) -> bool:
-    if mapper is not None and _is_tenant_table(sa.inspect(mapper).local_table):
-        return True
+    # A statement reads one database: its first entity's table decides, and the
+    # walk over every table of the clause is left for statements without one.
+    if mapper is not None:
+        return _is_tenant_table(sa.inspect(mapper).local_table)
     if clause is not None:
         return any(_is_tenant_table(t) for t in find_tables(clause, include_crud=True))
     return False

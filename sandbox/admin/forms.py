@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from sandbox.auth.service import PASSWORD_MIN_LENGTH
-from sandbox.forms import choices
+from sandbox.forms import Form, choices
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.control import Role
 
@@ -18,7 +17,7 @@ ROLE_CHOICES = (
 )
 
 
-class EditUserForm(FlaskForm):
+class EditUserForm(Form):
     display_name = StringField(
         _l("Display name"), validators=[DataRequired(), Length(max=120)]
     )

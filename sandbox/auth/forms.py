@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import (
     DataRequired,
@@ -10,12 +9,12 @@ from wtforms.validators import (
 )
 
 from sandbox.auth.service import PASSWORD_MIN_LENGTH
-from sandbox.forms import choices
+from sandbox.forms import Form, choices
 from sandbox.i18n import LANGUAGES
 from sandbox.i18n import lazy_gettext as _l
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(), Length(max=64)],
@@ -29,7 +28,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired()],
@@ -57,7 +56,7 @@ class ChangePasswordForm(FlaskForm):
             )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = StringField(
         _l("Display name"), validators=[DataRequired(), Length(max=120)]
     )
@@ -69,5 +68,5 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("Save profile"))
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     language = SelectField(_l("Language"), choices=choices(LANGUAGES.items()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
@@ -282,13 +283,12 @@ def end_all_sessions(user: User) -> int:
     return result.rowcount
 
 
-def session_user(user_id: int) -> User | None:
-    """The user whose live session this request carries, else None."""
-    token = session.get(SESSION_ID_KEY)
-    if not isinstance(token, str):
-        return None
-    # A student's CRM is looked up in the same statement (every page a student
-    # opens needs both); ``tenancy`` takes it from ``g``.
+@functools.cache
+def _session_user_statement() -> sa.Select:
+    """The user of a live session and, for a student, the latest CRM and its course.
+
+    Every request runs it, so it is built once and takes its values as parameters.
+    """
     latest_tenant = (
         sa.select(Tenant.id)
         .where(Tenant.student_id == User.id)
@@ -297,12 +297,28 @@ def session_user(user_id: int) -> User | None:
         .correlate(User)
         .scalar_subquery()
     )
-    row = db.session.execute(
+    return (
         sa.select(User, Tenant, Course)
         .join(LoginSession, LoginSession.user_id == User.id)
         .outerjoin(Tenant, Tenant.id == latest_tenant)
         .outerjoin(Course, Course.id == Tenant.course_id)
-        .where(User.id == user_id, LoginSession.token_hash == _token_hash(token))
+        .where(
+            User.id == sa.bindparam("user_id"),
+            LoginSession.token_hash == sa.bindparam("token_hash"),
+        )
+    )
+
+
+def session_user(user_id: int) -> User | None:
+    """The user whose live session this request carries, else None."""
+    token = session.get(SESSION_ID_KEY)
+    if not isinstance(token, str):
+        return None
+    # A student's CRM is looked up in the same statement (every page a student
+    # opens needs both); ``tenancy`` takes it from ``g``.
+    row = db.session.execute(
+        _session_user_statement(),
+        {"user_id": user_id, "token_hash": _token_hash(token)},
     ).first()
     if row is None:
         return None

@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import ValidationError
@@ -22,6 +21,7 @@ from sandbox.crm.codes import code_list
 from sandbox.crm.display import currency
 from sandbox.crm.registry import get_module
 from sandbox.extensions import db
+from sandbox.forms import Form
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.routing import SQLITE_MAX_INT
@@ -36,7 +36,7 @@ def _clean(value: Any) -> Any:
     return "" if is_blank(value) else value.strip()
 
 
-def no_control_characters(form: FlaskForm, field: Any) -> None:
+def no_control_characters(form: Form, field: Any) -> None:
     multiline = isinstance(field, TextAreaField)
     if isinstance(field.data, str) and has_control_characters(
         field.data, multiline=multiline
@@ -46,7 +46,7 @@ def no_control_characters(form: FlaskForm, field: Any) -> None:
         )
 
 
-class RecordForm(FlaskForm):
+class RecordForm(Form):
     """A CRM record form (see the module docstring)."""
 
     class Meta:
@@ -290,13 +290,13 @@ class RecordPickerField(StringField):
             raise ValidationError(_("The chosen record no longer exists."))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """An empty form: a POST with a CSRF token confirms a destructive action."""
 
     submit = SubmitField(_l("Delete"))
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(Form):
     """Confirms a delete; ``detach`` chooses to unlink what links to the record."""
 
     detach = BooleanField(_l("Unlink them and delete"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -18,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from sandbox.auth.service import PASSWORD_MIN_LENGTH
-from sandbox.forms import choices
+from sandbox.forms import Form, choices
 from sandbox.i18n import lazy_gettext as _l
 
 MONTHS = (
@@ -37,7 +36,7 @@ MONTHS = (
 )
 
 
-class CourseForm(FlaskForm):
+class CourseForm(Form):
     name = StringField(_l("Course name"), validators=[DataRequired(), Length(max=120)])
     code = StringField(
         _l("Course code"),
@@ -61,7 +60,7 @@ class CourseForm(FlaskForm):
     submit = SubmitField(_l("Save course"))
 
 
-class RosterImportForm(FlaskForm):
+class RosterImportForm(Form):
     file = FileField(
         _l("Class list (.csv or .xlsx)"),
         validators=[FileRequired(_l("Choose a file to import."))],
@@ -76,7 +75,7 @@ class RosterImportForm(FlaskForm):
     submit = SubmitField(_l("Import"))
 
 
-class StudentForm(FlaskForm):
+class StudentForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
@@ -89,7 +88,7 @@ class StudentForm(FlaskForm):
     submit = SubmitField(_l("Add student"))
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     lesson = SelectField(_l("Lab lesson"), validators=[DataRequired()])
     due_date = DateField(
         _l("Due date"),
@@ -100,6 +99,6 @@ class AssignForm(FlaskForm):
     submit = SubmitField(_l("Assign"))
 
 
-class GradeForm(FlaskForm):
+class GradeForm(Form):
     lesson = SelectField(_l("Lab lesson"))
     submit = SubmitField(_l("Grade the class"))

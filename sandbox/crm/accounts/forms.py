@@ -1,5 +1,4 @@
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -29,6 +28,7 @@ from sandbox.crm.forms import (
     label_for,
 )
 from sandbox.extensions import db
+from sandbox.forms import Form
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Colleague
@@ -39,7 +39,7 @@ def L(field: str):  # noqa: N802 - reads like the label it returns
     return label_for(Account, field)
 
 
-def follows_naming_rules(form: FlaskForm, field: StringField) -> None:
+def follows_naming_rules(form: Form, field: StringField) -> None:
     """A new or changed name must follow the naming rules; a name the account had
     before the rules existed may stay as it is."""
     if not field.data:
@@ -171,5 +171,5 @@ class RenameForm(RecordForm):
     submit = SubmitField(_l("Rename"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that performs one action (the CSRF token is all it sends)."""

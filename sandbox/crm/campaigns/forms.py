@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
@@ -17,6 +16,7 @@ from sandbox.crm.forms import (
     RecordPickerField,
     label_for,
 )
+from sandbox.forms import Form
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.campaigns import Campaign, CampaignMember
 
@@ -85,12 +85,12 @@ class IdsField(SelectMultipleField):
         self.data = ids
 
 
-class BulkAddForm(FlaskForm):
+class BulkAddForm(Form):
     ids = IdsField()
     submit = SubmitField(_l("Add the ticked records"))
 
 
-class MarkMembersForm(FlaskForm):
+class MarkMembersForm(Form):
     member_ids = IdsField()
     status = CodeSelectField(_l("New status"), codes="member_status")
     on = DateField(_l("On"), validators=[Optional()])
@@ -101,5 +101,5 @@ class MarkMembersForm(FlaskForm):
         self.status.load_choices()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that performs one action (the CSRF token is all it sends)."""

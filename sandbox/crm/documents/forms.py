@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
@@ -6,6 +5,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from sandbox.crm.documents.service import folder_tree
 from sandbox.crm.forms import NONE_CHOICE, RecordForm, label_for
 from sandbox.extensions import db
+from sandbox.forms import Form
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.documents import Document, Folder
 
@@ -44,7 +44,7 @@ class UploadForm(RecordForm):
     submit = SubmitField(_l("Upload"))
 
 
-class AttachForm(FlaskForm):
+class AttachForm(Form):
     """The upload form of a record page's Attachments panel."""
 
     file = FileField(_l("File"))

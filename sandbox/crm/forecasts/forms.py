@@ -1,11 +1,11 @@
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from sandbox.crm.forms import MoneyField, RecordForm
+from sandbox.forms import Form
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 
@@ -89,7 +89,7 @@ class SubmitForecastForm(RecordForm):
         return valid
 
 
-class QuotaForm(FlaskForm):
+class QuotaForm(Form):
     """The quota grid; its cells are read from the request by the view."""
 
     submit = SubmitField(_l("Save quotas"))

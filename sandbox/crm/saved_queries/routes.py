@@ -1,7 +1,6 @@
 from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import HiddenField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
@@ -24,13 +23,14 @@ from sandbox.crm.saved_queries.service import (
     saved_queries,
 )
 from sandbox.extensions import db
+from sandbox.forms import Form
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.saved_queries import SavedQuery
 from sandbox.tenancy import current_engine, current_handle
 
 
-class SaveQueryForm(FlaskForm):
+class SaveQueryForm(Form):
     module = HiddenField()
     args = HiddenField()
     name = StringField(
@@ -39,7 +39,7 @@ class SaveQueryForm(FlaskForm):
     submit = SubmitField(_l("Save query"))
 
 
-class RenameQueryForm(FlaskForm):
+class RenameQueryForm(Form):
     name = StringField(
         _l("Query name"), validators=[DataRequired(), Length(max=MAX_NAME)]
     )
@@ -96,7 +96,6 @@ def saved_queries_bar(listing: Listing) -> Markup:
     active_saved = next(
         (q.id for q, _url in saved if same_query(q.args, current)), None
     )
-    form = SaveQueryForm(formdata=None, module=module.key, args=current)
     hidden_for_columns = listing.args(page=None, cols=None)
     return Markup(  # noqa: S704 - a rendered template
         render_template(
@@ -107,7 +106,7 @@ def saved_queries_bar(listing: Listing) -> Markup:
             saved=saved,
             active_default=active_default,
             active_saved=active_saved,
-            save_form=form,
+            current_args=current,
             column_args=hidden_for_columns,
         )
     )

@@ -1,5 +1,4 @@
 from flask import request
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import (
     DataRequired,
@@ -12,13 +11,13 @@ from wtforms.validators import (
 
 from sandbox.crm.forms import CodeSelectField, RecordForm, label_for
 from sandbox.crm.settings.service import LOST, OPEN, WON, CodeRow
-from sandbox.forms import choices
+from sandbox.forms import Form, choices
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.sales import Stage
 from sandbox.models.crm.team import Colleague
 
 
-class CodeListForm(FlaskForm):
+class CodeListForm(Form):
     """The code-list editor's rows are read from the request (see
     :func:`posted_rows`); this form carries the CSRF token."""
 

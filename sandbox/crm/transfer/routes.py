@@ -12,7 +12,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import HiddenField, SubmitField
@@ -32,6 +31,7 @@ from sandbox.crm.transfer.service import (
 )
 from sandbox.crm.transfer.specs import ImportSpec, import_spec
 from sandbox.extensions import db
+from sandbox.forms import Form
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.tenancy import current_engine, current_handle
@@ -44,7 +44,7 @@ MIMETYPES = {
 }
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     file = FileField(
         _l("File (.csv or .xlsx)"),
         render_kw={
@@ -55,7 +55,7 @@ class UploadForm(FlaskForm):
     submit = SubmitField(_l("Preview"))
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(Form):
     token = HiddenField()
     submit = SubmitField(_l("Import"))
 
