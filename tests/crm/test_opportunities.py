@@ -443,6 +443,11 @@ def test_line_items_drive_the_amount_exactly(app, client, auth, classroom, deal)
     )  # 2.5 × 19.99 = 49.975 → 49.98 (half up)
     bad = client.post(lines, data={"product_id": product, "quantity": "-1"})
     assert bad.status_code == 422
+    for junk in ("NaN", "Infinity", "-inf"):  # a range error, never a 500
+        for field in ("quantity", "discount"):
+            data = {"product_id": product, "quantity": "1", field: junk}
+            bad = client.post(lines, data=data)
+            assert bad.status_code == 422, (field, junk)
 
     def amounts(session):
         opp = session.get(Opportunity, deal)

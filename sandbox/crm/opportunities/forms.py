@@ -207,7 +207,9 @@ def _two_decimals(field) -> None:
 
     from sandbox.i18n import gettext as _
 
-    if field.data is not None and field.data.as_tuple().exponent < -2:
+    # Not-a-number and infinity are the range check's to refuse.
+    data = field.data
+    if data is not None and data.is_finite() and data.as_tuple().exponent < -2:
         raise ValidationError(_("Use at most two decimals."))
 
 
