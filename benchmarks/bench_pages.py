@@ -1249,6 +1249,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--requests", type=int, default=300, help="requests to profile (--profile)"
     )
+    parser.add_argument(
+        "--pages",
+        help="comma-separated page keys to measure (default: all; the yardstick "
+        f"page {YARDSTICK} is always measured)",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -1262,6 +1267,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--duration > 0 and --warmup >= 0")
     if args.tenants < len(STUDENTS):
         parser.error(f"--tenants must be at least {len(STUDENTS)}")
+    if args.pages:
+        global PAGES
+        keys = {key.strip() for key in args.pages.split(",")}
+        unknown = keys - {page.key for page in PAGES}
+        if unknown:
+            parser.error(f"unknown pages: {', '.join(sorted(unknown))}")
+        PAGES = tuple(p for p in PAGES if p.key in keys or p.key == YARDSTICK)
     return args
 
 
