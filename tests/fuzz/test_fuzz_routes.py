@@ -73,6 +73,11 @@ RAW_QUERIES = (
     "q=%00%0d%0a&next=%0d%0a",
 )
 URLS_PER_ROUTE = 7
+#: Query strings each further URL of a route gets (its first URL gets them all); the
+#: window moves on from URL to URL, so every variant also meets other record ids.
+VARIANTS_PER_FURTHER_URL = 5
+#: Each fuzzing test walks one share of the routes, so parallel workers split them.
+PARTS = 3
 #: Generated submissions per form (``SANDBOX_FUZZ_EXAMPLES`` for a deeper run).
 EXAMPLES_PER_FORM = int(os.environ.get("SANDBOX_FUZZ_EXAMPLES", "30"))
 
@@ -85,6 +90,12 @@ def world(tmp_path_factory):
     world = build_world(tmp_path_factory.mktemp("fuzz") / "instance")
     yield world
     close_app(world.app)
+
+
+@pytest.fixture(scope="module")
+def discovered(world) -> dict[str, dict]:
+    """Each role's forms, found once and shared by the parts of its POST test."""
+    return {}
 
 
 @pytest.fixture(autouse=True)
@@ -130,17 +141,33 @@ def query_variants():
     yield from RAW_QUERIES
 
 
+def variants_for(variants: list, url_number: int) -> list:
+    """All variants for a route's first URL, a moving window of them for the rest."""
+    if url_number == 0:
+        return variants
+    start = (url_number - 1) * VARIANTS_PER_FURTHER_URL
+    return [
+        variants[(start + n) % len(variants)] for n in range(VARIANTS_PER_FURTHER_URL)
+    ]
+
+
+def share(items: list, part: int) -> list:
+    return items[part::PARTS]
+
+
+@pytest.mark.parametrize("part", range(PARTS))
 @pytest.mark.parametrize("role", ROLES)
-def test_every_get_route_survives_hostile_query_strings(world: World, role):
+def test_every_get_route_survives_hostile_query_strings(world: World, role, part):
     client = Counted(world.client(role))
     ids = candidate_ids(world)
-    for rule in rules(world.app, "GET"):
-        for url in urls(rule, ids, URLS_PER_ROUTE):
-            for query in query_variants():
+    variants = list(query_variants())
+    for rule in share(rules(world.app, "GET"), part):
+        for number, url in enumerate(urls(rule, ids, URLS_PER_ROUTE)):
+            for query in variants_for(variants, number):
                 client.request("GET", url, query_string=query)
             if role != "anonymous":
                 client.client = world.client(role)  # a route may have logged out
-    RAN.add(f"get-{role}")
+    RAN.add(f"get-{role}-{part}")
     assert not client.errors, "\n".join(client.errors[:20])
 
 
@@ -201,18 +228,24 @@ def discovered_forms(world: World, client: Counted, ids) -> dict[str, list]:
     return found
 
 
+@pytest.mark.parametrize("part", range(PARTS))
 @pytest.mark.parametrize("role", ROLES)
-def test_every_post_route_survives_generated_forms(world: World, role):
+def test_every_post_route_survives_generated_forms(
+    world: World, discovered, role, part
+):
     from tests.routes import FormField
 
     client = Counted(world.client(role))
     ids = candidate_ids(world)
-    forms = discovered_forms(world, client, ids)
+    if role not in discovered:
+        discovered[role] = discovered_forms(world, client, ids)
+        client.client = world.client(role)
+    forms = discovered[role]
     generic = {
         name: FormField(name, kind)
         for name, kind in (("next", "hidden"), ("name", "text"), ("id", "number"))
     }
-    for rule in rules(world.app, "POST"):
+    for rule in share(rules(world.app, "POST"), part):
         paths, fields = forms.get(rule.endpoint, (set(), generic))
         targets = sorted(paths | set(urls(rule, ids, 6)))
         if not targets:
@@ -237,7 +270,7 @@ def test_every_post_route_survives_generated_forms(world: World, role):
             client.request("POST", targets[0], data=data)
         if role != "anonymous":
             client.client = world.client(role)
-    RAN.add(f"post-{role}")
+    RAN.add(f"post-{role}-{part}")
     assert not client.errors, "\n".join(client.errors[:20])
 
 
@@ -257,7 +290,7 @@ def test_list_pages_survive_huge_page_numbers(world: World, endpoint):
 
 
 def test_the_fuzzing_run_was_big_enough():
-    if len(RAN) < 2 * len(ROLES):
+    if len(RAN) < 2 * len(ROLES) * PARTS:
         pytest.skip("only part of the fuzzing suite ran")
     print(f"fuzzing: {REQUESTS['count']} requests")
     assert REQUESTS["count"] >= 10_000, REQUESTS["count"]
