@@ -681,21 +681,20 @@ class ReferenceApp:
 
 def serve(spec_file: str) -> None:
     """The server process: the product and the reference pages on one waitress."""
-    from waitress import create_server
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
     from sandbox import create_app
+    from sandbox.serving import make_server
 
     spec = json.loads(Path(spec_file).read_text(encoding="utf-8"))
     app = create_app({"INSTANCE_PATH": spec["instance"]})
     reference = ReferenceApp({k: Path(v) for k, v in spec["files"].items()})
     # The same call as ``crm-sandbox serve`` makes, with the dispatcher in front.
-    server = create_server(
+    server = make_server(
         DispatcherMiddleware(app, {REF_PREFIX: reference}),
-        host="127.0.0.1",
-        port=0,
-        threads=spec["threads"],
-        ident="crm-sandbox",
+        "127.0.0.1",
+        0,
+        spec["threads"],
     )
     print(f"running at http://127.0.0.1:{server.effective_port}/", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

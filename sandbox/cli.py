@@ -185,10 +185,9 @@ def demo_command(host: str, port: int, threads: int | None, no_serve: bool) -> N
 
 
 def _serve(host: str, port: int, threads: int | None) -> None:
-    from waitress import create_server
-
     from sandbox import locks
     from sandbox.backup import SERVING_LOCK
+    from sandbox.serving import make_server
 
     app = current_app._get_current_object()
     # Held while serving (the OS drops it if the process dies), so a restore knows
@@ -202,9 +201,7 @@ def _serve(host: str, port: int, threads: int | None) -> None:
     threads = threads or int(app.config["SERVER_THREADS"])
     # The socket is bound before the address is printed, so whoever reads it can
     # connect at once (and --port 0 prints the port actually chosen).
-    server = create_server(
-        app, host=host, port=port, threads=threads, ident="crm-sandbox"
-    )
+    server = make_server(app, host, port, threads)
     click.echo(
         f"\nCRM Sandbox is running at http://{host}:{server.effective_port}/"
         "  (Ctrl+C to stop)"

@@ -29,9 +29,7 @@ def table(page: str) -> tuple[list[str], list[str]]:
 
 def save_form_args(page: str) -> str:
     """What the page's "Save query as" form would send as the list's state."""
-    found = re.search(
-        r'<input type="hidden" name="args" value="([^"]*)"', page
-    )
+    found = re.search(r'<input type="hidden" name="args" value="([^"]*)"', page)
     return html.unescape(found.group(1))
 
 
