@@ -17,8 +17,8 @@ from sandbox.crm.saved_queries.service import (
     clean_args,
     default_queries,
     delete_query,
+    query_key,
     rename_query,
-    same_query,
     save_query,
     saved_queries,
 )
@@ -81,6 +81,7 @@ def saved_queries_bar(listing: Listing) -> Markup:
     if module is None or current_handle() is None or listing.page is None:
         return Markup("")
     current = urlencode(listing.args(page=None))
+    wanted = query_key(current)
     defaults = [
         (query, list_url(module, urlencode(query.args)))
         for query in default_queries(module)
@@ -90,11 +91,11 @@ def saved_queries_bar(listing: Listing) -> Markup:
         for query in saved_queries(db.session, module.key)
     ]
     active_default = next(
-        (q.key for q, _url in defaults if same_query(urlencode(q.args), current)),
+        (q.key for q, _url in defaults if query_key(urlencode(q.args)) == wanted),
         None,
     )
     active_saved = next(
-        (q.id for q, _url in saved if same_query(q.args, current)), None
+        (q.id for q, _url in saved if query_key(q.args) == wanted), None
     )
     hidden_for_columns = listing.args(page=None, cols=None)
     return Markup(  # noqa: S704 - a rendered template

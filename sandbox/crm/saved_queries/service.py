@@ -75,9 +75,9 @@ def args_of(raw: str) -> list[tuple[str, str]]:
     return parse_qsl(raw or "")
 
 
-def same_query(a: str, b: str) -> bool:
-    """Whether two query strings ask for the same list."""
-    return sorted(args_of(clean_args(a))) == sorted(args_of(clean_args(b)))
+def query_key(raw: str) -> list[tuple[str, str]]:
+    """What a query string asks for, in a form equal for equal lists."""
+    return sorted(args_of(clean_args(raw)))
 
 
 def saved_queries(session: Session, module_key: str) -> list[SavedQuery]:
