@@ -559,6 +559,8 @@ SEED_FINISHERS: dict[str, Any] = {}
 
 def add_seed_finisher(name: str, finish: Any) -> None:
     """Run ``finish(session)`` on each newly built seed file (it commits)."""
+    if SEED_FINISHERS.get(name) is finish:
+        return  # every app created in a process adds the same steps again
     SEED_FINISHERS[name] = finish
     _build_fingerprint.cache_clear()
 

@@ -93,3 +93,12 @@ def test_a_cached_build_is_byte_identical_to_a_direct_build(
 
 def test_the_suite_runs_with_a_seed_cache(app, seed_cache):
     assert app.config["SEED_CACHE_DIR"] == seed_cache
+
+
+def test_apps_created_later_keep_the_fingerprint_already_computed(tmp_path):
+    first = make_app(tmp_path / "one")
+    close_app(first)
+    tenancy._build_fingerprint()
+    second = make_app(tmp_path / "two")  # adds the same seed finishers again
+    close_app(second)
+    assert tenancy._build_fingerprint.cache_info().currsize == 1
