@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from werkzeug.routing import Rule
 
 from sandbox import create_app, tenancy
 from sandbox.extensions import db
@@ -20,6 +21,35 @@ TEST_CONFIG = {
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
 }
 
+
+def _compile_url_builders_once() -> None:
+    """Werkzeug compiles a Python function for each URL rule of each app it builds;
+    most of the time ``create_app`` takes. Tests build an app for every test, with
+    the same rules: the run compiles each rule's builder once. The builder depends on
+    the rule alone (its instance is passed in when it runs), so sharing it is safe.
+    """
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple, object] = {}
+
+    def shared(self, append_unknown: bool = True):
+        key = (
+            self.rule,
+            self.subdomain,
+            self.host,
+            tuple(self._trace),
+            append_unknown,
+            repr(sorted((self.defaults or {}).items())),
+            tuple(sorted((name, type(c)) for name, c in self._converters.items())),
+        )
+        builder = builders.get(key)
+        if builder is None:
+            builder = builders[key] = compile_builder(self, append_unknown)
+        return builder
+
+    Rule._compile_builder = shared
+
+
+_compile_url_builders_once()
 
 #: The session's seed-file cache folder, set by the ``seed_cache`` fixture.
 _seed_cache_dir: str | None = None
