@@ -209,8 +209,12 @@ _MAPPERS_SEEN = [0]
 def model_for_table(name: str) -> type[Audited] | None:
     """The audited model mapped to table ``name``.
 
-    The table-to-model map is built once and again only when models are added.
+    The table-to-model map is built once, and again only when a name is missing
+    and models have been added since.
     """
+    model = _AUDITED_TABLES.get(name)
+    if model is not None:
+        return model
     mappers = db.Model.registry.mappers
     if len(mappers) != _MAPPERS_SEEN[0]:
         _AUDITED_TABLES.clear()
