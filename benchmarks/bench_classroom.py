@@ -2,7 +2,7 @@
 
 Run it from a checkout with the package installed::
 
-    python benchmarks/bench_classroom.py [--students 200] [--rounds 5] [--threads 16]
+    python benchmarks/bench_classroom.py [--students 200] [--rounds 5] [--threads 4]
 
 It builds a throw-away instance with one course of N students (each with a
 provisioned CRM), starts ``crm-sandbox serve`` in a separate process on a free
@@ -42,6 +42,8 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from sandbox.config import SERVER_THREADS
+
 PASSWORD = "bench-password-1"  # noqa: S105 - throw-away accounts in a temp folder
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 P95_TARGET_MS = 1000.0
@@ -54,7 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--think", type=float, default=3.0, help="mean seconds between clicks"
     )
-    parser.add_argument("--threads", type=int, default=16, help="server threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=SERVER_THREADS,
+        help="server threads (default: as crm-sandbox serve)",
+    )
     args = parser.parse_args(argv)
     if min(args.students, args.rounds, args.threads) < 1 or args.think < 0:
         parser.error("--students, --rounds, --threads >= 1 and --think >= 0")

@@ -3,14 +3,14 @@
 Run it from a checkout with the package installed::
 
     python benchmarks/bench_pages.py [--quick] [--rounds 3] [--duration 5]
-        [--threads 16] [--connections 50] [--tenants 500] [--client auto]
+        [--threads 4] [--connections 50] [--tenants 500] [--client auto]
     python benchmarks/bench_pages.py --profile accounts [--requests 300]
 
 It builds a throw-away instance in a temporary folder: one course, the student whose
 CRM the pages open (the default scenario; one account is edited a few times so its
 detail page has a timeline) and filler students up to ``--tenants`` tenants. Then it
 starts one waitress server in a separate process, with the same thread count as
-``crm-sandbox serve`` (``SERVER_THREADS``, 16), serving two WSGI apps side by side
+``crm-sandbox serve`` (``SERVER_THREADS``, 4), serving two WSGI apps side by side
 through werkzeug's ``DispatcherMiddleware``:
 
 * the product, ``create_app()`` as ``crm-sandbox serve`` runs it;
@@ -72,6 +72,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sandbox.config import SERVER_THREADS
 
 PASSWORD = "bench-password-1"  # noqa: S105 - throw-away accounts in a temp folder
 USER_AGENT = "crm-sandbox-bench"  # the same for login and load (session protection)
@@ -1223,7 +1225,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1.0,
         help="seconds of load per URL before the rounds",
     )
-    parser.add_argument("--threads", type=int, default=16, help="server threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=SERVER_THREADS,
+        help="server threads (default: as crm-sandbox serve)",
+    )
     parser.add_argument(
         "--connections", type=int, default=50, help="concurrent client connections"
     )

@@ -10,6 +10,11 @@ from pathlib import Path
 
 from sandbox.files import create_private
 
+#: Threads of the production server. Python runs one thread at a time, so beyond a
+#: few a busy server only contends for the interpreter lock: on 2 cores 4 threads
+#: serve about 1.4 times the pages 16 do (``benchmarks/bench_pages.py --threads``).
+SERVER_THREADS = 4
+
 ENV_PREFIX = "SANDBOX_"
 
 
@@ -58,7 +63,7 @@ def defaults(instance: Path) -> dict:
         "DOCUMENT_MAX_TENANT_BYTES": 50 * 1024 * 1024,
         # A restore refuses an archive member (a database) larger than this.
         "RESTORE_MAX_FILE_BYTES": 4 * 1024**3,
-        "SERVER_THREADS": 16,
+        "SERVER_THREADS": SERVER_THREADS,
     }
 
 
