@@ -136,10 +136,6 @@ def evaluate_step(ctx: CheckContext, lesson: Lesson, step: Step) -> StepOutcome:
     )
 
 
-def _read_only(tenant: Tenant) -> sa.Engine:
-    return tenancy.handle_for(tenant, readonly=True).engine
-
-
 def _context(
     connection: sa.Connection, answer: str | None = None, timezone: str | None = None
 ) -> CheckContext:
@@ -192,9 +188,11 @@ def check_step(
     if answer is None and result is not None:
         answer = result.answer  # a re-check without a new answer keeps the last one
     answer = (answer or "").strip()[:MAX_ANSWER] or None
-    with _read_only(tenant).connect() as connection:
+    # The read-only handle carries the course's time zone with its engine.
+    handle = tenancy.handle_for(tenant, readonly=True)
+    with handle.engine.connect() as connection:
         outcome = evaluate_step(
-            _context(connection, answer, _course_zone(tenant.course_id)), lesson, step
+            _context(connection, answer, handle.timezone), lesson, step
         )
     now = utcnow()
     due = _due_at(tenant.course_id, [lesson.id]).get(lesson.id)
