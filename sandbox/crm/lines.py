@@ -9,8 +9,8 @@ amount; with no line left the amount stays as it was, to be typed again.
 Each document describes its lines once with a :class:`LineKind` (its line model,
 how a refusal is raised, when lines may change); :func:`save_line` and
 :func:`remove_line` apply the change in one transaction, and :func:`line_views`
-registers the add / edit / remove pages on the module's blueprint. The pages
-contracts and orders share (acting on the document, deleting it) are here too.
+registers the add / edit / remove pages on the module's blueprint. The page
+contracts and orders share for acting on a document is here too.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template
 from sqlalchemy.orm import Session
 
 from sandbox.auth.decorators import login_required
-from sandbox.crm.forms import ConfirmForm, DeleteForm
+from sandbox.crm.forms import ConfirmForm
 from sandbox.crm.registry import Module, writes
 from sandbox.crm.service import commit
 from sandbox.extensions import db
@@ -335,38 +335,3 @@ def action_page(
         intro_class=intro_class,
         action_class=action_class,
     ), status
-
-
-def delete_page(
-    module: Module,
-    record: Any,
-    delete: Callable[[Session, Any], None],
-    refused: type[Exception],
-):
-    """Confirm, then delete a document by its number; a refusal goes back to it."""
-    form = DeleteForm()
-    if form.validate_on_submit():
-        number = record.number
-        try:
-            delete(db.session, record)
-        except refused as error:
-            flash(error.message, "warning")  # type: ignore[attr-defined]
-            return redirect(module.record_url(record.id))
-        flash(
-            _(
-                "%(entity)s “%(name)s” deleted.",
-                entity=module.entity_label,
-                name=number,
-            ),
-            "success",
-        )
-        return redirect(url_for(module.index_endpoint))
-    return render_template(
-        "crm/confirm_delete.html",
-        module=module,
-        form=form,
-        record=record,
-        related=[],
-        blocking=[],
-        cancel_url=module.record_url(record.id),
-    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from sandbox.crm.forms import DeleteForm
@@ -31,21 +33,38 @@ def render_form(module: Module, form: Any, record: Any = None, **context: Any) -
     )
 
 
-def delete_page(module: Module, record: Any) -> str | Response:
+def delete_page(
+    module: Module,
+    record: Any,
+    *,
+    delete: Callable[[Session, Any], None] | None = None,
+    refused: type[Exception] | tuple[type[Exception], ...] = (),
+) -> str | Response:
     """Confirm, then delete ``record``; related records are named first, and unlinked
-    only when the user ticks that choice (records that cannot be unlinked block)."""
+    only when the user ticks that choice (records that cannot be unlinked block).
+
+    A module whose records are deleted by rules of its own (a contract only while it
+    is a draft) passes its service call as ``delete``; its refusal (``refused``,
+    with a ``message``) goes back to the record.
+    """
     form = DeleteForm()
-    related = related_records(db.session, record)
+    related = [] if delete else related_records(db.session, record)
     if form.validate_on_submit():
         name = record.display_name
         try:
-            delete_record(db.session, record, detach=bool(form.detach.data))
+            if delete:
+                delete(db.session, record)
+            else:
+                delete_record(db.session, record, detach=bool(form.detach.data))
         except HasRelatedRecords as error:
             related = error.related
             flash(
                 _("“%(name)s” still has related records; see below.", name=name),
                 "warning",
             )
+        except refused as error:
+            flash(error.message, "warning")  # type: ignore[attr-defined]
+            return redirect(module.record_url(record.id))
         else:
             flash(
                 _(
@@ -64,7 +83,7 @@ def delete_page(module: Module, record: Any) -> str | Response:
         related=related,
         blocking=[r for r in related if not r.detachable],
         cancel_url=module.record_url(record.id),
-    ), (409 if request.method == "POST" else 200)
+    ), (409 if request.method == "POST" and delete is None else 200)
 
 
 def module_index_url(module: Module) -> str:

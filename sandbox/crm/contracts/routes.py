@@ -12,12 +12,12 @@ from sandbox.crm.contracts import service as svc
 from sandbox.crm.contracts.forms import ACTION_FORMS, ContractForm
 from sandbox.crm.display import field_label
 from sandbox.crm.forms import ConfirmForm, RecordForm
-from sandbox.crm.lines import action_page, delete_page, line_views, show_refusal
+from sandbox.crm.lines import action_page, line_views, show_refusal
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import colleague_choices, render_form
+from sandbox.crm.views import colleague_choices, delete_page, render_form
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.models.crm import Account
@@ -203,7 +203,9 @@ def delete(contract_id: int):
     contract = _load(contract_id)
     if not svc.editable(contract):
         return _draft_only(contract)
-    return delete_page(MODULE, contract, svc.delete_contract, svc.ContractRefused)
+    return delete_page(
+        MODULE, contract, delete=svc.delete_contract, refused=svc.ContractRefused
+    )
 
 
 def _page(contract: Contract, form, heading: str, *, note=None, intro=None):
