@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 import sqlalchemy as sa
 
+from sandbox.crm.lines import line_total
 from sandbox.crm.opportunities import service as svc
 from sandbox.models.crm import AuditLog, TenantInfo
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
@@ -741,7 +742,7 @@ def test_the_scenario_brings_a_realistic_pipeline(app, classroom):
             if opp.line_items:
                 assert opp.amount == sum(i.total for i in opp.line_items)
                 for item in opp.line_items:
-                    assert item.total == svc.line_total(
+                    assert item.total == line_total(
                         item.quantity, item.unit_price, item.discount
                     )
         assert sum(1 for o in opps if o.line_items) >= 10

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, contains_eager
 from sandbox.crm import lines as product_lines
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.codes import code_list
-from sandbox.crm.lines import line_total as line_total
 from sandbox.crm.service import apply_changes, commit
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
