@@ -429,17 +429,6 @@ LINES = product_lines.LineKind(
 )
 
 
-def save_line(
-    session: Session, order: SalesOrder, line: OrderLine | None, data: dict[str, Any]
-) -> OrderLine:
-    """Add or change a product line of a draft; the amount becomes the lines' sum."""
-    return product_lines.save_line(session, order, line, data, LINES)
-
-
-def remove_line(session: Session, order: SalesOrder, line: OrderLine) -> None:
-    product_lines.remove_line(session, order, line, LINES)
-
-
 def perform(
     session: Session,
     order: SalesOrder,
