@@ -9,8 +9,7 @@ amount; with no line left the amount stays as it was, to be typed again.
 Each document describes its lines once with a :class:`LineKind` (its line model,
 how a refusal is raised, when lines may change); :func:`save_line` and
 :func:`remove_line` apply the change in one transaction, and :func:`line_views`
-registers the add / edit / remove pages on the module's blueprint. The page
-contracts and orders share for acting on a document is here too.
+registers the add / edit / remove pages on the module's blueprint.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template
+from flask import Blueprint, abort, flash, redirect
 from sqlalchemy.orm import Session
 
 from sandbox.auth.decorators import login_required
@@ -296,42 +295,3 @@ def line_views(
 
 class _Never(Exception):
     """Caught where no refusal is expected: never raised."""
-
-
-# ------------------------------------------------------------------ document pages
-
-
-def show_refusal(form, error: Any) -> None:
-    """A refusal (with ``message`` and ``field``) beside its field when the form
-    has that field, else as a message at the top of the page."""
-    if error.field and error.field in form:
-        form[error.field].errors = [*form[error.field].errors, error.message]
-    else:
-        flash(error.message, "danger")
-
-
-def action_page(
-    module: Module,
-    record: Any,
-    form,
-    heading: str,
-    *,
-    action_class: str,
-    note: str | None = None,
-    intro: str | None = None,
-    intro_class: str | None = None,
-):
-    """The page acting on one document: a lifecycle action's form or a line's (422
-    when the submitted form has errors)."""
-    status = 422 if form.is_submitted() and form.errors else 200
-    return render_template(
-        "crm/record_action.html",
-        module=module,
-        record=record,
-        form=form,
-        heading=heading,
-        note=note,
-        intro=intro,
-        intro_class=intro_class,
-        action_class=action_class,
-    ), status

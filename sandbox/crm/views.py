@@ -86,6 +86,45 @@ def delete_page(
     ), (409 if request.method == "POST" and delete is None else 200)
 
 
+def show_refusal(form: Any, error: Any) -> None:
+    """A service's refusal (with ``message`` and ``field``) beside its field when
+    the form has that field, else as a message at the top of the page."""
+    if error.field and error.field in form:
+        form[error.field].errors = [*form[error.field].errors, str(error.message)]
+    else:
+        flash(str(error.message), "danger")
+
+
+def action_page(
+    module: Module,
+    record: Any,
+    form: Any,
+    heading: str,
+    *,
+    action_class: str,
+    note: str | None = None,
+    intro: str | None = None,
+    intro_class: str | None = None,
+    **context: Any,
+) -> tuple[str, int]:
+    """The page acting on one record (a lifecycle action's form, a product line's),
+    422 when the submitted form has errors; ``context`` goes to the template
+    (``button_label``, ``button_class``)."""
+    status = 422 if form.is_submitted() and form.errors else 200
+    return render_template(
+        "crm/record_action.html",
+        module=module,
+        record=record,
+        form=form,
+        heading=heading,
+        note=note,
+        intro=intro,
+        intro_class=intro_class,
+        action_class=action_class,
+        **context,
+    ), status
+
+
 def module_index_url(module: Module) -> str:
     from flask import url_for
 

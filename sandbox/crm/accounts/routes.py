@@ -42,7 +42,7 @@ from sandbox.crm.forms import DeleteForm
 from sandbox.crm.listing import MAX_QUERY_LENGTH, ListFilter, module_listing
 from sandbox.crm.registry import writes
 from sandbox.crm.service import HasRelatedRecords, my_colleague_id, related_records
-from sandbox.crm.views import colleague_choices
+from sandbox.crm.views import colleague_choices, show_refusal
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -138,14 +138,6 @@ def render_account_form(form: AccountForm, account: Account | None = None, **ctx
     )
 
 
-def _show_rule_error(form, error: AccountRuleError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @writes
@@ -162,7 +154,7 @@ def create():
         except SimilarAccountsExist as error:
             similar = error.similar
         except AccountRuleError as error:
-            _show_rule_error(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Account “%(name)s” created.", name=account.name), "success")
             return redirect(MODULE.record_url(account.id))
@@ -234,7 +226,7 @@ def edit(account_id: int):
         try:
             update_account(db.session, account, form.data)
         except AccountRuleError as error:
-            _show_rule_error(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Account “%(name)s” saved.", name=account.name), "success")
             return redirect(MODULE.record_url(account.id))
@@ -419,7 +411,7 @@ def rename(account_id: int):
         try:
             rename_account(db.session, account, form.name.data, form.reason.data)
         except AccountRuleError as error:
-            _show_rule_error(form, error)
+            show_refusal(form, error)
         else:
             flash(
                 _(

@@ -27,7 +27,7 @@ from sandbox.crm.display import field_label, show_value
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import delete_page, render_form
+from sandbox.crm.views import action_page, delete_page, render_form, show_refusal
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.models import utcnow
@@ -92,13 +92,6 @@ def index():
     )
 
 
-def _refused(form, error: CaseActionRefused) -> None:
-    if error.field and error.field in form:
-        form[error.field].errors.append(error.message)
-    else:
-        flash(error.message, "danger")
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @writes
@@ -110,7 +103,7 @@ def create():
         try:
             case = create_case(db.session, form.data)
         except CaseActionRefused as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Case %(number)s opened.", number=case.number), "success")
             return redirect(MODULE.record_url(case.id))
@@ -165,7 +158,7 @@ def edit(case_id: int):
         try:
             update_case(db.session, case, form.data)
         except CaseActionRefused as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Case %(number)s saved.", number=case.number), "success")
             return redirect(MODULE.record_url(case.id))
@@ -197,7 +190,7 @@ def act(case_id: int, action: str):
             except CaseActionRefused as error:
                 db.session.rollback()
                 case = _load(case_id)
-                _refused(form, error)
+                show_refusal(form, error)
                 if error.field is None:
                     return redirect(MODULE.record_url(case.id))
             else:
@@ -211,9 +204,7 @@ def act(case_id: int, action: str):
                     "success",
                 )
                 return redirect(MODULE.record_url(case.id))
-        status = 422
     else:
-        status = 200
         reason = refusal(case, action, service_settings(db.session))
         if reason is not None:
             flash(reason, "danger")
@@ -222,18 +213,17 @@ def act(case_id: int, action: str):
     intro = Markup("{}: {}.").format(_("Status"), status_badge)
     if transition.required:
         intro += Markup(" ") + _("Fields marked * are required.")
-    return render_template(
-        "crm/record_action.html",
-        module=MODULE,
-        record=case,
-        form=form,
-        heading=transition.label,
+    return action_page(
+        MODULE,
+        case,
+        form,
+        transition.label,
         intro=intro,
         intro_class="text-muted",
         action_class="case-action",
         button_label=transition.label,
         button_class="btn-" + transition.style.replace("outline-", ""),
-    ), status
+    )
 
 
 def _status(code: str) -> str:

@@ -12,12 +12,18 @@ from sandbox.crm.contracts import service as svc
 from sandbox.crm.contracts.forms import ACTION_FORMS, ContractForm
 from sandbox.crm.display import field_label
 from sandbox.crm.forms import ConfirmForm, RecordForm
-from sandbox.crm.lines import action_page, line_views, show_refusal
+from sandbox.crm.lines import line_views
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import colleague_choices, delete_page, render_form
+from sandbox.crm.views import (
+    action_page,
+    colleague_choices,
+    delete_page,
+    render_form,
+    show_refusal,
+)
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.models.crm import Account

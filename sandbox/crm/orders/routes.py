@@ -10,7 +10,7 @@ from sandbox.crm.audit import timeline
 from sandbox.crm.contracts.service import percent
 from sandbox.crm.display import field_label, money
 from sandbox.crm.forms import ConfirmForm
-from sandbox.crm.lines import action_page, line_views, show_refusal
+from sandbox.crm.lines import line_views
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.orders import MODULE, bp
@@ -18,7 +18,13 @@ from sandbox.crm.orders import service as svc
 from sandbox.crm.orders.forms import CancelForm, InvoiceForm, OrderForm, PaymentForm
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import colleague_choices, delete_page, render_form
+from sandbox.crm.views import (
+    action_page,
+    colleague_choices,
+    delete_page,
+    render_form,
+    show_refusal,
+)
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.models.crm.contracts import Contract
