@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import jinja2
 import pytest
 from werkzeug.routing import Rule
 
@@ -51,6 +52,38 @@ def _compile_url_builders_once() -> None:
 
 _compile_url_builders_once()
 
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in memory for the whole run.
+
+    Each test builds its own app, whose Jinja environment would compile every
+    template it renders again (most of a short test's first request). Jinja keys
+    each template by name and checks its source's checksum, so a template whose
+    source changed is compiled afresh.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, tuple[str, object]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        checksum, code = self._code.get(bucket.key, (None, None))
+        if checksum == bucket.checksum:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: with work stealing, the parallel workers then end together
+    instead of one waiting for the other's last fuzzing or browser test."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 #: The session's seed-file cache folder, set by the ``seed_cache`` fixture.
 _seed_cache_dir: str | None = None
 
@@ -67,6 +100,7 @@ def seed_cache(tmp_path_factory) -> Iterator[str]:
 def make_app(instance, **overrides):
     config = {**TEST_CONFIG, "SEED_CACHE_DIR": _seed_cache_dir}
     app = create_app({**config, "INSTANCE_PATH": str(instance), **overrides})
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     with app.app_context():
         db.create_all(bind_key=None)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from sandbox import tenancy
@@ -12,6 +13,9 @@ from sandbox.instructor.service import enroll
 from sandbox.models.control import Course
 from sandbox.models.crm import Account, AuditLog
 from tests.helpers import PASSWORD, make_user
+
+#: Long-running: scheduled first, so parallel workers share the tail.
+pytestmark = pytest.mark.slow
 
 STUDENTS = 20
 WRITES = 15

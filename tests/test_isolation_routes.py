@@ -15,6 +15,9 @@ from tests.conftest import close_app
 from tests.helpers import PASSWORD
 from tests.routes import SECRET, World, build_world, id_arguments, rules
 
+#: Long-running: scheduled first, so parallel workers share the tail.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):

@@ -14,6 +14,9 @@ from sandbox import tenancy
 from sandbox.extensions import db
 from sandbox.models.control import Tenant
 
+#: Long-running: scheduled first, so parallel workers share the tail.
+pytestmark = pytest.mark.slow
+
 CHILD = textwrap.dedent(
     """
     import sys, time
@@ -98,6 +101,7 @@ def test_a_reset_waits_for_another_process_in_the_tenant(app, classroom, tmp_pat
 def test_resets_while_another_process_writes_lose_nothing_and_break_nothing(
     app, classroom, tmp_path
 ):
+
     tenant_id = classroom.tenant_ids[0]
     child = start_child(tmp_path, app, tenant_id, "write", "3")
     resets = 0

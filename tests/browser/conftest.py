@@ -7,6 +7,7 @@ unless ``SANDBOX_REQUIRE_BROWSER=1`` (as in CI), where a missing browser is a fa
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 import shutil
@@ -45,6 +46,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -263,3 +265,21 @@ def login(page, live_server) -> Callable[..., None]:
         page.wait_for_url(live_server.url_for(landing))
 
     return log_in
+
+
+#: Check's pacing in browser tests: the product's three seconds (proven in
+#: ``tests/labs``) would only make these tests wait.
+CHECK_PACE = dt.timedelta(seconds=0.5)
+
+
+@pytest.fixture
+def await_next_check(monkeypatch) -> Callable[[object], None]:
+    """Paces Check to ``CHECK_PACE``; ``await_next_check(page)`` waits that long."""
+    from sandbox.labs import service
+
+    monkeypatch.setattr(service, "CHECK_INTERVAL", CHECK_PACE)
+
+    def wait(page) -> None:
+        page.wait_for_timeout(CHECK_PACE.total_seconds() * 1000 + 100)
+
+    return wait

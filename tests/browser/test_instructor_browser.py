@@ -132,7 +132,7 @@ def student_checks_first_step(page, live_server, t):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_student_passes_a_step_then_a_reset_makes_it_fail_on_the_heatmap(
-    page, live_server, login, watch, lang
+    page, live_server, login, watch, await_next_check, lang
 ):
     """The acceptance flow: the student's Check passes and the heatmap shows it;
     the instructor resets the student, their next Check fails, the heatmap shows
@@ -186,7 +186,7 @@ def test_student_passes_a_step_then_a_reset_makes_it_fail_on_the_heatmap(
 
     login(student)
     switch_language()
-    page.wait_for_timeout(3100)  # Check is paced to one press per three seconds
+    await_next_check(page)
     result = student_checks_first_step(page, live_server, t)
     expect(result).to_contain_text(t["Not yet"])
     page.context.clear_cookies()

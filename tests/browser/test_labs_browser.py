@@ -60,7 +60,15 @@ def _texts(live_server, lang):
 
 @pytest.mark.parametrize(("lang", "student"), [("en", "student1"), ("zh", "student2")])
 def test_student_does_a_step_beside_the_panel_and_check_passes(
-    page, live_server, login, watch, lesson_assigned, screenshot, lang, student
+    page,
+    live_server,
+    login,
+    watch,
+    lesson_assigned,
+    screenshot,
+    await_next_check,
+    lang,
+    student,
 ):
     t = _texts(live_server, lang)
     hot_lead = lesson_assigned[student]["hot_lead"]["name"]
@@ -92,7 +100,7 @@ def test_student_does_a_step_beside_the_panel_and_check_passes(
     page.get_by_role("button", name=t["Mark qualified"]).click()
     expect(panel).to_be_visible()
 
-    page.wait_for_timeout(3100)  # Check is paced to one press per three seconds
+    await_next_check(page)
     current = panel.locator(".lab-step.lab-current")
     current.get_by_role("button", name=t["Check"]).click()
     expect(current.locator(".lab-result")).to_contain_text(t["Passed"])
