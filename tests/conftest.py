@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 import pytest
@@ -97,12 +99,15 @@ def seed_cache(tmp_path_factory) -> Iterator[str]:
     _seed_cache_dir = None
 
 
-def make_app(instance, **overrides):
+def make_app(instance, *, create_schema: bool = True, **overrides):
+    """An app on ``instance`` with the test configuration; ``create_schema=False``
+    for an instance copied from a template, whose control database has its tables."""
     config = {**TEST_CONFIG, "SEED_CACHE_DIR": _seed_cache_dir}
     app = create_app({**config, "INSTANCE_PATH": str(instance), **overrides})
     app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
-    with app.app_context():
-        db.create_all(bind_key=None)
+    if create_schema:
+        with app.app_context():
+            db.create_all(bind_key=None)
     return app
 
 
@@ -115,8 +120,17 @@ def close_app(app) -> None:
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path / "instance")
+def app(request, tmp_path):
+    """An app on an instance of its own. A test that asks for ``classroom`` gets a
+    copy of the classroom's instance, built once for the run."""
+    instance = tmp_path / "instance"
+    classroom = None
+    if "classroom" in request.fixturenames:
+        template: ClassroomTemplate = request.getfixturevalue("classroom_template")
+        shutil.copytree(template.instance, instance)
+        classroom = template.classroom
+    app = make_app(instance, create_schema=classroom is None)
+    app.config["TEST_CLASSROOM"] = classroom
     yield app
     close_app(app)
 
@@ -131,7 +145,7 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Classroom:
     """A course with one instructor and two students, each with a tenant."""
 
@@ -150,8 +164,7 @@ class Classroom:
                 return fn(session)
 
 
-@pytest.fixture
-def classroom(app) -> Classroom:
+def build_classroom(app) -> Classroom:
     with app.app_context():
         teacher = make_user("teacher", Role.INSTRUCTOR)
         course = make_course(instructors=[teacher])
@@ -160,6 +173,31 @@ def classroom(app) -> Classroom:
         return Classroom(
             course.id, "teacher", ("alice", "bob"), (tenant_a.id, tenant_b.id)
         )
+
+
+@dataclass(frozen=True)
+class ClassroomTemplate:
+    instance: Path
+    classroom: Classroom
+
+
+@pytest.fixture(scope="session")
+def classroom_template(tmp_path_factory, seed_cache) -> ClassroomTemplate:
+    """The classroom's instance folder, built once: its control database and its
+    tenant files (ids, paths and seeds are what each copy starts from)."""
+    instance = tmp_path_factory.mktemp("classroom-template") / "instance"
+    app = make_app(instance)
+    classroom = build_classroom(app)
+    close_app(app)
+    return ClassroomTemplate(instance, classroom)
+
+
+@pytest.fixture
+def classroom(app) -> Classroom:
+    """A course with one instructor and two students; copied from the template
+    when the test's app came from the ``app`` fixture, else built in ``app``."""
+    prebuilt = app.config.get("TEST_CLASSROOM")
+    return prebuilt if prebuilt is not None else build_classroom(app)
 
 
 class AuthActions:

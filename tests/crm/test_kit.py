@@ -342,6 +342,7 @@ def test_every_list_page_runs_the_same_number_of_queries_whatever_its_size(
         assert counts[0] <= 12, (url, counts)
 
 
+@pytest.mark.slow
 def test_every_list_sorts_by_each_column_both_ways(app, client, auth, classroom):
     auth.login("alice")
     with app.test_request_context():

@@ -1051,6 +1051,7 @@ def test_an_instructor_reads_a_students_reports(app, client, auth, classroom, wo
     assert client.get("/crm/reports/cases/export.xlsx").status_code == 200
 
 
+@pytest.mark.slow
 def test_every_report_survives_hostile_filters(client, world):
     from sandbox.crm.reports.framework import REPORTS
     from tests.fuzz.test_fuzz_routes import HOSTILE, HUGE, RAW_QUERIES
