@@ -2,11 +2,26 @@
 
 from urllib.parse import urlsplit
 
-from flask import url_for
+from flask import request, url_for
 from werkzeug.routing import IntegerConverter
 
 #: The largest value an SQLite INTEGER holds.
 SQLITE_MAX_INT = 2**63 - 1
+
+
+def record_id(raw: object) -> int | None:
+    """``raw`` as a record id, or None for anything no row can have (junk, zero,
+    negatives, numbers past SQLite's INTEGER)."""
+    try:
+        value = int(raw)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if 1 <= value <= SQLITE_MAX_INT else None
+
+
+def record_id_arg(name: str) -> int | None:
+    """A record id from the query string; junk or an id no record can have is None."""
+    return record_id(request.args.get(name))
 
 
 class RecordIdConverter(IntegerConverter):

@@ -24,7 +24,7 @@ from sandbox.extensions import db
 from sandbox.forms import Form
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
-from sandbox.routing import SQLITE_MAX_INT
+from sandbox.routing import record_id
 from sandbox.text import fold, has_control_characters, is_blank
 
 NONE_CHOICE = _l("— None —")
@@ -253,12 +253,8 @@ class RecordPickerField(StringField):
         self._typed = request.form.get(f"{self.name}_label", "").strip()[:300]
         raw = valuelist[0] if valuelist else ""
         if raw.strip():
-            try:
-                self.data = int(raw)
-            except ValueError:
-                self.data = None
-            if self.data is None or not 1 <= self.data <= SQLITE_MAX_INT:
-                self.data = None
+            self.data = record_id(raw)
+            if self.data is None:
                 raise ValueError(_("Choose a record from the list."))
         elif self._typed:
             self.data = self._match_typed(self._typed)

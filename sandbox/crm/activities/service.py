@@ -24,7 +24,7 @@ from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
 from sandbox.models.crm import Colleague, Contact
 from sandbox.models.crm.activities import Activity, ActivityAttendee
-from sandbox.routing import SQLITE_MAX_INT
+from sandbox.routing import record_id
 
 #: Kinds that happen at a time (a start, maybe an end); a task has a due date.
 TIMED_KINDS = frozenset({"call", "meeting", "event", "email"})
@@ -185,13 +185,10 @@ def related_record(session: Session, related_type: str | None, related_id: Any):
         return None
     if related_type not in {m.key for m in linkable_modules()}:
         return None
-    try:
-        record_id = int(related_id)
-    except (TypeError, ValueError):
+    found = record_id(related_id)
+    if found is None:
         return None
-    if not 1 <= record_id <= SQLITE_MAX_INT:
-        return None
-    return session.get(get_module(related_type).model, record_id)
+    return session.get(get_module(related_type).model, found)
 
 
 # --------------------------------------------------------------------- the rules

@@ -1,7 +1,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import format_decimal
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -29,7 +29,7 @@ from sandbox.i18n import gettext as _
 from sandbox.models.crm import Account
 from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.sales import Opportunity
-from sandbox.routing import SQLITE_MAX_INT
+from sandbox.routing import record_id_arg
 
 
 @bp.route("/")
@@ -313,9 +313,3 @@ def act(contract_id: int, action: str):
 def contract_of_opportunity(opp: Opportunity) -> Contract | None:
     """The contract made from ``opp`` (for the opportunity page's button)."""
     return svc.existing_contract(db.session, opp)
-
-
-def record_id_arg(name: str) -> int | None:
-    """A record id from the query string; junk or an id no record can have is None."""
-    value = request.args.get(name, type=int)
-    return value if value is not None and 1 <= value <= SQLITE_MAX_INT else None

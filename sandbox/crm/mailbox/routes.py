@@ -25,7 +25,7 @@ from sandbox.models.crm import Contact
 from sandbox.models.crm.campaigns import Campaign, CampaignMember
 from sandbox.models.crm.leads import Lead
 from sandbox.models.crm.mailbox import EmailMessage, EmailTemplate
-from sandbox.routing import SQLITE_MAX_INT
+from sandbox.routing import record_id_arg
 
 RECIPIENTS = {"leads": Lead, "contacts": Contact}
 
@@ -112,8 +112,8 @@ def compose(kind: str, record_id: int):
     form = ComposeForm()
     templates = _template_choices()
     template = None
-    chosen = request.args.get("template_id", type=int)
-    if chosen is not None and 1 <= chosen <= SQLITE_MAX_INT:
+    chosen = record_id_arg("template_id")
+    if chosen is not None:
         template = db.session.get(EmailTemplate, chosen)
     if template is not None and not form.is_submitted():
         form.subject.data, form.body.data = template.subject, template.body

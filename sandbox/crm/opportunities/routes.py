@@ -45,6 +45,7 @@ from sandbox.models.crm.sales import (
     Stage,
     StageHistory,
 )
+from sandbox.routing import record_id
 from sandbox.tenancy import current_handle
 
 
@@ -328,15 +329,6 @@ def _column_summaries() -> dict[str, dict[str, str]]:
     }
 
 
-def _record_id(raw) -> int | None:
-    """``raw`` as a row id, or None for anything no row can have."""
-    try:
-        value = int(raw)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return value if 0 < value < 2**63 else None
-
-
 @bp.route("/<id:opportunity_id>/move", methods=["POST"])
 @login_required
 @writes
@@ -358,7 +350,7 @@ def move(opportunity_id: int):
         raw_stage = form.stage_id.data
         lost_reason = form.lost_reason.data
         lost_to_id = form.lost_to_id.data
-    stage_id = _record_id(raw_stage)
+    stage_id = record_id(raw_stage)
     stage = db.session.get(Stage, stage_id) if stage_id else None
     back = url_for("opportunities.pipeline", **request.args)
     if stage is None:
@@ -373,7 +365,7 @@ def move(opportunity_id: int):
             opp,
             stage,
             lost_reason=lost_reason if isinstance(lost_reason, str) else None,
-            lost_to_id=_record_id(lost_to_id) if isinstance(lost_to_id, int) else None,
+            lost_to_id=record_id(lost_to_id) if isinstance(lost_to_id, int) else None,
         )
     except svc.OpportunityError as error:
         close_url = url_for("opportunities.close_lost", opportunity_id=opp.id)

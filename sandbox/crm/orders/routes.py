@@ -30,7 +30,7 @@ from sandbox.i18n import gettext as _
 from sandbox.models.crm.contracts import Contract
 from sandbox.models.crm.orders import OrderLine, SalesOrder
 from sandbox.models.crm.sales import Opportunity
-from sandbox.routing import SQLITE_MAX_INT
+from sandbox.routing import record_id_arg
 
 #: Days between an invoice and its due date, offered on the invoice form.
 DEFAULT_DUE_DAYS = 30
@@ -354,9 +354,3 @@ def account_order_balances(account_id: int):
     """The account's orders with their balances and the total (the account page's
     panel)."""
     return svc.account_orders(db.session, account_id)
-
-
-def record_id_arg(name: str) -> int | None:
-    """A record id from the query string; junk or an id no record can have is None."""
-    value = request.args.get(name, type=int)
-    return value if value is not None and 1 <= value <= SQLITE_MAX_INT else None
