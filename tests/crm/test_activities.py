@@ -462,3 +462,40 @@ def test_editing_an_activity_without_a_contact_list_keeps_its_contacts(
         return [(a.colleague_id, a.contact_id) for a in activity.attendees]
 
     assert classroom.in_tenant(app, check) == [(None, contact_id)]
+
+
+def test_attendee_ids_no_row_can_have_are_refused_and_change_nothing(
+    app, client, auth, classroom
+):
+    def prepare(session):
+        from tests.helpers import make_contact
+
+        contact = make_contact(session, first_name="Ana", last_name="Ruiz")
+        activity = add(
+            session, kind="meeting", subject="Lunch", starts_at=dt.datetime(2026, 3, 1)
+        )
+        activity.attendees = [ActivityAttendee(contact_id=contact.id)]
+        session.commit()
+        return activity.id, contact.id
+
+    activity_id, contact_id = classroom.in_tenant(app, prepare)
+    auth.login("alice")
+    for junk in ("9223372036854775808", "9" * 40, "-1", "0"):
+        response = client.post(
+            f"/crm/activities/{activity_id}/edit",
+            data={
+                "subject": "Long lunch",
+                "starts_at": "2026-03-01T12:00",
+                "status": "planned",
+                "priority": "normal",
+                "contact_ids": [str(contact_id), junk],
+            },
+        )
+        assert response.status_code == 200, junk  # the form again, with its error
+        assert "is-invalid" in response.get_data(as_text=True), junk
+
+    def check(session):
+        activity = session.get(Activity, activity_id)
+        return activity.subject, [a.contact_id for a in activity.attendees]
+
+    assert classroom.in_tenant(app, check) == ("Lunch", [contact_id])

@@ -23,6 +23,7 @@ from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Colleague, Contact
 from sandbox.models.crm.activities import Activity
+from sandbox.routing import record_id
 
 L = lambda field: label_for(Activity, field)  # noqa: E731
 
@@ -116,7 +117,9 @@ class ActivityForm(RecordForm):
                 )
             ]
         if "contact_ids" in self:
-            chosen = set(self.contact_ids.data or [])
+            # Posted ids no row can have are dropped here (SQLite cannot even
+            # compare them); the field's own check then refuses them by name.
+            chosen = {i for i in map(record_id, self.contact_ids.data or []) if i}
             conditions = []
             if account_id is not None:
                 conditions.append(Contact.account_id == account_id)
