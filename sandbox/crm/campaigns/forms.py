@@ -19,6 +19,7 @@ from sandbox.crm.forms import (
 from sandbox.forms import Form
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.campaigns import Campaign, CampaignMember
+from sandbox.routing import record_id
 
 
 def L(field: str):  # noqa: N802 - reads like the label it returns
@@ -74,15 +75,7 @@ class IdsField(SelectMultipleField):
         super().__init__(label, validators, **kw)
 
     def process_formdata(self, valuelist):
-        ids = []
-        for value in valuelist:
-            try:
-                number = int(value)
-            except ValueError:
-                continue
-            if 1 <= number <= 2**63 - 1:
-                ids.append(number)
-        self.data = ids
+        self.data = [found for found in map(record_id, valuelist) if found is not None]
 
 
 class BulkAddForm(Form):

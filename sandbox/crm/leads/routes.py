@@ -34,7 +34,7 @@ from sandbox.i18n import current_language
 from sandbox.i18n import gettext as _
 from sandbox.models.crm import Account
 from sandbox.models.crm.leads import Lead
-from sandbox.routing import local_url
+from sandbox.routing import local_url, record_id
 
 #: Days from today a converted lead's opportunity is expected to close, by default.
 DEFAULT_CLOSE_DAYS = 30
@@ -112,9 +112,9 @@ def assign_selected():
         back = url_for("leads.index")
     form = AssignForm()
     ids = {
-        int(raw)
-        for raw in request.form.getlist("lead_ids")[:MAX_BULK]
-        if raw.isdigit() and len(raw) < 19
+        found
+        for found in map(record_id, request.form.getlist("lead_ids")[:MAX_BULK])
+        if found is not None
     }
     if not ids:
         flash(_("Tick the leads to assign first."), "warning")
