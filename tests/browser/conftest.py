@@ -21,7 +21,7 @@ import pytest
 
 from sandbox.cli import DEMO_PASSWORD, build_demo
 from sandbox.extensions import db
-from tests.conftest import make_app
+from tests.conftest import close_app, make_app
 
 HERE = Path(__file__).resolve().parent
 MISSING_BROWSER = (
@@ -167,10 +167,7 @@ def live_server(tmp_path) -> Iterator[LiveServer]:
     server.start()
     yield server
     server.stop()
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture
