@@ -46,6 +46,16 @@ def no_control_characters(form: Form, field: Any) -> None:
         )
 
 
+def coerce_record_id(value: object) -> int:
+    """A field's ``coerce`` for record ids: anything no row can have is refused as
+    it is read, before a view looks it up (SQLite cannot even compare an id past its
+    INTEGER)."""
+    found = record_id(value)
+    if found is None:
+        raise ValueError(f"not a record id: {value!r}")
+    return found
+
+
 class RecordForm(Form):
     """A CRM record form (see the module docstring)."""
 

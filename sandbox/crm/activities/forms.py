@@ -16,6 +16,7 @@ from sandbox.crm.forms import (
     CodeSelectField,
     ColleagueSelectField,
     RecordForm,
+    coerce_record_id,
     label_for,
 )
 from sandbox.extensions import db
@@ -23,7 +24,6 @@ from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Colleague, Contact
 from sandbox.models.crm.activities import Activity
-from sandbox.routing import record_id
 
 L = lambda field: label_for(Activity, field)  # noqa: E731
 
@@ -66,10 +66,10 @@ class ActivityForm(RecordForm):
     owner_id = ColleagueSelectField(L("owner_id"))
     location = StringField(L("location"), validators=[Optional(), Length(max=200)])
     colleague_ids = SelectMultipleField(
-        _l("Colleagues taking part"), coerce=int, validators=[Optional()]
+        _l("Colleagues taking part"), coerce=coerce_record_id, validators=[Optional()]
     )
     contact_ids = SelectMultipleField(
-        _l("Contacts taking part"), coerce=int, validators=[Optional()]
+        _l("Contacts taking part"), coerce=coerce_record_id, validators=[Optional()]
     )
     remind_at = LocalDateTimeField(L("remind_at"), validators=[Optional()])
     description = TextAreaField(L("description"), validators=[Optional()])
@@ -117,9 +117,7 @@ class ActivityForm(RecordForm):
                 )
             ]
         if "contact_ids" in self:
-            # Posted ids no row can have are dropped here (SQLite cannot even
-            # compare them); the field's own check then refuses them by name.
-            chosen = {i for i in map(record_id, self.contact_ids.data or []) if i}
+            chosen = set(self.contact_ids.data or [])
             conditions = []
             if account_id is not None:
                 conditions.append(Contact.account_id == account_id)
