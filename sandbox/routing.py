@@ -1,5 +1,6 @@
 """URL converters and redirect targets."""
 
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from flask import request, url_for
@@ -17,6 +18,11 @@ def record_id(raw: object) -> int | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return value if 1 <= value <= SQLITE_MAX_INT else None
+
+
+def record_ids(values: Iterable[object]) -> list[int]:
+    """The record ids among ``values``, in order; anything else is left out."""
+    return [found for found in map(record_id, values) if found is not None]
 
 
 def record_id_arg(name: str) -> int | None:

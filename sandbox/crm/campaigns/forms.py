@@ -19,7 +19,7 @@ from sandbox.crm.forms import (
 from sandbox.forms import Form
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.campaigns import Campaign, CampaignMember
-from sandbox.routing import record_id
+from sandbox.routing import record_ids
 
 
 def L(field: str):  # noqa: N802 - reads like the label it returns
@@ -75,7 +75,7 @@ class IdsField(SelectMultipleField):
         super().__init__(label, validators, **kw)
 
     def process_formdata(self, valuelist):
-        self.data = [found for found in map(record_id, valuelist) if found is not None]
+        self.data = record_ids(valuelist)
 
 
 class BulkAddForm(Form):

@@ -34,7 +34,7 @@ from sandbox.i18n import current_language
 from sandbox.i18n import gettext as _
 from sandbox.models.crm import Account
 from sandbox.models.crm.leads import Lead
-from sandbox.routing import local_url, record_id
+from sandbox.routing import local_url, record_ids
 
 #: Days from today a converted lead's opportunity is expected to close, by default.
 DEFAULT_CLOSE_DAYS = 30
@@ -111,11 +111,7 @@ def assign_selected():
     if not back.startswith(MODULE.url_prefix + "/"):
         back = url_for("leads.index")
     form = AssignForm()
-    ids = {
-        found
-        for found in map(record_id, request.form.getlist("lead_ids")[:MAX_BULK])
-        if found is not None
-    }
+    ids = set(record_ids(request.form.getlist("lead_ids")[:MAX_BULK]))
     if not ids:
         flash(_("Tick the leads to assign first."), "warning")
         return redirect(back)
