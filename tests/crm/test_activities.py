@@ -36,6 +36,26 @@ def add(session, **values) -> Activity:
     return activity
 
 
+def edit_activity(client, activity_id: int, **fields):
+    """POST the activity's edit form: planned, normal priority, unless ``fields``
+    say otherwise."""
+    data = {"status": "planned", "priority": "normal", **fields}
+    return client.post(f"/crm/activities/{activity_id}/edit", data=data)
+
+
+def lunch_with_ana(session, *others: ActivityAttendee) -> tuple[int, int]:
+    """A meeting, "Lunch", with the contact Ana Ruiz and ``others``: its id and hers."""
+    from tests.helpers import make_contact
+
+    contact = make_contact(session, first_name="Ana", last_name="Ruiz")
+    activity = add(
+        session, kind="meeting", subject="Lunch", starts_at=dt.datetime(2026, 3, 1, 4)
+    )
+    activity.attendees = [ActivityAttendee(contact_id=contact.id), *others]
+    session.commit()
+    return activity.id, contact.id
+
+
 def set_timezone(app, classroom, name: str) -> None:
     with app.app_context():
         classroom.tenant(0).course.timezone = name
@@ -170,15 +190,13 @@ def test_a_call_records_how_it_was_held_from_the_communication_types(
     client.post("/language", data={"language": "zh"})
     detail = client.get(f"/crm/activities/{call.id}").get_data(as_text=True)
     assert "交流类型" in detail and "微信" in detail
-    refused = client.post(
-        f"/crm/activities/{call.id}/edit",
-        data={
-            "subject": "Voice message on WeChat",
-            "starts_at": "2026-03-02T09:30",
-            "status": "done",
-            "priority": "normal",
-            "communication_type": "carrier_pigeon",
-        },
+    refused = edit_activity(
+        client,
+        call.id,
+        subject="Voice message on WeChat",
+        starts_at="2026-03-02T09:30",
+        status="done",
+        communication_type="carrier_pigeon",
     )
     assert refused.status_code == 200
     assert (
@@ -423,37 +441,20 @@ def test_an_account_page_stays_fast_with_its_activities(app, client, auth, class
 def test_editing_an_activity_without_a_contact_list_keeps_its_contacts(
     app, client, auth, classroom
 ):
-    def prepare(session):
-        from tests.helpers import make_contact
-
-        contact = make_contact(session, first_name="Ana", last_name="Ruiz")
-        activity = add(
-            session,
-            kind="meeting",
-            subject="Lunch",
-            starts_at=dt.datetime(2026, 3, 1, 4),
-        )
-        activity.attendees = [
-            ActivityAttendee(contact_id=contact.id),
-            ActivityAttendee(colleague_id=someone_else(session)),
-        ]
-        session.commit()
-        return activity.id, contact.id
-
-    activity_id, contact_id = classroom.in_tenant(app, prepare)
+    activity_id, contact_id = classroom.in_tenant(
+        app,
+        lambda s: lunch_with_ana(s, ActivityAttendee(colleague_id=someone_else(s))),
+    )
     auth.login("alice")
     # Not linked to an account, the form offers the contacts already taking part.
     form = client.get(f"/crm/activities/{activity_id}/edit").get_data(as_text=True)
     assert "Ana Ruiz" in form
-    client.post(
-        f"/crm/activities/{activity_id}/edit",
-        data={
-            "subject": "Long lunch",
-            "starts_at": "2026-03-01T12:00",
-            "status": "planned",
-            "priority": "normal",
-            "contact_ids": [str(contact_id)],
-        },
+    edit_activity(
+        client,
+        activity_id,
+        subject="Long lunch",
+        starts_at="2026-03-01T12:00",
+        contact_ids=[str(contact_id)],
     )
 
     def check(session):
@@ -467,29 +468,15 @@ def test_editing_an_activity_without_a_contact_list_keeps_its_contacts(
 def test_attendee_ids_no_row_can_have_are_refused_and_change_nothing(
     app, client, auth, classroom
 ):
-    def prepare(session):
-        from tests.helpers import make_contact
-
-        contact = make_contact(session, first_name="Ana", last_name="Ruiz")
-        activity = add(
-            session, kind="meeting", subject="Lunch", starts_at=dt.datetime(2026, 3, 1)
-        )
-        activity.attendees = [ActivityAttendee(contact_id=contact.id)]
-        session.commit()
-        return activity.id, contact.id
-
-    activity_id, contact_id = classroom.in_tenant(app, prepare)
+    activity_id, contact_id = classroom.in_tenant(app, lunch_with_ana)
     auth.login("alice")
     for junk in ("9223372036854775808", "9" * 40, "-1", "0"):
-        response = client.post(
-            f"/crm/activities/{activity_id}/edit",
-            data={
-                "subject": "Long lunch",
-                "starts_at": "2026-03-01T12:00",
-                "status": "planned",
-                "priority": "normal",
-                "contact_ids": [str(contact_id), junk],
-            },
+        response = edit_activity(
+            client,
+            activity_id,
+            subject="Long lunch",
+            starts_at="2026-03-01T12:00",
+            contact_ids=[str(contact_id), junk],
         )
         assert response.status_code == 200, junk  # the form again, with its error
         assert "is-invalid" in response.get_data(as_text=True), junk
