@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from sandbox.auth.service import create_user
 from sandbox.extensions import db
 from sandbox.instructor.service import create_course, enroll
 from sandbox.models.control import Course, Role, Tenant, User
 from sandbox.models.crm import Account, Contact
+from sandbox.models.crm.base import tenant_metadata
 
 PASSWORD = "correct-horse"
+
+
+@functools.cache
+def _tenant_schema() -> sqlite3.Connection:
+    """An empty tenant database in memory, created once per test process."""
+    schema = sqlite3.connect(":memory:", check_same_thread=False)
+    engine = sa.create_engine("sqlite://", creator=lambda: schema, poolclass=StaticPool)
+    tenant_metadata().create_all(engine)
+    return schema
+
+
+def memory_tenant_engine() -> sa.Engine:
+    """An engine on a new, empty tenant database in memory.
+
+    Each is a copy of :func:`_tenant_schema` (SQLite's backup of a few hundred
+    kilobytes), not a new ``create_all``: compiling the tenant schema's DDL took
+    most of a service-level test's time.
+    """
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(":memory:", check_same_thread=False)
+        _tenant_schema().backup(connection)
+        return connection
+
+    return sa.create_engine("sqlite://", creator=connect, poolclass=StaticPool)
 
 
 def make_user(username: str, role: Role = Role.STUDENT, **overrides: Any) -> User:

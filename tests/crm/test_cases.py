@@ -21,10 +21,11 @@ from sandbox.crm.cases.service import (
 )
 from sandbox.crm.codes import default_list
 from sandbox.models import utcnow
-from sandbox.models.crm import Account, AuditLog, Colleague, Contact, tenant_metadata
+from sandbox.models.crm import Account, AuditLog, Colleague, Contact
 from sandbox.models.crm.knowledge import Article
 from sandbox.models.crm.service import Case, CaseEvent
 from tests.conftest import close_app, make_app
+from tests.helpers import memory_tenant_engine
 
 STATES = [c.code for c in default_list("case_status")]
 #: Inputs that satisfy every action's rules from a case prepared by ``case_in``.
@@ -51,8 +52,7 @@ def desk_app(tmp_path_factory):
 @pytest.fixture
 def session(desk_app):
     """A tenant schema in memory: one account with a contact, three colleagues."""
-    engine = sa.create_engine("sqlite://")
-    tenant_metadata().create_all(engine)
+    engine = memory_tenant_engine()
     with desk_app.test_request_context(), sa.orm.Session(engine) as session:
         session.add_all(
             [

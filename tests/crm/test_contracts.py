@@ -32,13 +32,12 @@ from sandbox.models.crm import (
     Colleague,
     Contact,
     TenantInfo,
-    tenant_metadata,
 )
 from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import LineItem, Opportunity, Stage
 from tests.conftest import close_app, make_app
-from tests.helpers import starts_without
+from tests.helpers import memory_tenant_engine, starts_without
 
 TODAY = dt.date(2026, 3, 10)
 STATES = [c.code for c in default_list("contract_status")]
@@ -58,8 +57,7 @@ def contract_app(tmp_path_factory):
 def session(contract_app):
     """A tenant schema in memory: an account with a contact, a sales manager, two
     products, and a won deal with two product lines."""
-    engine = sa.create_engine("sqlite://")
-    tenant_metadata().create_all(engine)
+    engine = memory_tenant_engine()
     with contract_app.test_request_context(), sa.orm.Session(engine) as session:
         session.add_all(
             [

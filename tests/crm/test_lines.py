@@ -11,12 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from sandbox.crm import lines
-from sandbox.models.crm import Account, tenant_metadata
+from sandbox.models.crm import Account
 from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.orders import OrderLine
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import LineItem
 from tests.conftest import close_app, make_app
+from tests.helpers import memory_tenant_engine
 
 
 class Refused(ValueError):
@@ -46,8 +47,7 @@ def lines_app(tmp_path_factory):
 @pytest.fixture
 def session(lines_app):
     """A draft contract typed at 500.00, without lines; two products."""
-    engine = sa.create_engine("sqlite://")
-    tenant_metadata().create_all(engine)
+    engine = memory_tenant_engine()
     with lines_app.test_request_context(), sa.orm.Session(engine) as session:
         session.add_all(
             [

@@ -27,14 +27,13 @@ from sandbox.models.crm import (
     AuditLog,
     Colleague,
     Contact,
-    tenant_metadata,
 )
 from sandbox.models.crm.contracts import Contract, ContractLine
 from sandbox.models.crm.orders import Invoice, Payment, SalesOrder
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import LineItem, Opportunity, Stage
 from tests.conftest import close_app, make_app
-from tests.helpers import starts_without
+from tests.helpers import memory_tenant_engine, starts_without
 
 TODAY = dt.date(2026, 3, 10)
 STATES = [c.code for c in default_list("order_status")]
@@ -54,12 +53,11 @@ def order_app(tmp_path_factory):
 def session(order_app):
     """An account with an active contract (two lines, 1,000.30 in all) and a won
     deal with one line; an open deal; a draft contract."""
-    engine = sa.create_engine("sqlite://")
+    engine = memory_tenant_engine()
     # As in a tenant database: SQLite enforces the foreign keys.
     sa.event.listen(
         engine, "connect", lambda conn, _record: conn.execute("PRAGMA foreign_keys=ON")
     )
-    tenant_metadata().create_all(engine)
     with order_app.test_request_context(), sa.orm.Session(engine) as session:
         stages = [
             Stage(

@@ -18,8 +18,9 @@ from sandbox.crm.cases.service import (
     service_settings,
     view_condition,
 )
-from sandbox.models.crm import Account, Colleague, tenant_metadata
+from sandbox.models.crm import Account, Colleague
 from sandbox.models.crm.service import Case
+from tests.helpers import memory_tenant_engine
 
 FRIDAY = dt.date(2026, 11, 27)
 CAL = sla.WorkCalendar()
@@ -105,8 +106,7 @@ def test_local_time_round_trips_through_utc():
 @pytest.fixture
 def session(app):
     """A tenant schema in memory with one account and two colleagues."""
-    engine = sa.create_engine("sqlite://")
-    tenant_metadata().create_all(engine)
+    engine = memory_tenant_engine()
     with app.test_request_context(), sa.orm.Session(engine) as session:
         session.add_all(
             [
