@@ -289,6 +289,12 @@ PAGES = (
         Reference(account_detail, ACCOUNT_DETAIL),
         min_ratio=RATIO_TARGET,
     ),
+    Page(
+        "workbench",
+        "workbench (the page after log-in)",
+        "/",
+        max_p50_vs_yardstick=BIG_PAGES_LIMIT,
+    ),
     # A tenant with 10,000 leads and 2,000 opportunities: the cost of these pages
     # must follow the page shown, not the table.
     Page(
@@ -366,6 +372,14 @@ PAGES += (
         for view in SERVICE_VIEWS
     )
     + (
+        Page(
+            "workbench-issue7",
+            "workbench (the page after log-in)",
+            "/",
+            max_p50_vs_yardstick=ISSUE7_LIMIT,
+            student="issue7",
+            paired=True,
+        ),
         Page(
             "calendar-month",
             "calendar month view",
