@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from sandbox import i18n, tenancy
+    from sandbox import assets, i18n, tenancy
     from sandbox.extensions import bootstrap, csrf, db, login_manager
 
     db.init_app(app)
@@ -56,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     i18n.init_app(app)
     bootstrap.init_app(app)
+    assets.init_app(app)
     tenancy.init_app(app)
 
 

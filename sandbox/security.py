@@ -5,6 +5,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from sandbox.assets import is_static_request
+
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
@@ -24,9 +26,9 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
-    if current_user and current_user.is_authenticated:
+    if not is_static_request() and current_user and current_user.is_authenticated:
         # A logged-in page holds a student's records: no shared or back-button cache
-        # may keep a copy after logout.
+        # may keep a copy after logout. (Static files hold nobody's records.)
         headers["Cache-Control"] = "no-store"
     return response
 
