@@ -26,11 +26,14 @@ def is_static_request() -> bool:
 
 
 def asset_version(endpoint: str, filename: str) -> str | None:
-    """The digest of a static file's content (read once per app), or None when
-    there is no such file."""
+    """The digest of a static file's content, or None when there is no such file.
+
+    It is read once per app; in debug mode every time, so an edited style sheet
+    gets its new URL without a restart.
+    """
     versions = current_app.extensions.setdefault(_VERSIONS, {})
     key = (endpoint, filename)
-    if key not in versions:
+    if key not in versions or current_app.debug:
         versions[key] = _digest(_static_folder(endpoint), filename)
     return versions[key]
 

@@ -67,3 +67,17 @@ def test_a_missing_file_gets_a_plain_url_and_a_404(client, app):
         # A name outside the folder is never read to compute a version.
         assert "v=" not in url_for("static", filename="../../config.py")
     assert client.get(url).status_code == 404
+
+
+def test_in_debug_mode_an_edited_file_gets_its_new_version_at_once(app, tmp_path):
+    folder = tmp_path / "static"
+    folder.mkdir()
+    app.static_folder = str(folder)
+    sheet = folder / "a.css"
+    sheet.write_text("body { color: red }")
+    with app.test_request_context():
+        before = url_for("static", filename="a.css")
+        sheet.write_text("body { color: blue }")
+        assert url_for("static", filename="a.css") == before  # read once
+        app.debug = True
+        assert url_for("static", filename="a.css") != before
