@@ -184,6 +184,11 @@ def xlsx_bytes(rows) -> bytes:
         (b"City,Phone\nNingbo,1\n", "a.csv", "no “Account name” column"),
         (b"Account name,Name\nX,Y\n", "a.csv", "both mean Account name"),
         (b"Account name\n" + b"Big Co\n" * 20_000, "a.csv", "larger than 100 KB"),
+        (
+            b"Account name" + b",Note" * 200 + b"\nAcme" + b",x" * 200 + b"\n",
+            "a.csv",
+            "more than 200 columns",
+        ),
     ],
 )
 def test_a_broken_file_imports_nothing(
@@ -223,6 +228,43 @@ def test_too_many_rows_is_refused_as_a_whole(monkeypatch):
         read_table(b"Account name\na\nb\nc\nd\n", "a.csv")
     with pytest.raises(ImportFileError, match="more than 3 rows"):
         read_table(xlsx_bytes([["Account name"], *[[n] for n in "abcd"]]), "a.xlsx")
+
+
+def test_a_sheet_declared_as_wide_as_excel_allows_is_read_only_as_wide_as_it_needs():
+    from sandbox.crm.transfer.reading import MAX_COLUMNS
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"] = "Account name"
+    for row in range(2, 202):
+        sheet.cell(row=row, column=1, value=f"Wide Co {row}")
+        sheet.cell(row=row, column=16_384, value="x")  # column XFD, Excel's last
+    out = io.BytesIO()
+    book.save(out)
+    # Each of these rows would have been read 16,384 cells wide: an 86 kB file of
+    # 8,000 such rows took 2 GB of memory.
+    table = read_table(out.getvalue(), "wide.xlsx")
+    assert len(table.rows) == 200
+    assert max(len(cells) for _line, cells in table.rows) <= MAX_COLUMNS
+    assert table.rows[0][1][0] == "Wide Co 2"
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_file_with_data_past_the_column_limit_is_refused(monkeypatch, kind):
+    from sandbox.crm.transfer import reading
+
+    monkeypatch.setattr(reading, "MAX_COLUMNS", 3)
+    fits = [["Account name", "City", "Phone"], ["Acme", "Ningbo", "1"]]
+    wide = [["Account name", "City", "Phone", "Notes"], ["Acme", "Ningbo", "1", "x"]]
+
+    def encode(rows):
+        if kind == "xlsx":
+            return xlsx_bytes(rows)
+        return "\n".join(",".join(row) for row in rows).encode()
+
+    assert read_table(encode(fits), f"a.{kind}").headers == fits[0]
+    with pytest.raises(ImportFileError, match="more than 3 columns"):
+        read_table(encode(wide), f"a.{kind}")
 
 
 def test_xlsx_import_with_chinese_headers_and_numbers(app, client, auth, classroom):

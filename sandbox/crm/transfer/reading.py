@@ -23,6 +23,10 @@ MAX_ROWS = 20_000
 #: An XLSX is a zip; its unpacked size is capped so a small file cannot expand
 #: into gigabytes (a "zip bomb").
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+#: Columns read from a file, far more than any import has. A workbook may declare a
+#: sheet as wide as Excel allows (16,384 columns), and every row of it would be read
+#: that wide: an 86 kB file took 2 GB of memory.
+MAX_COLUMNS = 200
 FORMATS = ("csv", "xlsx")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
@@ -93,6 +97,16 @@ def _table(rows: Any) -> Table:
     headers: list[str] | None = None
     found: list[tuple[int, list[str | None]]] = []
     for line, raw in enumerate(rows, start=1):
+        if len(raw) > MAX_COLUMNS:
+            if any(value not in (None, "") for value in raw[MAX_COLUMNS:]):
+                raise ImportFileError(
+                    _(
+                        "The file has more than %(count)d columns: keep only the "
+                        "columns to import.",
+                        count=MAX_COLUMNS,
+                    )
+                )
+            raw = raw[:MAX_COLUMNS]
         cells = [_text(value) for value in raw]
         if not any(cell for cell in cells):
             continue
@@ -197,7 +211,11 @@ def _read_xlsx(data: bytes) -> list[tuple[Any, ...]]:
     try:
         sheet = book.worksheets[0]
         rows, filled = [], 0
-        for row in sheet.iter_rows(values_only=True):
+        # The sheet's own width (rows are padded to it), at most one column past the
+        # limit, so a file that uses that column is refused (see _table).
+        width = sheet.max_column if isinstance(sheet.max_column, int) else 0
+        last = min(width, MAX_COLUMNS + 1) if width > 0 else MAX_COLUMNS + 1
+        for row in sheet.iter_rows(values_only=True, max_col=last):
             rows.append(row)
             filled += any(value is not None for value in row)
             if filled > MAX_ROWS + 1:  # enough for _table to refuse the file
