@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import os
 import secrets
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -220,10 +223,12 @@ def create_user(
     email: str | None = None,
     language: str | None = None,
     allow_weak_password: bool = False,
+    password_hash: str | None = None,
 ) -> User:
     """Add a user to the session (the caller commits).
 
     ``allow_weak_password`` is for demo accounts, whose password is meant to be known.
+    ``password_hash`` is ``password`` already hashed (see :func:`hash_passwords`).
     """
     name = normalize_username(username)
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
@@ -239,9 +244,30 @@ def create_user(
         role=role,
         preferred_language=language,
     )
-    set_password(user, password)
+    if password_hash is None:
+        set_password(user, password)
+    else:
+        user.password_hash = password_hash
     db.session.add(user)
     return user
+
+
+def hash_passwords(passwords: Sequence[str]) -> list[str]:
+    """The hashes of ``passwords``, in order, computed side by side.
+
+    The hash (scrypt) releases the interpreter lock, so a class list's passwords
+    take half the time on two cores: 200 of them took 20 s one after the other.
+    """
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+
+    def hashed(password: str) -> str:
+        return generate_password_hash(password, method=method)
+
+    workers = min(len(passwords), os.cpu_count() or 1)
+    if workers <= 1:
+        return [hashed(p) for p in passwords]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(hashed, passwords))
 
 
 def set_password(user: User, password: str) -> None:

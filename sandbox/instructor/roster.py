@@ -19,6 +19,7 @@ from sandbox.auth.service import (
     PASSWORD_MIN_LENGTH,
     UserError,
     create_user,
+    hash_passwords,
     normalize_username,
 )
 from sandbox.crm.transfer.export import to_csv
@@ -213,10 +214,16 @@ def import_rows(
     (one transaction: on any error the caller rolls back and nothing is kept)."""
     ensure_writable(course)
     result = ImportResult()
+    passwords = {
+        row.line: row.password or generate_password()
+        for row in rows
+        if row.existing is None
+    }
+    hashes = dict(zip(passwords, hash_passwords(list(passwords.values())), strict=True))
     for row in rows:
         student = row.existing
         if student is None:
-            password = row.password or generate_password()
+            password = passwords[row.line]
             try:
                 student = create_user(
                     row.username,
@@ -224,6 +231,7 @@ def import_rows(
                     Role.STUDENT,
                     display_name=row.name,
                     email=row.email or None,
+                    password_hash=hashes[row.line],
                 )
             except UserError as error:
                 raise ImportFileError(

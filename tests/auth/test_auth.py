@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from werkzeug.security import check_password_hash
 
 from sandbox.extensions import db
 from sandbox.models.control import AuditEvent, Role
@@ -195,3 +196,19 @@ def test_admin_sees_every_course(app, client, auth, classroom):
         make_user("root", Role.ADMIN)
     auth.login("root")
     assert "CRM 101" in client.get("/instructor/").get_data(as_text=True)
+
+
+def test_a_class_lists_passwords_are_hashed_side_by_side_and_in_order(app):
+    from sandbox.auth.service import hash_passwords
+
+    passwords = [f"class-password-{n}" for n in range(5)] + ["class-password-0"]
+    with app.app_context():
+        hashes = hash_passwords(passwords)
+        method = app.config["PASSWORD_HASH_METHOD"]
+    assert len(hashes) == len(passwords)
+    for password, hashed in zip(passwords, hashes, strict=True):
+        assert hashed.startswith(method.split(":")[0])
+        assert check_password_hash(hashed, password)
+        assert not check_password_hash(hashed, password + "x")
+    # The same password twice: each hash has its own salt.
+    assert hashes[0] != hashes[-1]
