@@ -47,7 +47,14 @@ from sandbox.instructor.service import (
 )
 from sandbox.labs.grading import grade_course
 from sandbox.labs.lessons import LessonError, load_lessons
-from sandbox.models.control import Course, Enrollment, Role, Tenant, User
+from sandbox.models.control import (
+    Course,
+    Enrollment,
+    Role,
+    Tenant,
+    User,
+    record_event,
+)
 from sandbox.models.labs import CheckAttempt, LessonAssignment, StepResult
 
 
@@ -310,15 +317,51 @@ def _do_import(course: Course, checked):
         db.session.rollback()
         flash(_("Nothing was imported: %(reason)s", reason=str(error)), "danger")
         return redirect(url_for("instructor.import_roster", course_id=course.id))
-    summary = provision_missing(course, actor=current_user)
+    # The page with the initial passwords comes at once; the new students' CRMs are
+    # built one request each from it (static/js/batch.js), or all at once by its
+    # form without scripts.
+    build_urls = [
+        url_for("instructor.provision_student", course_id=course.id, student_id=s.id)
+        for s, tenant in roster(course)
+        if tenant is None
+    ]
     return render_template(
         "instructor/roster_result.html",
         course=course,
         result=result,
         checked=checked,
-        summary=summary,
+        build_urls=build_urls,
         confirm=ConfirmForm(),
     )
+
+
+@bp.route(
+    "/courses/<id:course_id>/students/<id:student_id>/provision", methods=["POST"]
+)
+@instructor_required
+def provision_student(course_id: int, student_id: int):
+    """Build the CRM of one enrolled student who has none yet (JSON)."""
+    course = _writable_course_or_404(course_id)
+    found = {s.id: (s, tenant) for s, tenant in roster(course)}.get(student_id)
+    if found is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    student, tenant = found
+    if tenant is None:
+        try:
+            tenancy.provision_tenant(course, student)
+            record_event(
+                "course.provision",
+                actor=current_user,
+                target=course.code,
+                student=student.username,
+            )
+            db.session.commit()
+        except Exception as error:  # noqa: BLE001 - reported on the page, run goes on
+            db.session.rollback()
+            return jsonify(ok=False, student=student.username, message=str(error))
+    return jsonify(ok=True, student=student.username, message="")
 
 
 @bp.route("/courses/<id:course_id>/roster/initial-passwords.csv", methods=["POST"])
@@ -417,7 +460,8 @@ def reset_student_view(course_id: int, tenant_id: int):
     tenant = _tenant_or_404(course, tenant_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        # The class-reset page resets one student per request and asks for JSON.
+        # The class-reset page resets one student per request and asks for JSON
+        # (static/js/batch.js).
         wants_json = request.accept_mimetypes.best == "application/json"
         try:
             reset_student(tenant, actor=current_user)

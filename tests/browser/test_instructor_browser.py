@@ -106,6 +106,35 @@ def test_resetting_the_class_shows_progress_and_a_summary(
     assert not watch.problems, watch.problems
 
 
+def test_a_class_list_shows_its_passwords_then_builds_each_crm_with_progress(
+    page, live_server, login, watch
+):
+    with live_server.app.app_context():
+        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSES[0][1]))
+        course_id = course.id
+    login("instructor", landing="/instructor/")
+    page.goto(live_server.url_for(f"/instructor/courses/{course_id}/roster/import"))
+    class_list = "username,name\nnew1,New One\nnew2,New Two\nnew3,New Three\n"
+    page.get_by_label("Class list (.csv or .xlsx)").set_input_files(
+        files=[
+            {"name": "class.csv", "mimeType": "text/csv", "buffer": class_list.encode()}
+        ]
+    )
+    page.locator("main form button[type=submit]").click()
+
+    expect(page.locator("#initial-passwords tbody tr")).to_have_count(3)
+    expect(page.locator("#build-progress [data-count]")).to_have_text("3 / 3")
+    expect(page.locator("#build-progress [data-done]")).to_contain_text(
+        "3 of 3 student CRMs have been built"
+    )
+    expect(page.get_by_role("button", name="Build the CRMs now")).to_be_disabled()
+    page.get_by_role("link", name="Back to the course").click()
+    expect(page.locator("#roster tbody tr")).to_have_count(8)
+    # Every student has a CRM: no "create the missing CRMs" offer is left.
+    expect(page.get_by_role("button", name="Build the missing CRMs")).to_have_count(0)
+    assert not watch.problems, watch.problems
+
+
 LAB_TEXTS = (
     "Labs",
     "Work in my CRM",

@@ -32,6 +32,27 @@ def upload(client, course_id, data: bytes, filename="class.csv", good_rows=False
     )
 
 
+BUILD_URLS = re.compile(r'data-batch="([^"]+)"')
+
+
+def build_crms(client, page: str) -> list[dict]:
+    """What the result page's script does: build each new CRM, one request each."""
+    import html
+    import json
+
+    found = BUILD_URLS.search(page)
+    assert found, "the page lists no CRM to build"
+    return [
+        client.post(url, headers={"Accept": "application/json"}).get_json()
+        for url in json.loads(html.unescape(found.group(1)))
+    ]
+
+
+def tenant_count(app, course_id) -> int:
+    with app.app_context():
+        return len(db.session.get(Course, course_id).tenants)
+
+
 def enrolled(app, course_id) -> list[str]:
     with app.app_context():
         course = db.session.get(Course, course_id)
@@ -65,8 +86,10 @@ def test_a_csv_class_list_creates_logins_and_crms(
     response = upload(client, classroom.course_id, encoded)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "2 student logins created." in page and "2 CRMs built" in page
+    assert "2 student logins created." in page and "2 CRMs to build" in page
     assert enrolled(app, classroom.course_id) == ["alice", "bob", "stu01", "stu02"]
+    for result in build_crms(client, page):
+        assert result == {"ok": True, "student": result["student"], "message": ""}
     # The generated password is shown once and works; the given one is kept.
     generated = re.search(r"<td>stu01</td><td>[^<]*</td><td><code>(\w+)</code>", page)
     assert generated
@@ -223,3 +246,46 @@ def test_adding_one_student_shows_their_password_once(app, client, auth, classro
     assert "This student is in the course already." in page
     page = client.post(url, data={"username": "teacher"}).get_data(as_text=True)
     assert "belongs to an instructor" in page
+
+
+def test_the_new_students_crms_are_built_after_the_passwords_page(
+    app, client, auth, classroom
+):
+    auth.login("teacher")
+    page = upload(client, classroom.course_id, GOOD.encode()).get_data(as_text=True)
+    # The passwords page comes before any CRM is built.
+    assert "Initial passwords" in page
+    assert tenant_count(app, classroom.course_id) == 2
+    results = build_crms(client, page)
+    assert sorted(r["student"] for r in results) == ["stu01", "stu02"]
+    assert all(r["ok"] for r in results)
+    assert tenant_count(app, classroom.course_id) == 4
+    # Asking again builds nothing more.
+    assert all(r["ok"] for r in build_crms(client, page))
+    assert tenant_count(app, classroom.course_id) == 4
+
+
+def test_without_scripts_the_page_builds_every_crm_in_one_request(
+    app, client, auth, classroom
+):
+    auth.login("teacher")
+    page = upload(client, classroom.course_id, GOOD.encode()).get_data(as_text=True)
+    action = re.search(r'<form method="post" action="([^"]+)" data-batch=', page)
+    assert action, "the build form has no action"
+    response = client.post(action.group(1), follow_redirects=True)
+    assert "2 student CRMs have been created." in response.get_data(as_text=True)
+    assert tenant_count(app, classroom.course_id) == 4
+
+
+def test_a_crm_is_built_only_for_a_student_of_the_course(app, client, auth, classroom):
+    with app.app_context():
+        outsider = make_user("carol", Role.STUDENT).id
+    auth.login("teacher")
+    url = f"/instructor/courses/{classroom.course_id}/students/{outsider}/provision"
+    assert client.post(url).status_code == 404
+    auth.logout()
+    auth.login("alice")
+    with app.app_context():
+        alice = get_user("alice").id
+    url = f"/instructor/courses/{classroom.course_id}/students/{alice}/provision"
+    assert client.post(url).status_code == 403
