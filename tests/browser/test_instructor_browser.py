@@ -23,10 +23,20 @@ STUDENT = "student1"
 ZH_LOCALE = "zh_Hans_CN"
 
 
+def demo_course() -> Course:
+    """The English demo course (call inside an app context)."""
+    return db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSES[0][1]))
+
+
+def demo_course_id(app) -> int:
+    with app.app_context():
+        return demo_course().id
+
+
 def assign_lesson(app) -> int:
     app.config["LESSONS_DIR"] = str(LESSONS)
     with app.app_context():
-        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSES[0][1]))
+        course = demo_course()
         db.session.add(
             LessonAssignment(course_id=course.id, lesson_id="accounts-basics")
         )
@@ -86,9 +96,7 @@ def test_the_heatmap_shows_a_reset_students_step_failing_again(
 def test_resetting_the_class_shows_progress_and_a_summary(
     page, live_server, login, watch
 ):
-    with live_server.app.app_context():
-        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSES[0][1]))
-        course_id = course.id
+    course_id = demo_course_id(live_server.app)
     login("instructor", landing="/instructor/")
     page.goto(live_server.url_for(f"/instructor/courses/{course_id}"))
     page.get_by_role("link", name="Reset the whole class").click()
@@ -109,9 +117,7 @@ def test_resetting_the_class_shows_progress_and_a_summary(
 def test_a_class_list_shows_its_passwords_then_builds_each_crm_with_progress(
     page, live_server, login, watch
 ):
-    with live_server.app.app_context():
-        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSES[0][1]))
-        course_id = course.id
+    course_id = demo_course_id(live_server.app)
     login("instructor", landing="/instructor/")
     page.goto(live_server.url_for(f"/instructor/courses/{course_id}/roster/import"))
     class_list = "username,name\nnew1,New One\nnew2,New Two\nnew3,New Three\n"
@@ -172,7 +178,7 @@ def test_student_passes_a_step_then_a_reset_makes_it_fail_on_the_heatmap(
     app = live_server.app
     student = "student3"
     with app.app_context():
-        course = db.session.scalar(sa.select(Course).filter_by(code=DEMO_COURSES[0][1]))
+        course = demo_course()
         course_id = course.id
         db.session.add(LessonAssignment(course_id=course_id, lesson_id="leads-convert"))
         db.session.commit()
