@@ -8,8 +8,12 @@ from collections.abc import Iterable
 from babel import support
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
+from wtforms import IntegerField as _IntegerField
 from wtforms import SelectChoice
 from wtforms.i18n import messages_path
+from wtforms.validators import StopValidation
+
+from sandbox.routing import SQLITE_MAX_INT
 
 
 def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
@@ -33,3 +37,25 @@ class Form(FlaskForm):
         def get_translations(self, form):
             locale = get_locale()
             return None if locale is None else _wtforms_catalogue(str(locale))
+
+
+class IntegerField(_IntegerField):
+    """WTForms' integer field, refusing numbers no database column can hold, with
+    one message for a value that is no number.
+
+    Past about 10**308 WTForms' own ``NumberRange`` fails with an error instead of
+    a message (it compares the number as a float), so a 300-digit "number of
+    employees" gave a server error. And a value that is no number got the range's
+    message too ("Number must be between …") beside "Not a valid integer value.".
+    """
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and abs(self.data) > SQLITE_MAX_INT:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
+
+    def pre_validate(self, form):
+        typed = bool(self.raw_data and str(self.raw_data[0]).strip())
+        if self.process_errors and typed:  # a blank one is for Optional to pass
+            raise StopValidation  # the value's own message is the one shown

@@ -1,13 +1,17 @@
-"""The app's form base speaks WTForms' own messages in the page's language."""
+"""The app's form base speaks WTForms' own messages in the page's language, and its
+integer field refuses numbers no column can hold."""
 
+import pytest
+import sqlalchemy as sa
 from flask_babel import force_locale
-from wtforms import IntegerField
+from wtforms.validators import NumberRange, Optional
 
-from sandbox.forms import Form, _wtforms_catalogue
+from sandbox.forms import Form, IntegerField, _wtforms_catalogue
+from sandbox.models.crm import Account
 
 
 class CountForm(Form):
-    count = IntegerField("Count")
+    count = IntegerField("Count", validators=[Optional(), NumberRange(min=0, max=100)])
 
 
 def message_for(app, locale: str) -> str:
@@ -32,3 +36,38 @@ def test_the_catalogues_are_read_once_per_language(app):
         message_for(app, "zh_Hans_CN")
         message_for(app, "en")
     assert _wtforms_catalogue.cache_info().misses == 2
+
+
+@pytest.mark.parametrize(
+    "value", ["1" * 309, "-" + "9" * 400, "9223372036854775808", "1" * 5000, "many"]
+)
+def test_a_number_past_any_column_is_a_message_not_an_error(app, value):
+    with app.test_request_context(method="POST", data={"count": value}):
+        form = CountForm(meta={"csrf": False})
+        assert not form.validate()  # WTForms' NumberRange alone raised OverflowError
+        # One message: not also the range's "Number must be between 0 and 100."
+        assert form.count.errors == ["Not a valid integer value."]
+        assert form.count.data is None
+
+
+def test_a_300_digit_head_count_gives_the_form_back_and_saves_nothing(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    count = lambda: classroom.in_tenant(  # noqa: E731
+        app, lambda s: s.scalar(sa.select(sa.func.count(Account.id)))
+    )
+    before = count()
+    response = client.post(
+        "/crm/accounts/new", data={"name": "Huge Staff Ltd", "employees": "1" * 300}
+    )
+    assert response.status_code == 200
+    assert "Not a valid integer value." in response.get_data(as_text=True)
+    assert count() == before
+
+
+def test_a_blank_optional_number_is_still_no_number_at_all(app):
+    with app.test_request_context(method="POST", data={"count": " "}):
+        form = CountForm(meta={"csrf": False})
+        assert form.validate(), form.count.errors
+        assert form.count.data is None

@@ -1,7 +1,6 @@
 import sqlalchemy as sa
 from wtforms import (
     BooleanField,
-    IntegerField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -28,7 +27,7 @@ from sandbox.crm.forms import (
     label_for,
 )
 from sandbox.extensions import db
-from sandbox.forms import Form
+from sandbox.forms import Form, IntegerField
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm import Account, Colleague

@@ -1,6 +1,5 @@
 from wtforms import (
     DateField,
-    IntegerField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -16,7 +15,7 @@ from sandbox.crm.forms import (
     RecordPickerField,
     label_for,
 )
-from sandbox.forms import Form
+from sandbox.forms import Form, IntegerField
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.campaigns import Campaign, CampaignMember
 from sandbox.routing import record_ids

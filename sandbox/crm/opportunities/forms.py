@@ -4,7 +4,6 @@ import sqlalchemy as sa
 from wtforms import (
     DateField,
     DecimalField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -28,6 +27,7 @@ from sandbox.crm.forms import (
     label_for,
 )
 from sandbox.extensions import db
+from sandbox.forms import IntegerField
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.products import Product

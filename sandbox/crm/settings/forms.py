@@ -1,5 +1,5 @@
 from flask import request
-from wtforms import IntegerField, SelectField, StringField, SubmitField
+from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -11,7 +11,7 @@ from wtforms.validators import (
 
 from sandbox.crm.forms import CodeSelectField, RecordForm, label_for
 from sandbox.crm.settings.service import LOST, OPEN, WON, CodeRow
-from sandbox.forms import Form, choices
+from sandbox.forms import Form, IntegerField, choices
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.sales import Stage
 from sandbox.models.crm.team import Colleague
