@@ -39,6 +39,10 @@ class Form(FlaskForm):
             return None if locale is None else _wtforms_catalogue(str(locale))
 
 
+#: WTForms' own message for its integer field, translated by WTForms' catalogue.
+NOT_AN_INTEGER = "Not a valid integer value."
+
+
 class IntegerField(_IntegerField):
     """WTForms' integer field, refusing numbers no database column can hold, with
     one message for a value that is no number.
@@ -53,7 +57,7 @@ class IntegerField(_IntegerField):
         super().process_formdata(valuelist)
         if self.data is not None and abs(self.data) > SQLITE_MAX_INT:
             self.data = None
-            raise ValueError(self.gettext("Not a valid integer value."))
+            raise ValueError(self.gettext(NOT_AN_INTEGER))
 
     def pre_validate(self, form):
         typed = bool(self.raw_data and str(self.raw_data[0]).strip())
