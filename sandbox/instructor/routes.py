@@ -34,7 +34,9 @@ from sandbox.instructor.service import (
     archive_course,
     courses_for,
     create_course,
+    enrolled_student,
     provision_missing,
+    provision_student,
     remove_student,
     reprovision,
     reset_class,
@@ -47,14 +49,7 @@ from sandbox.instructor.service import (
 )
 from sandbox.labs.grading import grade_course
 from sandbox.labs.lessons import LessonError, load_lessons
-from sandbox.models.control import (
-    Course,
-    Enrollment,
-    Role,
-    Tenant,
-    User,
-    record_event,
-)
+from sandbox.models.control import Course, Enrollment, Role, Tenant, User
 from sandbox.models.labs import CheckAttempt, LessonAssignment, StepResult
 
 
@@ -335,33 +330,30 @@ def _do_import(course: Course, checked):
     )
 
 
+def _batch_step(student: User, error: str = ""):
+    """One student's result in a class-wide job run by static/js/batch.js."""
+    return jsonify(ok=not error, student=student.username, message=error)
+
+
 @bp.route(
-    "/courses/<id:course_id>/students/<id:student_id>/provision", methods=["POST"]
+    "/courses/<id:course_id>/students/<id:student_id>/provision",
+    methods=["POST"],
+    endpoint="provision_student",
 )
 @instructor_required
-def provision_student(course_id: int, student_id: int):
+def provision_student_view(course_id: int, student_id: int):
     """Build the CRM of one enrolled student who has none yet (JSON)."""
     course = _writable_course_or_404(course_id)
-    found = {s.id: (s, tenant) for s, tenant in roster(course)}.get(student_id)
-    if found is None:
+    student = enrolled_student(course, student_id)
+    if student is None:
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    student, tenant = found
-    if tenant is None:
-        try:
-            tenancy.provision_tenant(course, student)
-            record_event(
-                "course.provision",
-                actor=current_user,
-                target=course.code,
-                student=student.username,
-            )
-            db.session.commit()
-        except Exception as error:  # noqa: BLE001 - reported on the page, run goes on
-            db.session.rollback()
-            return jsonify(ok=False, student=student.username, message=str(error))
-    return jsonify(ok=True, student=student.username, message="")
+    try:
+        provision_student(course, student, actor=current_user)
+    except Exception as error:  # noqa: BLE001 - reported on the page, run goes on
+        return _batch_step(student, str(error))
+    return _batch_step(student)
 
 
 @bp.route("/courses/<id:course_id>/roster/initial-passwords.csv", methods=["POST"])
@@ -469,13 +461,11 @@ def reset_student_view(course_id: int, tenant_id: int):
         except tenancy.TenantBusy as error:
             db.session.rollback()
             if wants_json:
-                return jsonify(
-                    ok=False, student=tenant.student.username, message=str(error)
-                )
+                return _batch_step(tenant.student, str(error))
             flash(str(error), "danger")
         else:
             if wants_json:
-                return jsonify(ok=True, student=tenant.student.username, message="")
+                return _batch_step(tenant.student)
             flash(
                 _("The CRM of %(name)s has been reset.", name=tenant.student.name),
                 "success",

@@ -286,6 +286,42 @@ def roster(course: Course) -> list[tuple[User, Tenant | None]]:
     return [(s, tenants.get(s.id)) for s in students]
 
 
+def enrolled_student(course: Course, student_id: int) -> User | None:
+    """The student of that id enrolled in ``course``, else None."""
+    return db.session.scalar(
+        sa.select(User)
+        .join(Enrollment, Enrollment.student_id == User.id)
+        .where(Enrollment.course_id == course.id, User.id == student_id)
+    )
+
+
+def provision_student(course: Course, student: User, actor: User | None = None) -> None:
+    """Build ``student``'s CRM in ``course`` unless they have one there, and commit.
+
+    A class list's result page builds its new students' CRMs this way, one request
+    each. A failure rolls back and is raised.
+    """
+    has_crm = db.session.scalar(
+        sa.select(Tenant.id)
+        .where(Tenant.course_id == course.id, Tenant.student_id == student.id)
+        .limit(1)
+    )
+    if has_crm is not None:
+        return
+    try:
+        tenancy.provision_tenant(course, student)
+        record_event(
+            "course.provision",
+            actor=actor,
+            target=course.code,
+            student=student.username,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
 @dataclass
 class BatchSummary:
     """What a class-wide operation did: how many, how long, who failed and why."""

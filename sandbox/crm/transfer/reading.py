@@ -213,8 +213,7 @@ def _read_xlsx(data: bytes) -> list[tuple[Any, ...]]:
         rows, filled = [], 0
         # The sheet's own width (rows are padded to it), at most one column past the
         # limit, so a file that uses that column is refused (see _table).
-        width = sheet.max_column if isinstance(sheet.max_column, int) else 0
-        last = min(width, MAX_COLUMNS + 1) if width > 0 else MAX_COLUMNS + 1
+        last = min(sheet.max_column or MAX_COLUMNS + 1, MAX_COLUMNS + 1)
         for row in sheet.iter_rows(values_only=True, max_col=last):
             rows.append(row)
             filled += any(value is not None for value in row)
