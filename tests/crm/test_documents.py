@@ -360,6 +360,19 @@ def test_a_file_keeps_its_extension_when_renamed(app, client, auth, classroom):
     assert [n for n, _size in stored(app, classroom)] == ["扫描件.png"]
 
 
+@pytest.mark.parametrize("name", ["%_\\", "../scan.png", ".png", ""])
+def test_a_rename_the_rules_refuse_is_shown_beside_the_name(
+    app, client, auth, classroom, name
+):
+    auth.login("alice")
+    upload(client, "scan.png", PNG)
+    response = client.post("/crm/documents/1/edit", data={"name": name})
+    # The refusal was raised for the upload form's file field: a 500 here.
+    assert response.status_code == 422
+    assert 'id="name-errors"' in response.get_data(as_text=True)
+    assert [n for n, _size in stored(app, classroom)] == ["scan.png"]
+
+
 # ------------------------------------------- files live in the tenant database
 
 

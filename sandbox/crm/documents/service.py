@@ -171,22 +171,23 @@ _PATH_PARTS = re.compile(r"[/\\]|^[A-Za-z]:")
 _FORBIDDEN = re.compile(r'[<>:"|?*;]')
 
 
-def clean_file_name(raw: str | None) -> str:
+def clean_file_name(raw: str | None, field: str = "file") -> str:
     """``raw`` as a safe file name: Unicode letters kept, spacing tidied.
 
     :raise DocumentRefused: no name, a name with folder parts (``../x.pdf``,
-        ``C:\\x.pdf``), or nothing left once cleaned.
+        ``C:\\x.pdf``), or nothing left once cleaned; shown beside ``field``.
     """
     name = unicodedata.normalize("NFC", raw or "").strip()
     if not name:
-        raise DocumentRefused(_l("Choose a file to upload."))
+        raise DocumentRefused(_l("Choose a file to upload."), field)
     if _PATH_PARTS.search(name) or name in (".", ".."):
         raise DocumentRefused(
             _l(
                 "“%(name)s” is refused: a file name cannot contain folders or "
                 "“/” and “\\”. Rename the file and upload it again.",
                 name=name[:MAX_NAME_LENGTH],
-            )
+            ),
+            field,
         )
     name = "".join(
         ch
@@ -197,7 +198,7 @@ def clean_file_name(raw: str | None) -> str:
     name = re.sub(r"\s+", " ", name).strip(" .")
     stem, dot, _ext = name.rpartition(".")
     if not name or (dot and not stem.strip(" ._")):
-        raise DocumentRefused(_l("The file needs a name before its extension."))
+        raise DocumentRefused(_l("The file needs a name before its extension."), field)
     if len(name) > MAX_NAME_LENGTH:
         stem, dot, ext = name.rpartition(".")
         keep = MAX_NAME_LENGTH - len(ext) - 1
@@ -329,7 +330,7 @@ def update_document(
     session: Session, document: Document, data: dict[str, Any]
 ) -> Document:
     """Rename, describe or move a file; the name keeps its extension (its type)."""
-    name = clean_file_name(data.get("name"))
+    name = clean_file_name(data.get("name"), field="name")
     if extension_of(name) != extension_of(document.name):
         raise DocumentRefused(
             _l(
