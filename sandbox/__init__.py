@@ -43,9 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from sandbox import assets, i18n, tenancy
+    from sandbox import assets, forms, i18n, tenancy
     from sandbox.extensions import bootstrap, csrf, db, login_manager
 
+    forms.install_html_params()
     db.init_app(app)
     with app.app_context():
         sa.event.listen(db.engine, "connect", _control_pragmas)

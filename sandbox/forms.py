@@ -5,15 +5,48 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+import wtforms.widgets
 from babel import support
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import IntegerField as _IntegerField
 from wtforms import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation
+from wtforms.widgets import core as widgets
 
 from sandbox.routing import SQLITE_MAX_INT
+
+#: WTForms' own ``html_params``, kept for comparison (see :func:`html_params`).
+wtforms_html_params = widgets.html_params
+_QUOTE, _ENTITY = Markup('"'), Markup("&quot;")
+
+
+def html_params(**kwargs: object) -> Markup:
+    """WTForms' ``html_params``, giving the same markup, built with f-strings.
+
+    WTForms builds each attribute through ``Markup.format``, which runs Python's
+    ``string.Formatter`` field by field. A form page has a couple of hundred
+    attributes (every input and every option of every select), and that was about a
+    fifth of its time. :func:`install_html_params` makes WTForms' widgets use this.
+    """
+    params = []
+    for key, value in sorted(kwargs.items()):
+        name = widgets.clean_key(key)
+        if value is True:
+            params.append(name)
+        elif value is not False:
+            quoted = escape(value).replace(_QUOTE, _ENTITY)
+            params.append(f'{escape(name)}="{quoted}"')
+    return Markup(" ".join(params))  # noqa: S704 - built from escaped parts
+
+
+def install_html_params() -> None:
+    """Make every WTForms widget (and label) write its attributes with
+    :func:`html_params`."""
+    widgets.html_params = wtforms.widgets.html_params = html_params
+    widgets.Input.html_params = widgets.Button.html_params = staticmethod(html_params)
 
 
 def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, g, url_for
 from flask_babel import format_datetime
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from sandbox import tenancy
 from sandbox.crm.display import currency, field_label, is_money, money, show_value
@@ -35,11 +35,11 @@ def icon(name: str, size: str | None = None) -> Markup:
         g.icon_sprite = url_for(
             "bootstrap.static", filename="icons/bootstrap-icons.svg"
         )
-    dimensions = Markup(' width="{0}" height="{0}"').format(size) if size else ""
-    return Markup(
-        '<svg class="bi"{} fill="currentColor" aria-hidden="true">'
-        '<use href="{}#{}"/></svg>'
-    ).format(dimensions, g.icon_sprite, name)
+    dimensions = f' width="{escape(size)}" height="{escape(size)}"' if size else ""
+    return Markup(  # noqa: S704 - built from escaped parts
+        f'<svg class="bi"{dimensions} fill="currentColor" aria-hidden="true">'
+        f'<use href="{escape(g.icon_sprite)}#{escape(name)}"/></svg>'
+    )
 
 
 def crm_sidebar() -> Markup:

@@ -81,3 +81,16 @@ def test_in_debug_mode_an_edited_file_gets_its_new_version_at_once(app, tmp_path
         assert url_for("static", filename="a.css") == before  # read once
         app.debug = True
         assert url_for("static", filename="a.css") != before
+
+
+def test_an_icon_points_into_the_versioned_sprite(app):
+    from sandbox.templating import icon
+
+    with app.test_request_context():
+        sprite = url_for("bootstrap.static", filename="icons/bootstrap-icons.svg")
+        assert "?v=" in sprite
+        assert str(icon("inbox", size="2.5em")) == (
+            '<svg class="bi" width="2.5em" height="2.5em" fill="currentColor" '
+            f'aria-hidden="true"><use href="{sprite}#inbox"/></svg>'
+        )
+        assert str(icon("x<y")).endswith(f'<use href="{sprite}#x&lt;y"/></svg>')

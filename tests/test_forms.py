@@ -4,9 +4,18 @@ integer field refuses numbers no column can hold."""
 import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup
 from wtforms.validators import NumberRange, Optional
 
-from sandbox.forms import Form, IntegerField, _wtforms_catalogue
+from sandbox.forms import (
+    Form,
+    IntegerField,
+    _wtforms_catalogue,
+    html_params,
+    wtforms_html_params,
+)
 from sandbox.models.crm import Account
 
 
@@ -71,3 +80,33 @@ def test_a_blank_optional_number_is_still_no_number_at_all(app):
         form = CountForm(meta={"csrf": False})
         assert form.validate(), form.count.errors
         assert form.count.data is None
+
+
+attribute_names = st.sampled_from(
+    ["name", "id", "class_", "for_", "data_x_y", "aria_describedby", "value", "max"]
+) | st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True)
+attribute_values = (
+    st.booleans()
+    | st.none()
+    | st.integers()
+    | st.text(max_size=30)
+    | st.text(max_size=30).map(Markup)
+)
+
+
+@given(st.dictionaries(attribute_names, attribute_values, max_size=8))
+def test_html_params_writes_what_wtforms_writes(attributes):
+    assert html_params(**attributes) == wtforms_html_params(**attributes)
+
+
+def test_widgets_write_their_attributes_with_the_apps_html_params(app):
+    from wtforms.widgets import core
+
+    assert core.html_params is html_params
+    with app.test_request_context():
+        form = CountForm(meta={"csrf": False}, data={"count": 7})
+        assert str(form.count(class_="form-control", data_x='a"b')) == (
+            '<input class="form-control" data-x="a&#34;b" id="count" max="100" min="0" '
+            'name="count" type="number" value="7">'
+        )
+        assert str(form.count.label) == '<label for="count">Count</label>'
