@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import http.cookiejar
 import json
+import os
 import platform
 import random
 import re
@@ -129,6 +130,15 @@ class Server:
             raise RuntimeError("the server did not start")
         # Keep reading so the server never blocks on a full pipe.
         threading.Thread(target=self.process.stdout.read, daemon=True).start()
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server process has used (``/proc``; None elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().split(")")[-1]
+        except OSError:
+            return None
+        utime, stime = fields.split()[11:13]
+        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -253,7 +263,11 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
         with ThreadPoolExecutor(args.students) as pool:
             list(pool.map(Student.log_in, students))
         print("Capacity phase (no pauses) …", flush=True)
+        server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
         capacity, capacity_wall = run_phase(students, args.rounds, 0.0, 0)
+        client_cpu = time.process_time() - client_cpu
+        if server_cpu is not None:
+            server_cpu = server.cpu_seconds() - server_cpu
         print(f"Classroom phase ({args.think:g} s mean think time) …", flush=True)
         classroom, classroom_wall = run_phase(
             students, args.rounds, args.think, args.rounds
@@ -267,6 +281,10 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
         "capacity": {k: stats(v) for k, v in capacity.items()},
         "baseline": stats(baseline),
         "capacity_rps": requests / capacity_wall,
+        # CPU a request cost the server and the load client in the capacity phase:
+        # both share this machine's cores, so the capacity is not the server's alone.
+        "server_cpu_ms": None if server_cpu is None else 1000 * server_cpu / requests,
+        "client_cpu_ms": 1000 * client_cpu / requests,
         "classroom_rps": sum(len(v) for v in classroom.values()) / classroom_wall,
         "lost_writes": lost_writes(files, 2 * args.rounds),
     }
@@ -299,6 +317,14 @@ def report(args: argparse.Namespace, result: dict) -> dict:
     page_median = statistics.median(s["median_ms"] for s in result["capacity"].values())
     ratio = page_median / result["baseline"]["median_ms"]
     met = result["lost_writes"] == 0 and classroom_p95 <= P95_TARGET_MS
+    server_ms = result["server_cpu_ms"]
+    if server_ms is not None:
+        print(
+            f"\nCPU a request cost in the capacity phase: server {server_ms:.1f} ms "
+            f"(one core of it would serve {1000 / server_ms:.0f} requests/s), "
+            f"load client {result['client_cpu_ms']:.1f} ms, on the same "
+            f"{os.cpu_count()} cores"
+        )
     print(
         f"\ncapacity: {result['capacity_rps']:.0f} requests/s; "
         f"classroom load: {result['classroom_rps']:.0f} requests/s\n"
@@ -315,6 +341,8 @@ def report(args: argparse.Namespace, result: dict) -> dict:
         "classroom_worst_p95_ms": round(classroom_p95, 1),
         "classroom_rps": round(result["classroom_rps"], 1),
         "capacity_rps": round(result["capacity_rps"], 1),
+        "server_cpu_ms_per_request": None if server_ms is None else round(server_ms, 2),
+        "client_cpu_ms_per_request": round(result["client_cpu_ms"], 2),
         "saturated_page_median_ms": round(page_median, 1),
         "static_median_ms": round(result["baseline"]["median_ms"], 1),
         "page_to_static_ratio": round(ratio, 2),

@@ -51,7 +51,10 @@ def defaults(instance: Path) -> dict:
         # a classroom behind one NAT address shares it, so it is set generously.
         "LOGIN_IP_MAX_FAILURES": 30,
         "LOGIN_IP_FIRST_DELAY_SECONDS": 1,
-        "TENANT_ENGINE_CACHE_SIZE": 128,
+        # Tenants kept open (about 0.6 MB each). A class of 200 working at once must
+        # fit, with its instructor's views: when it did not, each request closed
+        # one tenant's database and opened another's (bench_classroom.py).
+        "TENANT_ENGINE_CACHE_SIZE": 256,
         "TENANT_BUSY_TIMEOUT": 30.0,
         "TENANT_RESET_WAIT": 10.0,
         # A folder where built seed files are kept and copied from, keyed by
