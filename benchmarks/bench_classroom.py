@@ -16,7 +16,9 @@ new-account form, save a new account):
   as a class does; the figures are the latencies students see.
 
 As the baseline it fetches a static file as many times at the same concurrency, in
-the same run, so the ratio holds on a noisy machine. Afterwards it counts every
+the same run, so the ratio holds on a noisy machine. It also prints the CPU time a
+request cost the server process and the load client in the capacity phase: the two
+share this machine's cores, so the capacity alone does not tell the server's part. Afterwards it counts every
 student's accounts to prove no write was lost. The last line of output is JSON.
 """
 
