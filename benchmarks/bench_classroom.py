@@ -18,8 +18,9 @@ new-account form, save a new account):
 As the baseline it fetches a static file as many times at the same concurrency, in
 the same run, so the ratio holds on a noisy machine. It also prints the CPU time a
 request cost the server process and the load client in the capacity phase: the two
-share this machine's cores, so the capacity alone does not tell the server's part. Afterwards it counts every
-student's accounts to prove no write was lost. The last line of output is JSON.
+share this machine's cores, so the capacity alone does not tell the server's part.
+Afterwards it counts every student's accounts to prove no write was lost. The last
+line of output is JSON.
 """
 
 from __future__ import annotations
