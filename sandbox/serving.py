@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import select
 
 from waitress import create_server
 from waitress.server import BaseWSGIServer
@@ -27,10 +28,56 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, oldest)
 
 
+#: Connections the server keeps open at once. Browsers keep a finished page's
+#: connection open for minutes, so a class of 200 holds hundreds of idle ones; at
+#: waitress's default of 100 the server stopped accepting new ones, and the rest of
+#: the class waited until idle connections timed out.
+CONNECTION_LIMIT = 1000
+#: File descriptors kept for everything but connections: each open tenant holds
+#: three (its database, its write-ahead log and that log's index), see
+#: ``TENANT_ENGINE_CACHE_SIZE``, plus the control database, logs and uploads.
+RESERVED_FILES = 3 * 256 + 128
+
+
+def raise_file_limit(wanted: int) -> int:
+    """Raise this process's soft limit on open files towards ``wanted`` (never
+    past the hard limit); returns the soft limit now in force."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to raise
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (OSError, ValueError):
+            pass
+    return wanted if soft == resource.RLIM_INFINITY else soft
+
+
+def connection_limit() -> int:
+    """How many connections this process can hold open beside its tenants."""
+    files = raise_file_limit(CONNECTION_LIMIT + RESERVED_FILES)
+    return max(100, min(CONNECTION_LIMIT, files - RESERVED_FILES))
+
+
 def make_server(wsgi_app, host: str, port: int, threads: int) -> BaseWSGIServer:
     """A waitress server for ``wsgi_app`` with the socket bound (``port`` 0 picks a
-    free one: see ``effective_port``)."""
+    free one: see ``effective_port``).
+
+    It waits on its connections with ``poll()`` where the system has it: ``select()``
+    cannot watch a descriptor numbered past 1023, and hundreds of connections and
+    open tenants go past it.
+    """
     tune_garbage_collection()
     return create_server(
-        wsgi_app, host=host, port=port, threads=threads, ident="crm-sandbox"
+        wsgi_app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="crm-sandbox",
+        connection_limit=connection_limit(),
+        asyncore_use_poll=hasattr(select, "poll"),
     )

@@ -25,3 +25,79 @@ def test_the_server_keeps_the_collector_off_start_up_objects(app, collector):
         assert gc.get_threshold()[0] == serving.GC_YOUNG_THRESHOLD
     finally:
         server.close()
+
+
+def test_a_class_of_idle_browser_connections_does_not_lock_out_the_next_student(
+    app, collector
+):
+    """Browsers keep a page's connection open for minutes. Under waitress's default
+    limit of 100 open connections, the 101st student's request was never answered."""
+    import http.client
+    import threading
+
+    from waitress import wasyncore
+
+    server = serving.make_server(app, "127.0.0.1", 0, 2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    port = int(server.effective_port)
+    idle = []
+    try:
+        for _ in range(150):  # a class's browsers, each holding its last connection
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/auth/login")
+            connection.getresponse().read()
+            idle.append(connection)
+        latecomer = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        latecomer.request("GET", "/auth/login")
+        assert latecomer.getresponse().status == 200
+        latecomer.close()
+    finally:
+        for connection in idle:
+            connection.close()
+
+        def close_everything() -> None:
+            server.close()
+            wasyncore.close_all(server._map)
+
+        server.trigger.pull_trigger(close_everything)
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown()
+    assert not thread.is_alive()
+
+
+class FakeLimits:
+    """``resource``'s open-file limit, as a system with a low soft limit has it."""
+
+    RLIMIT_NOFILE = 7
+    RLIM_INFINITY = -1
+
+    def __init__(self, soft: int, hard: int) -> None:
+        self.limits = (soft, hard)
+
+    def getrlimit(self, _kind):
+        return self.limits
+
+    def setrlimit(self, _kind, limits):
+        if limits[0] > self.limits[1]:
+            raise ValueError("past the hard limit")
+        self.limits = limits
+
+
+@pytest.mark.parametrize(
+    ("soft", "hard", "connections", "raised_to"),
+    [
+        (1024, 65536, serving.CONNECTION_LIMIT, 1896),  # raised: room for all
+        (1024, 1024, 1024 - serving.RESERVED_FILES, 1024),  # held: what fits
+        (256, 256, 100, 256),  # never below waitress's own default
+    ],
+)
+def test_the_connection_limit_leaves_room_for_open_tenants(
+    monkeypatch, soft, hard, connections, raised_to
+):
+    import sys
+
+    limits = FakeLimits(soft, hard)
+    monkeypatch.setitem(sys.modules, "resource", limits)
+    assert serving.connection_limit() == connections
+    assert limits.limits == (raised_to, hard)
