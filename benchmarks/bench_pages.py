@@ -708,6 +708,7 @@ def serve(spec_file: str) -> None:
         "127.0.0.1",
         0,
         spec["threads"],
+        open_tenants=app.config["TENANT_ENGINE_CACHE_SIZE"],
     )
     print(f"running at http://127.0.0.1:{server.effective_port}/", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -201,7 +201,13 @@ def _serve(host: str, port: int, threads: int | None) -> None:
     threads = threads or int(app.config["SERVER_THREADS"])
     # The socket is bound before the address is printed, so whoever reads it can
     # connect at once (and --port 0 prints the port actually chosen).
-    server = make_server(app, host, port, threads)
+    server = make_server(
+        app,
+        host,
+        port,
+        threads,
+        open_tenants=app.config["TENANT_ENGINE_CACHE_SIZE"],
+    )
     click.echo(
         f"\nCRM Sandbox is running at http://{host}:{server.effective_port}/"
         "  (Ctrl+C to stop)"

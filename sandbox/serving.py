@@ -33,19 +33,23 @@ def tune_garbage_collection() -> None:
 #: waitress's default of 100 the server stopped accepting new ones, and the rest of
 #: the class waited until idle connections timed out.
 CONNECTION_LIMIT = 1000
-#: File descriptors kept for everything but connections: each open tenant holds
-#: three (its database, its write-ahead log and that log's index), see
-#: ``TENANT_ENGINE_CACHE_SIZE``, plus the control database, logs and uploads.
-RESERVED_FILES = 3 * 256 + 128
+#: Where ``select()`` is all there is (Windows), it watches at most 512 sockets.
+SELECT_CONNECTION_LIMIT = 500
+#: Files open beside connections and tenants: the control database, logs, uploads.
+OTHER_FILES = 128
+
+
+def reserved_files(open_tenants: int) -> int:
+    """Descriptors kept for everything but connections: each open tenant holds
+    three (its database, its write-ahead log and that log's index)."""
+    return 3 * open_tenants + OTHER_FILES
 
 
 def raise_file_limit(wanted: int) -> int:
     """Raise this process's soft limit on open files towards ``wanted`` (never
     past the hard limit); returns the soft limit now in force."""
-    try:
-        import resource
-    except ImportError:  # Windows: no such limit to raise
-        return wanted
+    import resource  # POSIX, as poll() is
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
@@ -57,15 +61,21 @@ def raise_file_limit(wanted: int) -> int:
     return wanted if soft == resource.RLIM_INFINITY else soft
 
 
-def connection_limit() -> int:
-    """How many connections this process can hold open beside its tenants."""
-    files = raise_file_limit(CONNECTION_LIMIT + RESERVED_FILES)
-    return max(100, min(CONNECTION_LIMIT, files - RESERVED_FILES))
+def connection_limit(open_tenants: int) -> int:
+    """How many connections this process can hold open beside ``open_tenants``."""
+    if not hasattr(select, "poll"):
+        return SELECT_CONNECTION_LIMIT
+    reserved = reserved_files(open_tenants)
+    files = raise_file_limit(CONNECTION_LIMIT + reserved)
+    return max(100, min(CONNECTION_LIMIT, files - reserved))
 
 
-def make_server(wsgi_app, host: str, port: int, threads: int) -> BaseWSGIServer:
+def make_server(
+    wsgi_app, host: str, port: int, threads: int, *, open_tenants: int
+) -> BaseWSGIServer:
     """A waitress server for ``wsgi_app`` with the socket bound (``port`` 0 picks a
-    free one: see ``effective_port``).
+    free one: see ``effective_port``), leaving files for ``open_tenants`` (the app's
+    ``TENANT_ENGINE_CACHE_SIZE``).
 
     It waits on its connections with ``poll()`` where the system has it: ``select()``
     cannot watch a descriptor numbered past 1023, and hundreds of connections and
@@ -78,6 +88,6 @@ def make_server(wsgi_app, host: str, port: int, threads: int) -> BaseWSGIServer:
         port=port,
         threads=threads,
         ident="crm-sandbox",
-        connection_limit=connection_limit(),
+        connection_limit=connection_limit(open_tenants),
         asyncore_use_poll=hasattr(select, "poll"),
     )

@@ -5,6 +5,10 @@ import gc
 import pytest
 
 from sandbox import serving
+from tests.live import LiveServer
+
+#: The open tenants a server leaves files for (the default cache size).
+OPEN_TENANTS = 256
 
 
 @pytest.fixture
@@ -18,7 +22,7 @@ def collector():
 
 def test_the_server_keeps_the_collector_off_start_up_objects(app, collector):
     assert gc.get_freeze_count() == 0
-    server = serving.make_server(app, "127.0.0.1", 0, 2)
+    server = serving.make_server(app, "127.0.0.1", 0, 2, open_tenants=OPEN_TENANTS)
     try:
         assert int(server.effective_port) > 0
         assert gc.get_freeze_count() > 10_000  # modules, the app, its URL map …
@@ -33,14 +37,13 @@ def test_a_class_of_idle_browser_connections_does_not_lock_out_the_next_student(
     """Browsers keep a page's connection open for minutes. Under waitress's default
     limit of 100 open connections, the 101st student's request was never answered."""
     import http.client
-    import threading
 
-    from waitress import wasyncore
-
-    server = serving.make_server(app, "127.0.0.1", 0, 2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    port = int(server.effective_port)
+    live = LiveServer(
+        app,
+        serving.make_server(app, "127.0.0.1", 0, 2, open_tenants=OPEN_TENANTS),
+    )
+    live.start()
+    port = live.port
     idle = []
     try:
         for _ in range(150):  # a class's browsers, each holding its last connection
@@ -55,15 +58,7 @@ def test_a_class_of_idle_browser_connections_does_not_lock_out_the_next_student(
     finally:
         for connection in idle:
             connection.close()
-
-        def close_everything() -> None:
-            server.close()
-            wasyncore.close_all(server._map)
-
-        server.trigger.pull_trigger(close_everything)
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
-    assert not thread.is_alive()
+        live.stop()
 
 
 class FakeLimits:
@@ -88,7 +83,7 @@ class FakeLimits:
     ("soft", "hard", "connections", "raised_to"),
     [
         (1024, 65536, serving.CONNECTION_LIMIT, 1896),  # raised: room for all
-        (1024, 1024, 1024 - serving.RESERVED_FILES, 1024),  # held: what fits
+        (1024, 1024, 1024 - serving.reserved_files(OPEN_TENANTS), 1024),  # held: fits
         (256, 256, 100, 256),  # never below waitress's own default
     ],
 )
@@ -99,5 +94,10 @@ def test_the_connection_limit_leaves_room_for_open_tenants(
 
     limits = FakeLimits(soft, hard)
     monkeypatch.setitem(sys.modules, "resource", limits)
-    assert serving.connection_limit() == connections
+    assert serving.connection_limit(OPEN_TENANTS) == connections
     assert limits.limits == (raised_to, hard)
+
+
+def test_without_poll_the_server_keeps_to_what_select_can_watch(monkeypatch):
+    monkeypatch.delattr(serving.select, "poll")
+    assert serving.connection_limit(OPEN_TENANTS) == serving.SELECT_CONNECTION_LIMIT
