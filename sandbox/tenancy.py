@@ -134,24 +134,32 @@ class _Gate:
 COMPILED_CACHE_SIZE = 1500
 
 
-def _initialised_sqlite_dialect() -> sa.Dialect:
-    """A SQLite dialect set up as a first connection sets it up."""
+@functools.cache
+def shared_statements() -> tuple[sa.Dialect, LRUCache]:
+    """The SQLite dialect every tenant engine runs through (set up as a first
+    connection sets it up) and the cache of statements compiled for it.
+
+    Every tenant database has the same schema, so every tenant engine compiles the
+    same statements. SQLAlchemy keys compiled statements by dialect object and gives
+    each engine its own cache, so hundreds of tenant engines would each compile and
+    keep a copy of every statement (about 1.5 MB a tenant). Instead all tenant
+    engines of the process share one dialect and one bounded cache: a statement is
+    compiled once. The ORM's own caches of the statements a flush writes (one per
+    mapped class, also keyed by dialect) then hold one entry per statement too,
+    where a dialect per app would add a set of entries for each app built.
+    """
     prototype = sa.create_engine("sqlite://", poolclass=NullPool)
     with prototype.connect():
         pass
     prototype.dispose()
-    return prototype.dialect
+    return prototype.dialect, LRUCache(COMPILED_CACHE_SIZE)
 
 
 class TenantRegistry:
     """Per-app engine cache (bounded LRU) and connection gates (``app.extensions``).
 
-    Every tenant database has the same schema, so every tenant engine compiles the
-    same statements. SQLAlchemy keys its compiled-statement cache by dialect object
-    and gives each engine its own cache, so hundreds of tenant engines would each
-    compile and keep a copy of every statement (about 1.5 MB a tenant). Instead the
-    engines share one dialect and one bounded cache: a statement is compiled once
-    for all tenants.
+    Tenant engines compile their statements once for all tenants (see
+    :func:`shared_statements`).
     """
 
     def __init__(
@@ -160,8 +168,7 @@ class TenantRegistry:
         self.max_engines = max_engines
         self.busy_timeout = busy_timeout
         self.reset_wait = reset_wait
-        self.dialect = _initialised_sqlite_dialect()
-        self.compiled_cache = LRUCache(COMPILED_CACHE_SIZE)
+        self.dialect, self.compiled_cache = shared_statements()
         self._engines: OrderedDict[tuple[str, bool], sa.Engine] = OrderedDict()
         self._gates: dict[str, _Gate] = {}
         self._lock = threading.Lock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from datetime import date
@@ -11,9 +12,10 @@ import sqlalchemy as sa
 
 from sandbox import tenancy
 from sandbox.extensions import db
-from sandbox.models.control import AuditEvent
+from sandbox.models.control import AuditEvent, Tenant
 from sandbox.models.crm import Account, AuditLog
 from sandbox.scenarios import build_scenario
+from tests.conftest import close_app, make_app
 from tests.helpers import make_account
 
 
@@ -236,6 +238,34 @@ def test_tenants_compile_a_statement_once_for_all(app, classroom):
         engines = [tenancy.handle_for(classroom.tenant(i)).engine for i in (0, 1)]
         assert engines[0] is not engines[1]
         assert engines[0].dialect is engines[1].dialect is registry.dialect
+
+
+def test_every_app_of_the_process_writes_tenants_with_one_set_of_statements(
+    app, classroom, tmp_path
+):
+    """The ORM keeps the statements a flush writes per class, keyed by dialect: a
+    second app (the suite builds hundreds) reuses them instead of adding its own."""
+    other = make_app(tmp_path / "other", create_schema=False)
+    shutil.copytree(app.instance_path, other.instance_path, dirs_exist_ok=True)
+    cache = Account.__mapper__._compiled_cache
+
+    def add_account(on, name: str) -> None:
+        with on.app_context():
+            tenant = db.session.get(Tenant, classroom.tenant_ids[0])
+            with tenancy.tenant_session(tenant) as session:
+                session.add(Account(name=name))
+                session.commit()
+
+    try:
+        add_account(app, "Written by the first app")
+        entries = len(cache)
+        add_account(other, "Written by the second app")
+        assert len(cache) == entries
+        registries = [a.extensions[tenancy.EXTENSION_KEY] for a in (app, other)]
+        assert registries[0].dialect is registries[1].dialect
+        assert registries[0].compiled_cache is registries[1].compiled_cache
+    finally:
+        close_app(other)
 
 
 def test_snapshot_and_restore(app, classroom):
