@@ -10,7 +10,7 @@ from sandbox import tenancy
 from sandbox.crm.display import currency, field_label, is_money, money, show_value
 from sandbox.crm.listing import PAGE_SIZES
 from sandbox.i18n import lazy_gettext as _l
-from sandbox.models.control import Role, Tenant
+from sandbox.models.control import Role
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
@@ -21,11 +21,8 @@ ROLE_LABELS = {
 
 def tenant_owner_name() -> str:
     """The name of the student whose CRM is open (for the read-only banner)."""
-    from sandbox.extensions import db
-
     handle = tenancy.current_handle()
-    tenant = db.session.get(Tenant, handle.tenant_id) if handle else None
-    return tenant.student.name if tenant else ""
+    return handle.student_name if handle else ""
 
 
 def icon(name: str, size: str | None = None) -> Markup:

@@ -32,7 +32,7 @@ import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +88,8 @@ class TenantHandle:
     timezone: str = "UTC"
     #: The month the course's fiscal year starts in (forecast periods follow it).
     fiscal_year_start: int = 1
+    #: Whose CRM a staff member is viewing (the read-only banner names them).
+    student_name: str = ""
 
 
 # --------------------------------------------------------------------------- engines
@@ -394,8 +396,16 @@ def viewable_tenant(user: User, tenant_id: int) -> Tenant | None:
     from sandbox.extensions import db
     from sandbox.models.control import Tenant
 
-    tenant = db.session.get(Tenant, tenant_id)
-    if tenant is None or not user.is_staff or not user.teaches(tenant.course):
+    if not user.is_staff:
+        return None
+    # Loaded with what every read-only page shows: the course (its time zone) and
+    # the student (the banner's name).
+    tenant = db.session.scalar(
+        sa.select(Tenant)
+        .where(Tenant.id == tenant_id)
+        .options(sa.orm.joinedload(Tenant.course), sa.orm.joinedload(Tenant.student))
+    )
+    if tenant is None or not user.teaches(tenant.course):
         return None
     return tenant
 
@@ -416,7 +426,8 @@ def _resolve_request_tenant() -> TenantHandle | None:
     if viewing is not None:
         tenant = viewable_tenant(current_user, viewing)
         if tenant is not None:
-            return handle_for(tenant, readonly=True)
+            handle = handle_for(tenant, readonly=True)
+            return replace(handle, student_name=tenant.student.name)
         session.pop(VIEWING_KEY, None)
     return None
 

@@ -141,3 +141,14 @@ def starts_without(*tables: str):
 def clear_deals(session: Session) -> None:
     """Empty the scenario's deals, for tests that need stages or products unused."""
     clear(session, "opportunity")
+
+
+def view_as_instructor(client, auth, classroom, index: int = 0) -> None:
+    """Log in as the classroom's instructor and open student ``index``'s CRM
+    read-only."""
+    auth.login(classroom.instructor)
+    tenant = classroom.tenant_ids[index]
+    response = client.post(
+        f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view"
+    )
+    assert response.status_code == 302

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from sandbox import tenancy
 from sandbox.models.crm import Account
-from tests.helpers import make_account
+from tests.helpers import make_account, view_as_instructor
 
 
 def account_names(app, tenant_getter):
@@ -79,15 +79,6 @@ def test_anonymous_users_are_sent_to_login(client, classroom):
     for url in ("/", "/crm/accounts/", "/instructor/", "/auth/profile"):
         response = client.get(url)
         assert response.status_code == 302 and "/auth/login" in response.location
-
-
-def view_as_instructor(client, auth, classroom, index=0):
-    auth.login(classroom.instructor)
-    tenant = classroom.tenant_ids[index]
-    response = client.post(
-        f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view"
-    )
-    assert response.status_code == 302
 
 
 def test_instructor_reads_a_students_crm(app, client, auth, classroom):

@@ -225,7 +225,7 @@ def test_delete_unlinks_lost_deals_only_when_asked(app, client, auth, classroom)
 
 
 def test_instructor_view_cannot_change_competitors(app, client, auth, classroom):
-    from tests.test_isolation import view_as_instructor
+    from tests.helpers import view_as_instructor
 
     view_as_instructor(client, auth, classroom)
     assert client.get("/crm/competitors/").status_code == 200

@@ -16,8 +16,7 @@ from sandbox.extensions import db
 from sandbox.models.crm import AuditLog
 from sandbox.models.crm.documents import Document, DocumentBlob, Folder
 from tests.conftest import close_app, make_app
-from tests.crm.test_kit import view_as_instructor
-from tests.helpers import starts_without
+from tests.helpers import starts_without, view_as_instructor
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

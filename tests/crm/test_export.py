@@ -204,7 +204,7 @@ def test_unknown_module_or_format_is_a_404(client, auth, classroom):
 
 
 def test_read_only_viewer_may_export_but_not_import(client, auth, classroom):
-    from tests.test_isolation import view_as_instructor
+    from tests.helpers import view_as_instructor
 
     view_as_instructor(client, auth, classroom)
     assert client.get("/crm/accounts/export.csv").status_code == 200

@@ -28,13 +28,7 @@ from sandbox.models.control import Role
 from sandbox.models.crm import Account, AuditLog, CodeItem, Contact, UnauditedWrite
 from sandbox.models.crm.leads import Lead
 from tests.conftest import close_app, make_app
-from tests.helpers import make_account, make_contact
-
-
-def view_as_instructor(client, auth, classroom, index: int = 0) -> None:
-    auth.login(classroom.instructor)
-    tenant = classroom.tenant_ids[index]
-    client.post(f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view")
+from tests.helpers import make_account, make_contact, view_as_instructor
 
 
 def list_urls(app) -> list[str]:
@@ -579,6 +573,31 @@ def test_the_read_only_workbench_speaks_of_the_student(app, client, auth, classr
         student = classroom.tenant(0).student.name
     assert f"The workbench of {student}, as they see it." in home
     assert "Welcome," not in home
+
+
+def test_a_read_only_page_looks_up_the_student_and_course_with_the_tenant(
+    app, client, auth, classroom
+):
+    """Three control-database statements a page: the instructor, the viewed tenant
+    with its course and student, and the instructor's courses."""
+    view_as_instructor(client, auth, classroom)
+    client.get("/crm/accounts/")  # the first page also sets up the tenant engine
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        control = db.engines[None]
+    sa.event.listen(control, "before_cursor_execute", keep)
+    try:
+        page = client.get("/crm/accounts/").get_data(as_text=True)
+    finally:
+        sa.event.remove(control, "before_cursor_execute", keep)
+    with app.app_context():
+        student = classroom.tenant(0).student.name
+    assert f"Read-only view of the CRM of {student}." in page
+    assert len(statements) == 3, statements
 
 
 def test_code_list_labels_follow_the_language(app):

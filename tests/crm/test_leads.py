@@ -23,7 +23,7 @@ from sandbox.models.crm import Account, AuditLog, Colleague, Contact
 from sandbox.models.crm.campaigns import Campaign
 from sandbox.models.crm.leads import Lead
 from sandbox.models.crm.sales import Opportunity, Stage, StageHistory
-from tests.helpers import make_account, make_contact
+from tests.helpers import make_account, make_contact, view_as_instructor
 
 SEEDED_LEADS = 40
 
@@ -709,9 +709,7 @@ def test_conversion_form_errors_show_beside_the_fields(app, client, auth, classr
 
 def test_an_instructor_viewing_read_only_cannot_convert(app, client, auth, classroom):
     lead = classroom.in_tenant(app, lambda s: copy_of(make_lead(s)))
-    auth.login(classroom.instructor)
-    tenant = classroom.tenant_ids[0]
-    client.post(f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view")
+    view_as_instructor(client, auth, classroom)
     page = client.get(f"/crm/leads/{lead.id}").get_data(as_text=True)
     assert "Read-only view" in page and "/convert" not in page
     assert client.get(f"/crm/leads/{lead.id}/convert").status_code == 403

@@ -15,7 +15,7 @@ from sandbox.models.crm import AuditLog, TenantInfo
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import LineItem, Opportunity, Quote, Stage, StageHistory
-from tests.helpers import make_account, make_contact
+from tests.helpers import make_account, make_contact, view_as_instructor
 
 TODAY = dt.date.today()
 
@@ -755,9 +755,7 @@ def test_an_instructor_sees_the_pipeline_read_only(app, client, auth, classroom)
     page = client.get("/crm/opportunities/pipeline").get_data(as_text=True)
     assert 'class="move-form' in page and 'data-writable="true"' in page
     auth.logout()
-    auth.login("teacher")
-    tenant = classroom.tenant_ids[0]
-    client.post(f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view")
+    view_as_instructor(client, auth, classroom)
     page = client.get("/crm/opportunities/pipeline").get_data(as_text=True)
     assert 'class="move-form' not in page and 'data-writable="false"' in page
     assert 'draggable="true"' not in page

@@ -285,7 +285,7 @@ def test_deleting_a_category_unlinks_its_products_when_asked(
 
 
 def test_instructor_view_cannot_change_products(app, client, auth, classroom):
-    from tests.test_isolation import view_as_instructor
+    from tests.helpers import view_as_instructor
 
     view_as_instructor(client, auth, classroom)
     assert client.get("/crm/products/").status_code == 200

@@ -23,6 +23,7 @@ from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.forecasts import Quota
 from sandbox.models.crm.leads import Lead
 from sandbox.models.crm.sales import Opportunity, Stage
+from tests.helpers import view_as_instructor
 
 TODAY = dt.date.today()
 
@@ -1044,9 +1045,7 @@ def test_the_workbench_shows_four_key_figures_with_small_charts(client, world, s
 
 def test_an_instructor_reads_a_students_reports(app, client, auth, classroom, world):
     auth.logout()
-    auth.login(classroom.instructor)
-    tenant = classroom.tenant_ids[0]
-    client.post(f"/instructor/courses/{classroom.course_id}/tenants/{tenant}/view")
+    view_as_instructor(client, auth, classroom)
     assert client.get("/crm/reports/cases").status_code == 200
     assert client.get("/crm/reports/cases/export.xlsx").status_code == 200
 

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sandbox.crm.registry import app_modules
 from sandbox.models.crm import Account, Colleague
 from sandbox.models.crm.saved_queries import SavedQuery
-from tests.crm.test_kit import list_urls, view_as_instructor
+from tests.crm.test_kit import list_urls
+from tests.helpers import view_as_instructor
 
 
 def table(page: str) -> tuple[list[str], list[str]]:

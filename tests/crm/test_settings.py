@@ -484,7 +484,7 @@ def test_a_colleague_who_owns_records_is_deactivated_not_deleted(
 def test_settings_are_refused_in_the_instructor_read_only_view(
     app, client, auth, classroom
 ):
-    from tests.test_isolation import view_as_instructor
+    from tests.helpers import view_as_instructor
 
     view_as_instructor(client, auth, classroom)
     for url in (
