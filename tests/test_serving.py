@@ -7,7 +7,7 @@ import pytest
 from sandbox import serving
 from tests.live import LiveServer
 
-#: The open tenants a server leaves files for (the default cache size).
+#: The open tenants the servers made here leave files for.
 OPEN_TENANTS = 256
 
 

@@ -245,8 +245,8 @@ def test_every_app_of_the_process_writes_tenants_with_one_set_of_statements(
 ):
     """The ORM keeps the statements a flush writes per class, keyed by dialect: a
     second app (the suite builds hundreds) reuses them instead of adding its own."""
+    shutil.copytree(app.instance_path, tmp_path / "other")
     other = make_app(tmp_path / "other", create_schema=False)
-    shutil.copytree(app.instance_path, other.instance_path, dirs_exist_ok=True)
     cache = Account.__mapper__._compiled_cache
 
     def add_account(on, name: str) -> None:
