@@ -356,9 +356,7 @@ def render_rows(
     """
     columns = module.columns if columns is None else columns
     renderers = [_cell_renderer(module, c) for c in columns]
-    opening = [
-        '<td class="text-end">' if c.kind in NUMERIC else "<td>" for c in columns
-    ]
+    opening = [_cell_opening(c) for c in columns]
     rows = []
     for record in records:
         cells = "".join(
@@ -367,6 +365,15 @@ def render_rows(
         )
         rows.append((record, Markup(cells)))  # noqa: S704 - built from escaped parts
     return rows
+
+
+def _cell_opening(col: ListColumn) -> str:
+    """Numbers align right; numbers and dates never break over two lines."""
+    if col.kind in NUMERIC:
+        return '<td class="text-end text-nowrap">'
+    if col.kind in ("date", "datetime"):
+        return '<td class="text-nowrap">'
+    return "<td>"
 
 
 def _text(value: Any) -> str:

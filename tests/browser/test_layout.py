@@ -1,4 +1,5 @@
-"""Layout in a real browser: long names wrap, phones see content first, pickers work."""
+"""Layout in a real browser: long names wrap, labels and numbers never break, phones
+see content first, pickers work."""
 
 from __future__ import annotations
 
@@ -112,3 +113,55 @@ def test_the_record_picker_finds_an_account_as_you_type(page, live_server, login
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(r"/crm/contacts/\d+$"))
     expect(page.locator("main")).to_contain_text(first)
+
+
+#: The elements matching a selector whose text the browser broke over two lines.
+WRAPPED_SCRIPT = """selector => {
+  const wrapped = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.offsetParent === null) continue;
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    const rects = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.textContent.trim() || node.parentElement.closest('.visually-hidden')) {
+        continue;
+      }
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      rects.push(...[...range.getClientRects()].filter(r => r.width > 0));
+    }
+    // A new line starts below the middle of the line before it.
+    rects.sort((a, b) => a.top - b.top);
+    let lines = 0, last = null;
+    for (const rect of rects) {
+      if (last === null || rect.top > (last.top + last.bottom) / 2) {
+        lines += 1;
+        last = rect;
+      }
+    }
+    if (lines > 1) wrapped.push(`${el.innerText.trim()} (${lines} lines)`);
+  }
+  return wrapped;
+}"""
+
+
+#: Button labels, and the numbers and dates of list tables.
+NEVER_WRAPPED = "main .btn, main .nav-link, main td.text-end, main td.text-nowrap"
+
+
+def test_chinese_labels_numbers_and_dates_stay_on_one_line_on_every_module_page(
+    page, live_server, login
+):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    login("xuesheng1")  # a Chinese course's student: the pages speak Chinese
+    sidebar = page.locator("#sidebar a[href^='/']")
+    paths = ["/", *dict.fromkeys(a.get_attribute("href") for a in sidebar.all())]
+    assert len(paths) > 15, paths  # every module of the registry, and more
+    wrapped = {}
+    for path in paths:
+        page.goto(live_server.url_for(path))
+        page.wait_for_load_state("load")
+        found = page.evaluate(WRAPPED_SCRIPT, NEVER_WRAPPED)
+        if found:
+            wrapped[path] = found
+    assert wrapped == {}

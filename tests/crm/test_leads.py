@@ -100,7 +100,8 @@ def test_list_shows_the_columns_with_status_and_rating_badges(
     for header in ("Lead name", "Company", "Lead status", "Rating", "Lead source"):
         assert header in page
     assert ">Owner<" in page and ">Created on " in page
-    assert re.search(r"<td>[A-Z][a-z]{2} \d{1,2}, 20\d\d</td>", page)  # the date
+    date_cell = r'<td class="text-nowrap">[A-Z][a-z]{2} \d{1,2}, 20\d\d</td>'
+    assert re.search(date_cell, page)  # a date, whole on one line
     assert '<span class="badge text-bg-info">New</span>' in page
     assert re.search(r'badge text-bg-(danger|warning|info)">(Hot|Warm|Cold)<', page)
     newest = classroom.in_tenant(
