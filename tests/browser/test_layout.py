@@ -145,8 +145,11 @@ WRAPPED_SCRIPT = """selector => {
 }"""
 
 
-#: Button labels, and the numbers and dates of list tables.
-NEVER_WRAPPED = "main .btn, main .nav-link, main td.text-end, main td.text-nowrap"
+#: Button labels, the numbers and dates of list tables, the pipeline's sums.
+NEVER_WRAPPED = (
+    "main .btn, main .nav-link, main td.text-end, main td.text-nowrap,"
+    " main .kanban-summary dd"
+)
 
 
 def test_chinese_labels_numbers_and_dates_stay_on_one_line_on_every_module_page(
@@ -157,6 +160,7 @@ def test_chinese_labels_numbers_and_dates_stay_on_one_line_on_every_module_page(
     sidebar = page.locator("#sidebar a[href^='/']")
     paths = ["/", *dict.fromkeys(a.get_attribute("href") for a in sidebar.all())]
     assert len(paths) > 15, paths  # every module of the registry, and more
+    paths.append("/crm/opportunities/pipeline")  # columns of figures, side by side
     wrapped = {}
     for path in paths:
         page.goto(live_server.url_for(path))
