@@ -368,10 +368,11 @@ def render_rows(
 
 
 def _cell_opening(col: ListColumn) -> str:
-    """Numbers align right; numbers and dates never break over two lines."""
+    """Numbers align right; numbers, dates and ``nowrap`` columns never break over
+    two lines."""
     if col.kind in NUMERIC:
         return '<td class="text-end text-nowrap">'
-    if col.kind in ("date", "datetime"):
+    if col.nowrap or col.kind == "date":
         return '<td class="text-nowrap">'
     return "<td>"
 

@@ -43,6 +43,8 @@ class ListColumn:
     :param codes: the code list of a ``code`` column
     :param ref: the module key of a ``ref`` column's record
     :param attr: the record attribute shown, when it is not ``key``
+    :param nowrap: the value never breaks over two lines (record numbers, codes);
+        numbers and dates never do
     """
 
     key: str
@@ -53,6 +55,7 @@ class ListColumn:
     codes: str | None = None
     ref: str | None = None
     attr: str | None = None
+    nowrap: bool = False
 
     def read(self, record: Any) -> Any:
         if self.value is not None:

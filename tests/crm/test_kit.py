@@ -630,6 +630,41 @@ def test_every_list_cell_shows_its_records_value(app, client, auth, classroom):
                         assert td, (module.key, col.key, value)
 
 
+def test_numbers_dates_and_record_numbers_never_break_in_a_list(app, classroom):
+    """A narrow column may wrap a name, never "178,752.0 / 0" or "CS-2026- / 000080"."""
+    from flask_login import login_user
+
+    from sandbox.auth.service import get_user
+    from sandbox.crm.listing import NUMERIC, render_rows
+
+    unbroken = {}
+    with app.test_request_context():
+        login_user(get_user("alice"))
+        for module in app_modules():
+            record = db.session.scalars(sa.select(module.model).limit(1)).first()
+            if record is None:
+                continue
+            [(_, cells)] = render_rows(module, [record])
+            openings = re.findall(r"<td[^>]*>", str(cells))
+            for col, opening in zip(module.columns, openings, strict=True):
+                kept = 'class="text-end text-nowrap"' in opening or (
+                    'class="text-nowrap"' in opening
+                )
+                expected = col.kind in NUMERIC or col.kind == "date" or col.nowrap
+                assert kept == expected, (module.key, col.key, opening)
+                if col.nowrap:
+                    unbroken[module.key] = col.key
+    numbered = {
+        "calendar",
+        "cases",
+        "contracts",
+        "forecasts",
+        "sales_orders",
+        "products",
+    }
+    assert numbered <= set(unbroken), unbroken
+
+
 @pytest.mark.parametrize("locale", ["en", "zh_Hans_CN"])
 def test_money_is_written_as_babel_writes_it_in_every_supported_language(app, locale):
     from decimal import Decimal

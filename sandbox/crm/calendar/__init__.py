@@ -24,7 +24,12 @@ MODULE = register_module(
         id_arg="entry_id",
         search=(DiaryEntry.notes,),
         columns=(
-            column(DiaryEntry.day, kind="link", value=lambda entry: entry.display_name),
+            column(
+                DiaryEntry.day,
+                kind="link",
+                value=lambda entry: entry.display_name,
+                nowrap=True,
+            ),
             column(DiaryEntry.notes),
         ),
         default_sort="day",

@@ -119,7 +119,7 @@ MODULE = register_module(
         id_arg="case_id",
         search=(Case.number, Case.subject),
         columns=(
-            column(Case.number, kind="link"),
+            column(Case.number, kind="link", nowrap=True),
             column(Case.subject),
             column(
                 Case.account_id,

@@ -97,7 +97,7 @@ MODULE = register_module(
         id_arg="contract_id",
         search=(Contract.number, Contract.title),
         columns=(
-            column(Contract.number, kind="link"),
+            column(Contract.number, kind="link", nowrap=True),
             column(Contract.title),
             column(
                 Contract.account_id,

@@ -48,6 +48,7 @@ MODULE = register_module(
                 kind="link",
                 value=lambda s: s.period_label,
                 label=_l("Submission"),
+                nowrap=True,
             ),
             column(ForecastSubmission.period_kind, key="kind"),
             column(

@@ -93,7 +93,7 @@ MODULE = register_module(
         id_arg="order_id",
         search=(SalesOrder.number,),
         columns=(
-            column(SalesOrder.number, kind="link"),
+            column(SalesOrder.number, kind="link", nowrap=True),
             column(
                 SalesOrder.account_id,
                 key="account",

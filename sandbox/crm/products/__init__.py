@@ -26,7 +26,7 @@ MODULE = register_module(
         search=(Product.code, Product.name, Product.description),
         default_sort="code",
         columns=(
-            column(Product.code, kind="link"),
+            column(Product.code, kind="link", nowrap=True),
             column(Product.name),
             column(
                 Product.category_id,
