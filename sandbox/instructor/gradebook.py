@@ -88,7 +88,7 @@ def assign_lesson(
     if lesson_id not in lessons:
         raise CourseError(_("Unknown lesson %(lesson)s.", lesson=lesson_id), "lesson")
     lesson = lessons[lesson_id]
-    if lesson.scenarios and course.scenario not in lesson.scenarios:
+    if not lesson.fits(course.scenario):
         raise CourseError(
             _(
                 "The lesson %(lesson)s does not work with the course's scenario "

@@ -545,7 +545,7 @@ def _lesson_choices(course: Course) -> list[tuple[str, str]]:
     return [
         (lesson.id, lesson.title_in(lang))
         for lesson in load_lessons().values()
-        if not lesson.scenarios or course.scenario in lesson.scenarios
+        if lesson.fits(course.scenario)
     ]
 
 

@@ -96,6 +96,21 @@ class Lesson:
     def title_in(self, lang: str) -> str:
         return in_language(self.title, lang)
 
+    def fits(self, scenario: str) -> bool:
+        """Whether a course on ``scenario`` can do the lesson: the lesson names the
+        scenario by its id or by one of its aliases (``default`` is
+        ``b2b-software``), or names none."""
+        if not self.scenarios:
+            return True
+        from sandbox.scenarios import SCENARIOS
+
+        def canonical(name: str) -> str:
+            known = SCENARIOS.get(name)
+            return known.id if known is not None else name
+
+        wanted = canonical(scenario)
+        return any(canonical(name) == wanted for name in self.scenarios)
+
     def step(self, step_id: str) -> Step:
         """:raise KeyError: the lesson has no such step."""
         for step in self.steps:

@@ -12,6 +12,9 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from sandbox.extensions import db
+from sandbox.instructor.gradebook import assign_lesson
+from sandbox.instructor.service import CourseError
+from sandbox.models.control import Course, Role
 from sandbox.models.labs import CheckAttempt, LessonAssignment, StepResult
 from tests.helpers import make_account
 
@@ -63,6 +66,35 @@ def test_a_due_date_is_entered_in_the_course_time_zone(app, client, auth, classr
     with app.app_context():
         rows = db.session.scalars(sa.select(LessonAssignment)).all()
         assert [(r.lesson_id, r.due_at) for r in rows] == [("accounts-basics", None)]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "offered"),
+    [
+        ("b2b-software", True),  # the lessons name it by its alias, "default"
+        ("telecom-service", True),  # "default-zh"
+        ("precision-moulds", False),  # a lesson no one wrote for it
+    ],
+)
+def test_a_lesson_is_offered_to_courses_on_its_scenarios_by_id_or_alias(
+    app, client, auth, scenario, offered
+):
+    from tests.helpers import make_course, make_user
+
+    with app.app_context():
+        teacher = make_user("teacher", Role.INSTRUCTOR)
+        course_id = make_course("NEW1", scenario=scenario, instructors=[teacher]).id
+    auth.login("teacher")
+    page = client.get(f"/instructor/courses/{course_id}/lessons")
+    assert ('value="accounts-basics"' in page.get_data(as_text=True)) == offered
+    assign(client, course_id, "accounts-basics")
+    with app.app_context():
+        assigned = db.session.scalars(sa.select(LessonAssignment.lesson_id)).all()
+        assert assigned == (["accounts-basics"] if offered else [])
+        course = db.session.get(Course, course_id)
+        if not offered:  # the service refuses what the page does not offer
+            with pytest.raises(CourseError, match="does not work with"):
+                assign_lesson(course, "accounts-basics", None)
 
 
 def test_grading_the_class_from_the_page_fills_the_heatmap(app, client, assigned):
