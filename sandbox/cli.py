@@ -132,8 +132,11 @@ def _demo_user(
 
 def build_demo() -> tuple[str | None, list[Course]]:
     """The demo: an instructor and two courses, one on an English scenario and one
-    on a Chinese one, each with students whose tenants are provisioned."""
+    on a Chinese one, each with students whose tenants are provisioned and every
+    lesson that fits its scenario assigned (in lesson order, no due date)."""
+    from sandbox.instructor.gradebook import assign_lesson
     from sandbox.instructor.service import create_course, enroll
+    from sandbox.labs.service import available_lessons
 
     admin_password = initialise()
     instructor = _demo_user("instructor", Role.INSTRUCTOR, "Demo Instructor")
@@ -149,6 +152,9 @@ def build_demo() -> tuple[str | None, list[Course]]:
             course = create_course(
                 name, code, scenario=scenario, instructors=[instructor]
             )
+            for lesson in available_lessons().values():
+                if lesson.fits(course.scenario):
+                    assign_lesson(course, lesson.id, None, actor=instructor)
         with click.progressbar(students, label=f"Provisioning {code}") as bar:
             for student in bar:
                 enroll(course, student)

@@ -8,8 +8,12 @@ import sqlalchemy as sa
 
 from sandbox import tenancy
 from sandbox.extensions import db
+from sandbox.instructor.gradebook import assignments
+from sandbox.labs.lessons import load_lessons
+from sandbox.labs.service import assigned_lessons
 from sandbox.models.control import Course, Role, Tenant, User
 from sandbox.models.crm import Account
+from sandbox.models.labs import LessonAssignment
 from tests.helpers import make_account
 
 
@@ -52,11 +56,22 @@ def test_demo_sets_up_a_class_without_serving(app, runner):
             with tenancy.tenant_session(tenant) as session:
                 names = session.scalars(sa.select(Account.name)).all()
                 assert names and all("有限公司" in name for name in names)
+        # Both courses have every shipped lesson assigned, in lesson order, so a
+        # student of the demo finds the labs waiting.
+        lesson_ids = list(load_lessons())
+        assert len(lesson_ids) > 10
+        for demo_course in (course, chinese):
+            assigned = [a.lesson_id for a in assignments(demo_course)]
+            assert assigned == lesson_ids, demo_course.code
+            shown = assigned_lessons(demo_course.tenants[0])
+            assert [p.lesson.id for p in shown] == lesson_ids
     assert "xuesheng1" in result.output
     again = runner.invoke(args=["demo", "--no-serve"])  # idempotent
     assert again.exit_code == 0, again.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Tenant.id))) == 10
+        total = db.session.scalar(sa.select(sa.func.count(LessonAssignment.id)))
+        assert total == 2 * len(lesson_ids)
 
 
 def test_user_create_and_password(app, runner):
