@@ -208,6 +208,10 @@ def update_course(
     _scenario(scenario)
     timezone = check_timezone(timezone)
     fiscal_year_start = _check_fiscal_month(fiscal_year_start)
+    from sandbox.scenarios import canonical_id
+
+    if canonical_id(scenario) == canonical_id(course.scenario):
+        scenario = course.scenario  # the same scenario, by its new id or an alias
     scenario_changed = scenario != course.scenario
     if scenario_changed:
         reason = scenario_locked_reason(course)

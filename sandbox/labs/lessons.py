@@ -102,14 +102,10 @@ class Lesson:
         ``b2b-software``), or names none."""
         if not self.scenarios:
             return True
-        from sandbox.scenarios import SCENARIOS
+        from sandbox.scenarios import canonical_id
 
-        def canonical(name: str) -> str:
-            known = SCENARIOS.get(name)
-            return known.id if known is not None else name
-
-        wanted = canonical(scenario)
-        return any(canonical(name) == wanted for name in self.scenarios)
+        wanted = canonical_id(scenario)
+        return any(canonical_id(name) == wanted for name in self.scenarios)
 
     def step(self, step_id: str) -> Step:
         """:raise KeyError: the lesson has no such step."""

@@ -21,7 +21,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from sandbox.scenarios.builder import build_scenario
-from sandbox.scenarios.spec import Scenario, ScenarioError, all_scenarios, get
+from sandbox.scenarios.spec import (
+    Scenario,
+    ScenarioError,
+    all_scenarios,
+    canonical_id,
+    get,
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,7 @@ __all__ = [
     "available",
     "build_scenario",
     "built_from",
+    "canonical_id",
     "default_for",
     "facts",
     "get",

@@ -462,5 +462,12 @@ def get(scenario_id: str) -> Scenario:
         ) from None
 
 
+def canonical_id(name: str) -> str:
+    """The id of the scenario ``name`` names, by id or by alias (``default`` is
+    ``b2b-software``); an unknown name is its own."""
+    scenario = all_scenarios().get(name)
+    return scenario.id if scenario is not None else name
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -227,6 +227,32 @@ def test_the_scenario_is_locked_once_a_student_has_started(
         assert {t.scenario for t in course.tenants} == {"default"}
 
 
+def test_a_started_course_on_an_old_scenario_name_keeps_its_scenario_when_edited(
+    app, client, auth, classroom
+):
+    """The edit form offers scenarios by id (b2b-software); a course created when
+    the scenario was called "default" is on the same one, so saving the form is no
+    scenario change: nothing is refused or rebuilt."""
+    with app.app_context():
+        tenant = classroom.tenant(0)
+        with tenancy.tenant_session(tenant) as session:
+            make_account(session, name="Started")
+    auth.login("teacher")
+    response = client.post(
+        f"/instructor/courses/{classroom.course_id}/edit",
+        data=edit_data(name="CRM 101 (autumn)", scenario="b2b-software"),
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "can no longer change" not in page and "rebuilt" not in page
+    with app.app_context():
+        course = db.session.get(Course, classroom.course_id)
+        assert (course.name, course.scenario) == ("CRM 101 (autumn)", "default")
+        with tenancy.tenant_session(course.tenants[0]) as session:
+            names = session.scalars(sa.select(Account.name)).all()
+        assert "Started" in names  # the student's work is still there
+
+
 def test_an_archived_course_is_hidden_read_only_and_restorable(
     app, client, auth, classroom
 ):
