@@ -723,25 +723,25 @@ def test_a_record_picker_refuses_ids_no_record_can_have(
 def test_two_creates_of_one_name_at_the_same_moment_make_one_account(
     app, classroom, monkeypatch
 ):
-    """Both saves pass the duplicate check before either commits (a barrier holds
-    them there); the unique name key still lets only one through."""
+    """Both saves pass the duplicate checks before either commits (a barrier holds
+    them after the last one); the unique name key still lets only one through."""
     import threading
 
     from sandbox import tenancy
     from sandbox.crm.accounts import service
 
     barrier = threading.Barrier(2, timeout=30)
-    checked = service.find_same_name
+    checked = service.similar_accounts
     waited = threading.local()
 
-    def check_then_wait(session, name, exclude_id=None):
-        found = checked(session, name, exclude_id)
+    def check_then_wait(session, name, *args, **kwargs):
+        found = checked(session, name, *args, **kwargs)
         if not getattr(waited, "done", False):  # hold only each save's first check
             waited.done = True
             barrier.wait()
         return found
 
-    monkeypatch.setattr(service, "find_same_name", check_then_wait)
+    monkeypatch.setattr(service, "similar_accounts", check_then_wait)
     outcomes: list[str] = []
 
     def create(spelling: str) -> None:
