@@ -20,6 +20,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 
 from sandbox.labs.render import template_environment
+from sandbox.scenarios.spec import data_root
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,8 +36,9 @@ LESSON_KEYS = frozenset(
 STEP_KEYS = frozenset(
     {"id", "title", "instructions", "hints", "points", "checks", "answer_label"}
 )
-#: Where lessons live when the app does not say otherwise: the repository's top level.
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "lessons"
+#: Where lessons live when the app does not say otherwise: beside the package in a
+#: checkout, under ``<prefix>/share/crm-sandbox`` in an installed copy.
+DEFAULT_DIRECTORY = data_root("lessons")
 
 
 class LessonError(ValueError):

@@ -63,8 +63,8 @@ class ScenarioError(ValueError):
 
 
 def data_root(name: str) -> Path:
-    """The folder ``scenarios`` or ``seed_data``: beside the package in a checkout,
-    under ``<prefix>/share/crm-sandbox`` in an installed copy."""
+    """The folder ``lessons``, ``scenarios`` or ``seed_data``: beside the package in a
+    checkout, under ``<prefix>/share/crm-sandbox`` in an installed copy."""
     for base in (PACKAGE_ROOT, SHARE):
         if (base / name).is_dir():
             return base / name
