@@ -1040,7 +1040,7 @@ def test_the_workbench_shows_four_key_figures_with_small_charts(client, world, s
         "'assigned','in_progress','pending_customer','escalated','suspended')"
     )[0][0]
     cases = home.split('id="figure-cases"')[1].split("</section>")[0]
-    assert re.search(rf'fs-4 fw-semibold">{open_cases}\b', cases)
+    assert re.search(rf'class="figure-value">{open_cases}\b', cases)
 
 
 def test_an_instructor_reads_a_students_reports(app, client, auth, classroom, world):
