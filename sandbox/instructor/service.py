@@ -201,6 +201,8 @@ def update_course(
 ) -> bool:
     """Change a course's settings; returns whether its scenario changed (then the
     caller commits and calls :func:`reprovision`). Archived courses are read-only."""
+    from sandbox.scenarios import canonical_id
+
     ensure_writable(course)
     if not (name or "").strip():
         raise CourseError(_("A course needs a name."), "name")
@@ -208,8 +210,6 @@ def update_course(
     _scenario(scenario)
     timezone = check_timezone(timezone)
     fiscal_year_start = _check_fiscal_month(fiscal_year_start)
-    from sandbox.scenarios import canonical_id
-
     if canonical_id(scenario) == canonical_id(course.scenario):
         scenario = course.scenario  # the same scenario, by its new id or an alias
     scenario_changed = scenario != course.scenario

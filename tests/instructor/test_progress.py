@@ -16,7 +16,7 @@ from sandbox.instructor.gradebook import assign_lesson
 from sandbox.instructor.service import CourseError
 from sandbox.models.control import Course, Role
 from sandbox.models.labs import CheckAttempt, LessonAssignment, StepResult
-from tests.helpers import make_account
+from tests.helpers import make_account, make_course, make_user
 
 
 def assign(client, course_id, lesson, date="", time=""):
@@ -79,8 +79,6 @@ def test_a_due_date_is_entered_in_the_course_time_zone(app, client, auth, classr
 def test_a_lesson_is_offered_to_courses_on_its_scenarios_by_id_or_alias(
     app, client, auth, scenario, offered
 ):
-    from tests.helpers import make_course, make_user
-
     with app.app_context():
         teacher = make_user("teacher", Role.INSTRUCTOR)
         course_id = make_course("NEW1", scenario=scenario, instructors=[teacher]).id
