@@ -1,14 +1,18 @@
 """The app's form base speaks WTForms' own messages in the page's language, and its
 integer field refuses numbers no column can hold."""
 
+from html.parser import HTMLParser
+
 import pytest
 import sqlalchemy as sa
+from flask import url_for
 from flask_babel import force_locale
 from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup
 from wtforms.validators import NumberRange, Optional
 
+from sandbox.crm.registry import app_modules
 from sandbox.forms import (
     Form,
     IntegerField,
@@ -110,3 +114,68 @@ def test_widgets_write_their_attributes_with_the_apps_html_params(app):
             'name="count" type="number" value="7">'
         )
         assert str(form.count.label) == '<label for="count">Count</label>'
+
+
+class _References(HTMLParser):
+    """Every id on a page, and every id an attribute points at."""
+
+    POINTERS = ("for", "aria-describedby", "aria-labelledby", "aria-controls", "list")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.wanted: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.add(value)
+            elif name in self.POINTERS:
+                self.wanted += [(tag, name, v) for v in (value or "None").split()]
+
+
+def dangling_references(html: str) -> list[tuple[str, str, str]]:
+    parser = _References()
+    parser.feed(html)
+    return [ref for ref in parser.wanted if ref[2] not in parser.ids]
+
+
+def test_every_form_points_screen_readers_only_at_text_on_the_page(
+    app, client, auth, classroom
+):
+    """Labels, errors and help texts a field names exist: with errors and without."""
+
+    def check(urls: list[str]) -> int:
+        described = 0
+        for url in urls:
+            posts = "POST" in app.url_map.bind("localhost").allowed_methods(url)
+            responses = [client.get(url)] + (
+                [client.post(url, data={})] if posts else []
+            )
+            for response in responses:
+                # 422: a refused upload shows its form again with the errors
+                assert response.status_code in (200, 422), (
+                    url,
+                    response.request.method,
+                )
+                html = response.get_data(as_text=True)
+                assert dangling_references(html) == [], url
+                described += html.count("aria-describedby=")
+        return described
+
+    with app.test_request_context():
+        pages = [
+            url_for(f"{module.key}.create")
+            for module in app_modules()
+            if f"{module.key}.create" in app.view_functions
+        ]
+    assert len(pages) >= 10
+    auth.login("alice")
+    described = check(pages)
+    auth.logout()
+    auth.login(classroom.instructor)
+    course = classroom.course_id
+    described += check(
+        ["/instructor/courses/new", f"/instructor/courses/{course}/students/new"]
+    )
+    assert described >= 20  # the empty submissions' errors are described
