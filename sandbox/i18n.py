@@ -48,11 +48,12 @@ def get_locale() -> str:
 
 
 def get_timezone() -> str | None:
-    """The time zone of the course whose CRM is open; else the app's default."""
+    """The time zone of the course whose CRM or instructor page is open; else the
+    app's default."""
     from sandbox.tenancy import current_handle
 
     handle = current_handle()
-    return handle.timezone if handle is not None else None
+    return handle.timezone if handle is not None else g.get("course_timezone")
 
 
 def _translations():

@@ -5,6 +5,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -45,6 +46,7 @@ from sandbox.instructor.service import (
     roster,
     scenario_choices,
     scenario_locked_reason,
+    scenario_name,
     update_course,
 )
 from sandbox.labs.grading import grade_course
@@ -57,6 +59,8 @@ def _course_or_404(course_id: int) -> Course:
     course = db.session.get(Course, course_id)
     if course is None or not current_user.teaches(course):
         abort(404)
+    # The course's pages show their times in the course's time zone.
+    g.course_timezone = course.timezone
     return course
 
 
@@ -83,6 +87,9 @@ def _student_or_404(course: Course, student_id: int) -> User:
     if enrollment is None:
         abort(404)
     return enrollment.student
+
+
+bp.add_app_template_filter(scenario_name, "scenario_name")
 
 
 @bp.route("/")

@@ -69,6 +69,15 @@ def _scenario(scenario_id: str) -> ScenarioChoice:
     )
 
 
+def scenario_name(scenario_id: str) -> str:
+    """The name of the scenario ``scenario_id`` in the page's language (its id if
+    the scenario is no longer installed)."""
+    try:
+        return _scenario(scenario_id).name
+    except CourseError:
+        return scenario_id
+
+
 def check_timezone(timezone: str) -> str:
     """``timezone`` if it is an IANA time zone name, else a :class:`CourseError`."""
     timezone = (timezone or "").strip()

@@ -85,6 +85,25 @@ def test_a_chinese_course_shows_times_in_shanghai_unless_it_says_otherwise(app):
             create_course("Nowhere", "XX1", timezone="Mars/Olympus")
 
 
+def test_a_course_page_shows_its_times_in_the_course_time_zone(
+    app, client, auth, classroom
+):
+    import datetime as dt
+
+    from sandbox.models.control import Tenant
+
+    with app.app_context():
+        db.session.get(Course, classroom.course_id).timezone = "Asia/Shanghai"
+        tenant = db.session.get(Tenant, classroom.tenant_ids[0])
+        tenant.created_at = dt.datetime(2026, 3, 1, 23, 30)  # UTC
+        db.session.commit()
+    auth.login("teacher")
+    page = client.get(f"/instructor/courses/{classroom.course_id}").get_data(
+        as_text=True
+    )
+    assert "Mar 2, 2026, 7:30:00" in page and "Mar 1, 2026" not in page
+
+
 # ------------------------------------------------------------- courses in the UI
 
 
@@ -111,6 +130,30 @@ def test_an_instructor_creates_a_course_and_teaches_it(app, client, auth, classr
         assert course.fiscal_year_start == 4
         assert [u.username for u in course.instructors] == ["teacher"]
     assert "销售管理" in client.get("/instructor/").get_data(as_text=True)
+
+
+def test_course_pages_name_the_scenario_in_the_instructors_language(
+    client, auth, classroom
+):
+    auth.login("teacher")
+    client.post(
+        "/instructor/courses/new",
+        data={
+            "name": "Telecom",
+            "code": "TEL-1",
+            "scenario": "telecom-service",
+            "timezone": "",
+            "fiscal_year_start": "1",
+        },
+    )
+    pages = ("/instructor/", f"/instructor/courses/{classroom.course_id}")
+    for url in pages:
+        assert "Northbeam Software" in client.get(url).get_data(as_text=True)
+    assert "City Telecom business-customer centre" in client.get(
+        "/instructor/"
+    ).get_data(as_text=True)
+    client.post("/language", data={"language": "zh"})
+    assert "城市通信" in client.get("/instructor/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sandbox.auth.service import get_user
 from sandbox.extensions import db
 from sandbox.models.control import Course, Role, User
-from tests.helpers import make_user
+from tests.helpers import make_course, make_user
 
 GOOD = (
     "username,name,email,password\n"
@@ -246,6 +246,18 @@ def test_adding_one_student_shows_their_password_once(app, client, auth, classro
     assert "This student is in the course already." in page
     page = client.post(url, data={"username": "teacher"}).get_data(as_text=True)
     assert "belongs to an instructor" in page
+
+
+def test_the_class_reset_is_offered_once_a_crm_is_built(app, client, auth, classroom):
+    with app.app_context():
+        teacher = db.session.scalar(sa.select(User).filter_by(username="teacher"))
+        course_id = make_course("NEW-1", instructors=[teacher]).id
+    auth.login("teacher")
+    page = upload(client, course_id, GOOD.encode()).get_data(as_text=True)
+    course_page = f"/instructor/courses/{course_id}"
+    assert "Reset the whole class" not in client.get(course_page).get_data(as_text=True)
+    build_crms(client, page)
+    assert "Reset the whole class" in client.get(course_page).get_data(as_text=True)
 
 
 def test_the_new_students_crms_are_built_after_the_passwords_page(
