@@ -37,6 +37,17 @@ def test_the_admin_creates_an_instructor_with_a_generated_password(
     assert "wang.laoshi" in listing and "alice" not in listing
 
 
+def test_only_the_admin_has_users_in_the_top_bar(app, client, auth, classroom):
+    with app.app_context():
+        make_user("root", Role.ADMIN)
+    users_link = re.compile(r'<a class="nav-link[^"]*" href="/admin/users">Users</a>')
+    for username, shown in (("root", True), ("teacher", False), ("alice", False)):
+        auth.login(username)
+        page = client.get("/labs/").get_data(as_text=True)
+        assert bool(users_link.search(page)) is shown, username
+        auth.logout()
+
+
 def test_a_taken_username_is_refused_beside_the_field(app, client, auth, classroom):
     with app.app_context():
         make_user("root", Role.ADMIN)
