@@ -292,8 +292,11 @@ def gradebook(course: Course) -> tuple[list[Lesson], list[GradebookRow]]:
     return lessons, rows
 
 
-def _number(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else round(value, 2)
+def _number(value: float, places: int = 2) -> float | int:
+    """``value`` to ``places`` decimals, a whole number without any (``10``, not
+    ``10.0``)."""
+    value = round(value, places)
+    return int(value) if float(value).is_integer() else value
 
 
 def gradebook_csv(course: Course) -> bytes:
@@ -328,9 +331,14 @@ def gradebook_csv(course: Course) -> bytes:
 
 
 def detail_csv(course: Course) -> bytes:
-    """One row per student and step of every assigned lesson."""
+    """One row per student and step of every assigned lesson; its times in the
+    course's time zone, with their UTC offset."""
     lessons = [lesson for _a, lesson in assigned_lessons(course)]
     results = _results(course, [lesson.id for lesson in lessons])
+
+    def local(moment: datetime | None) -> datetime | None:
+        return utc_to_local(moment, course.timezone) if moment else None
+
     body = []
     for student, tenant in roster(course):
         found = results.get(tenant.id, {}) if tenant else {}
@@ -344,15 +352,15 @@ def detail_csv(course: Course) -> bytes:
                         student.name,
                         lesson.id,
                         step.id,
-                        round(r.score, 4) if r else 0,
+                        _number(r.score, 4) if r else 0,
                         _number(r.points) if r else 0,
                         _number(step.points),
                         "yes" if r and r.passed else "no",
                         r.attempts if r else 0,
                         r.hints_shown if r else 0,
                         "yes" if r and r.late else "no",
-                        r.first_passed_at if r else None,
-                        r.checked_at if r else None,
+                        local(r.first_passed_at) if r else None,
+                        local(r.checked_at) if r else None,
                         (r.message or {}).get("en", "") if r else "",
                     ]
                 )

@@ -242,6 +242,34 @@ def test_the_per_step_csv_has_one_row_per_student_and_step(app, client, assigned
     )
     assert first["attempts"] == "4" and first["passed"] == "no"
     assert first["message"] == "Account Heatmap Trading: name differs."
+    # A whole score is written as a whole number, checked or not.
+    assert rows[1]["score"] == rows[2]["score"] == "0"
+
+
+def test_the_per_step_csv_gives_its_times_in_the_course_time_zone(
+    app, client, assigned
+):
+    with app.app_context():
+        assigned.tenant(0).course.timezone = "Asia/Shanghai"
+        moment = datetime(2026, 3, 1, 23, 30)  # UTC
+        result(
+            assigned.tenant_ids[0],
+            "accounts-basics",
+            "first",
+            1.0,
+            10,
+            checked_at=moment,
+            first_passed_at=moment,
+        )
+        result(assigned.tenant_ids[0], "accounts-basics", "second", 0.0, 0)
+        db.session.commit()
+    response = client.get(
+        f"/instructor/courses/{assigned.course_id}/gradebook-steps.csv"
+    )
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0]["checked_at"] == "2026-03-02 07:30+08:00"
+    assert rows[0]["first_passed_at"] == "2026-03-02 07:30+08:00"
+    assert (rows[0]["score"], rows[1]["score"], rows[2]["score"]) == ("1", "0", "0")
 
 
 def test_late_work_is_marked_not_refused(app, client, assigned):
