@@ -371,14 +371,24 @@ def test_templates_in_both_languages_are_accepted(app, client, auth, classroom):
     book.worksheets[0].append(["模板客户"] + [None] * (len(header) - 1))
     out = io.BytesIO()
     book.save(out)
-    preview = upload(
-        client, "contacts" if False else "accounts", out.getvalue(), "t.xlsx"
-    )
+    preview = upload(client, "accounts", out.getvalue(), "t.xlsx")
     assert "1</span>" in preview and "模板客户" in preview
     for template in ("template.csv", "template.xlsx"):
         data = client.get(f"/crm/contacts/import/{template}").get_data()
         page = upload(client, "contacts", data, template)
         assert "0</span> 新建" in page  # the headers fit; there are no rows
+
+
+def test_each_problem_of_a_refused_row_has_its_own_line_in_chinese(
+    client, auth, classroom
+):
+    auth.login("alice")
+    client.post("/language", data={"language": "zh"})
+    text = "客户名称,客户类型,负责人\n丙公司,潜在,nobody\n"
+    page = upload(client, "accounts", text.encode(), "a.csv")
+    cell = re.search(r'<td class="text-danger">(.*?)</td>', page, re.S).group(1)
+    problems = re.findall(r"<div>(.*?)</div>", cell)
+    assert [p.split("：")[0] for p in problems] == ["客户类型", "负责人"], problems
 
 
 def test_import_page_lists_columns_and_refuses_unknown_modules(client, auth, classroom):

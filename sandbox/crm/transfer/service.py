@@ -142,7 +142,9 @@ def _parse_row(
         try:
             value = item.parse(_unneutralise(cell), lookups)
         except CellError as error:
-            errors.append(f"{item.label}: {error.message}")
+            errors.append(
+                _("%(field)s: %(problem)s", field=item.label, problem=error.message)
+            )
             continue
         if value is not None:
             values[item.name] = value
