@@ -487,13 +487,29 @@ def _copy_file(source: Path, dest: Path) -> None:
         os.fsync(dst.fileno())
 
 
+#: SQLite's answers for a file that is not, or no longer, a readable database.
+DAMAGED_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
+
+
+def is_damage(error: BaseException) -> bool:
+    """Whether ``error`` (SQLite's, or SQLAlchemy's around it) says a database
+    file is damaged, as opposed to busy or missing a table."""
+    error = getattr(error, "orig", None) or error
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in DAMAGED_CODES
+
+
 def _checkpoint(path: Path) -> None:
-    """Fold the write-ahead log into the file so no stale ``-wal`` outlives it."""
+    """Fold the write-ahead log into the file so no stale ``-wal`` outlives it
+    (a damaged file has nothing worth folding in: it is about to be replaced)."""
     if not path.exists():
         return
     conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=5)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.DatabaseError as error:
+        if not is_damage(error):
+            raise
     finally:
         conn.close()
 
@@ -559,7 +575,36 @@ def overwrite_database(source: Path, dest: Path) -> None:
             with contextlib.closing(
                 sqlite3.connect(dest_uri, uri=True, timeout=BUSY_POLL_SECONDS)
             ) as dst:
-                src.backup(dst, progress=give_up_when_late)
+                try:
+                    src.backup(dst, progress=give_up_when_late)
+                    return
+                except sqlite3.DatabaseError as error:
+                    if not (is_damage(error) and _unreadable(dest)):
+                        raise
+    # A damaged file is no database to copy into (nor one anyone can be using):
+    # the reset that mends it replaces the file whole, with a sound copy only.
+    _check_sound(source)
+    install_file(source, dest)
+
+
+def _unreadable(path: Path) -> bool:
+    """Whether SQLite cannot read ``path``'s schema: the file is damaged."""
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        ) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        return is_damage(error)
+    return False
+
+
+def _check_sound(path: Path) -> None:
+    """Raise :class:`sqlite3.DatabaseError` unless ``path`` is a whole database."""
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
+        verdict = c.execute("PRAGMA quick_check").fetchone()
+    if verdict != ("ok",):
+        raise sqlite3.DatabaseError(f"{path.name} is damaged: {verdict[0]}")
 
 
 def install_file(source: Path, dest: Path) -> None:

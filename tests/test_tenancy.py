@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import threading
@@ -105,6 +106,42 @@ def test_reset_restores_the_seed_and_discards_changes(app, classroom):
             sa.select(AuditEvent).filter_by(action="tenant.reset")
         )
         assert event.detail["student"] == "alice"
+
+
+def damage(path) -> None:
+    """Overwrite a database file with bytes SQLite cannot read, its log left beside."""
+    path.write_bytes(os.urandom(8192))
+
+
+def test_reset_mends_a_damaged_crm_file(app, classroom):
+    with app.app_context():
+        tenant = classroom.tenant(0)
+        path = tenancy.tenant_path(tenant.file_path)
+        seed_names = rows(tenancy.tenant_path(tenant.seed_path), "account")
+        tenancy.registry().forget(path)
+        damage(path)
+        with pytest.raises(sa.exc.DatabaseError) as raised:
+            with tenancy.tenant_session(tenant) as session:
+                session.scalar(sa.select(sa.func.count(Account.id)))
+        assert tenancy.is_damage(raised.value)
+        tenancy.reset_tenant(tenant)
+        db.session.commit()
+    assert rows(path, "account") == seed_names
+
+
+def test_a_damaged_crm_is_never_replaced_by_a_torn_seed(app, classroom):
+    with app.app_context():
+        tenant = classroom.tenant(0)
+        path = tenancy.tenant_path(tenant.file_path)
+        seed = tenancy.tenant_path(tenant.seed_path)
+        seed.write_bytes(seed.read_bytes()[: seed.stat().st_size // 2])
+        tenancy.registry().forget(path)
+        damage(path)
+        damaged = path.read_bytes()
+        with pytest.raises(sqlite3.DatabaseError):
+            tenancy.reset_tenant(tenant)
+        db.session.rollback()
+    assert path.read_bytes() == damaged
 
 
 def test_failure_during_the_copy_leaves_the_previous_database(app, classroom):

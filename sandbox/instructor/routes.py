@@ -673,6 +673,17 @@ def grade(course_id: int):
         + _("(%(seconds).1f s)", seconds=grades.seconds),
         "success",
     )
+    if grades.not_graded:
+        flash(
+            ngettext(
+                "%(num)d student could not be graded: their CRM is missing or "
+                "damaged. Reset it to mend it.",
+                "%(num)d students could not be graded: their CRMs are missing or "
+                "damaged. Reset them to mend them.",
+                grades.not_graded,
+            ),
+            "warning",
+        )
     return redirect(
         url_for("instructor.progress", course_id=course.id, lesson=lesson_id)
     )

@@ -192,4 +192,10 @@ def grade_command(course_code: str, lesson_id: str | None) -> None:
             f"{lesson_key}: {len(points)} students, mean {mean:.1f} of {total:g} "
             f"points, {full} with full marks"
         )
+    if grades.not_graded:
+        click.echo(
+            f"{grades.not_graded} student(s) not graded: their CRM file is missing "
+            "or damaged (`crm-sandbox tenant reset` mends it).",
+            err=True,
+        )
     click.echo(f"Graded in {grades.seconds:.2f} s.")

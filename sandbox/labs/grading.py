@@ -74,6 +74,8 @@ class CourseGrades:
     lesson_ids: list[str]
     results: dict[int, dict[str, list[StepOutcome]]] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Students whose CRM file is missing or damaged (a reset mends it).
+    not_graded: int = 0
 
     def points(self, tenant_id: int, lesson_id: str) -> float:
         return sum(o.points for o in self.results.get(tenant_id, {}).get(lesson_id, []))
@@ -381,10 +383,16 @@ def _grade(
         if not tenancy.tenant_path(tenant.file_path).exists():
             log.warning("tenant %s has no database file; not graded", tenant.id)
         else:
-            with tenancy.sweep_connection(tenant) as connection:
-                outcomes[tenant.id] = _grade_connection(
-                    connection, lessons, answers.get(tenant.id, {}), timezone
-                )
+            try:
+                with tenancy.sweep_connection(tenant) as connection:
+                    outcomes[tenant.id] = _grade_connection(
+                        connection, lessons, answers.get(tenant.id, {}), timezone
+                    )
+            except sa.exc.DatabaseError as error:
+                if not tenancy.is_damage(error):
+                    raise
+                # One damaged file (a reset mends it) must not stop the class.
+                log.warning("tenant %s has a damaged database; not graded", tenant.id)
         if progress is not None:
             progress(done, total)
     return _save_grades(course_id, lessons, outcomes, existing)
@@ -448,6 +456,7 @@ def grade_course(
         [lesson.id for lesson in lessons],
         results,
         time.perf_counter() - started,
+        len(tenants) - len(results) if lessons else 0,
     )
 
 

@@ -147,6 +147,31 @@ def test_grade_course_grades_every_student_on_assigned_lessons(app, classroom, l
     assert event.target == course.code and event.detail["students"] == 2
 
 
+def test_a_damaged_crm_is_left_ungraded_and_reported_not_fatal(
+    app, client, auth, classroom, lesson
+):
+    _plant(app, classroom, 0)
+    with app.app_context():
+        db.session.add(
+            LessonAssignment(course_id=classroom.course_id, lesson_id=lesson.id)
+        )
+        db.session.commit()
+        path = tenancy.tenant_path(classroom.tenant(1).file_path)
+        tenancy.registry().forget(path)
+        path.write_bytes(b"not a database " * 600)
+        grades = grade_course(db.session.get(Course, classroom.course_id))
+    alice, bob = classroom.tenant_ids
+    assert list(grades.results) == [alice] and grades.not_graded == 1
+    auth.login("teacher")
+    page = client.post(
+        f"/instructor/courses/{classroom.course_id}/grade",
+        data={"lesson": ""},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "1 student graded" in page
+    assert "1 student could not be graded" in page
+
+
 def test_a_check_naming_a_missing_fact_fails_with_a_clear_message(
     app, classroom, lesson
 ):
