@@ -358,15 +358,35 @@ def tenant_reset(course_code: str, username: str | None) -> None:
 @with_appcontext
 def backup_command(output: Path | None) -> None:
     """Back up the whole instance (control database and every tenant) to one archive."""
-    from sandbox.backup import create_backup
+    from sandbox.backup import BackupError, create_backup
 
+    backups = Path(current_app.instance_path, "backups")
     if output is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        output = Path(current_app.instance_path, "backups", f"sandbox-{stamp}.zip")
+        output = backups / f"sandbox-{stamp}.zip"
+    else:
+        _check_backup_output(output.resolve(), backups.resolve())
     tenants = db.session.scalar(sa.select(sa.func.count(Tenant.id))) or 0
-    with click.progressbar(length=tenants + 1, label="Backing up") as bar:
-        manifest = create_backup(output, progress=lambda _name: bar.update(1))
+    try:
+        with click.progressbar(length=tenants + 1, label="Backing up") as bar:
+            manifest = create_backup(output, progress=lambda _name: bar.update(1))
+    except (BackupError, OSError) as error:
+        raise click.ClickException(f"no backup written: {error}") from None
     click.echo(f"Backup written to {output} ({len(manifest['tenants'])} tenants).")
+
+
+def _check_backup_output(output: Path, backups: Path) -> None:
+    """Refuse an archive path that would overwrite the instance's own files, or
+    that names a folder which does not exist (a typo, not a wish for new folders)."""
+    if output.is_relative_to(backups):
+        return  # the instance's own backups folder, made when first needed
+    if output.is_relative_to(backups.parent):
+        raise click.ClickException(
+            f"{output} is inside the instance: write backups elsewhere, or into "
+            f"{backups}"
+        )
+    if not output.parent.is_dir():
+        raise click.ClickException(f"no folder {output.parent}: create it first")
 
 
 @click.command("restore")

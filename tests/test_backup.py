@@ -116,6 +116,32 @@ def test_restore_into_new_instance_reproduces_every_tenant_and_the_class(
     assert restored == original
 
 
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("instance/sandbox.db", "is inside the instance"),
+        ("instance/tenants/1/x.zip", "is inside the instance"),
+        ("no/such/folder/x.zip", "no folder"),
+    ],
+)
+def test_backup_refuses_to_overwrite_the_instance_or_invent_folders(
+    app, classroom, runner, tmp_path, where, message
+):
+    before = instance_state(tmp_path / "instance")
+    result = runner.invoke(args=["backup", str(tmp_path / where)])
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Traceback" not in result.output
+    assert instance_state(tmp_path / "instance") == before
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_backup_goes_into_the_instances_own_backups_folder(app, classroom, runner):
+    archive = Path(app.instance_path, "backups", "class.zip")
+    result = runner.invoke(args=["backup", str(archive)])
+    assert result.exit_code == 0, result.output
+    assert zipfile.is_zipfile(archive)
+
+
 def test_backup_manifest_counts_rows_and_is_audited(app, classroom, tmp_path):
     archive = tmp_path / "class.zip"
     backup(app, archive)
@@ -284,6 +310,24 @@ def test_restore_refuses_instance_with_users_unless_forced(
     assert forced.exit_code == 0, forced.output
     assert "Made After The Backup Ltd" not in account_names(app, alice)
     assert not [p for p in instance.iterdir() if p.name.startswith(".restore-")]
+
+
+def test_a_forced_restore_replaces_damaged_databases(app, classroom, runner, tmp_path):
+    """Restoring is how an instance with unreadable files is mended."""
+    alice, bob = classroom.tenant_ids
+    archive = tmp_path / "class.zip"
+    backup(app, archive)
+    instance = tmp_path / "instance"
+    with app.app_context():
+        damaged = [Path(db.session.get(Tenant, alice).file_path)]
+    close_app(app)
+    for path in [instance / damaged[0], instance / "sandbox.db"]:
+        path.write_bytes(b"not a database " * 600)
+
+    forced = runner.invoke(args=["restore", "--force", str(archive)])
+
+    assert forced.exit_code == 0, forced.output
+    assert account_names(app, alice) and account_names(app, bob)
 
 
 # ------------------------------------------------------------------ concurrency

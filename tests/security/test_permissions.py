@@ -35,6 +35,7 @@ def test_instance_files_are_private_from_creation(tmp_path, loose_umask):
             _, tenant = make_student(course, "alice")
             files = [instance / tenant.file_path, instance / tenant.seed_path]
         archive = tmp_path / "elsewhere" / "class.zip"
+        archive.parent.mkdir()
         result = app.test_cli_runner().invoke(args=["backup", str(archive)])
         assert result.exit_code == 0, result.output
         default = app.test_cli_runner().invoke(args=["backup"])
