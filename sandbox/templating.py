@@ -58,6 +58,14 @@ def crm_sidebar() -> Markup:
     return html
 
 
+def is_select(field) -> bool:
+    """Whether a form field draws a drop-down (``{% if field is select %}``): its
+    own subclasses of the select fields included."""
+    from wtforms.widgets import Select
+
+    return isinstance(getattr(field, "widget", None), Select)
+
+
 def _datetime(value) -> str:
     return format_datetime(value, "medium") if value else ""
 
@@ -76,3 +84,4 @@ def init_app(app: Flask) -> None:
         page_sizes=PAGE_SIZES,
     )
     app.jinja_env.filters.update(datetime=_datetime, money=money)
+    app.jinja_env.tests["select"] = is_select

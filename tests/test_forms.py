@@ -1,6 +1,7 @@
 """The app's form base speaks WTForms' own messages in the page's language, and its
 integer field refuses numbers no column can hold."""
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -21,6 +22,7 @@ from sandbox.forms import (
     wtforms_html_params,
 )
 from sandbox.models.crm import Account
+from tests.routes import rules, urls
 
 
 class CountForm(Form):
@@ -179,3 +181,23 @@ def test_every_form_points_screen_readers_only_at_text_on_the_page(
         ["/instructor/courses/new", f"/instructor/courses/{course}/students/new"]
     )
     assert described >= 20  # the empty submissions' errors are described
+
+
+def test_every_drop_down_of_every_form_page_is_drawn_as_one(
+    app, client, auth, classroom
+):
+    """A select field of the app's own kinds (stages, products, lead statuses …) gets
+    Bootstrap's drop-down look, so students see there is a choice to make."""
+    auth.login("alice")
+    drop_downs = 0
+    for rule in rules(app, "GET"):
+        if "POST" not in rule.methods:
+            continue  # a form page shows its form and takes its submission
+        for url in urls(rule, [1], 1):
+            response = client.get(url)
+            if response.status_code != 200 or response.mimetype != "text/html":
+                continue
+            for tag in re.findall(r"<select\b[^>]*>", response.get_data(as_text=True)):
+                drop_downs += 1
+                assert "form-select" in tag, (url, tag)
+    assert drop_downs >= 30, drop_downs
