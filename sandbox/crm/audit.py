@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, object_session
 
 from sandbox.crm.display import field_label, format_value
 from sandbox.crm.registry import module_for_entity
+from sandbox.i18n import current_language
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
 from sandbox.models.crm import Audited, AuditLog, current_actor
@@ -150,9 +151,13 @@ def _changes(entry: AuditLog) -> tuple[Change, ...]:
     if model is None:
         return tuple(Change(k, str(v[0]), str(v[1])) for k, v in entry.changes.items())
     refs = (entry.details or {}).get("refs", {})
+    language = current_language()
     out = []
     for field, (old, new) in entry.changes.items():
-        old_name, new_name = refs.get(field, (None, None))
+        old_name, new_name = (
+            name.get(language) or name.get("en") if isinstance(name, dict) else name
+            for name in refs.get(field, (None, None))
+        )
         out.append(
             Change(
                 field_label(model, field),

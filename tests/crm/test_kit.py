@@ -258,6 +258,30 @@ def test_timeline_names_linked_records_by_name(app, client, auth, classroom):
     assert f"{names[0]}</span> → {names[1]}" in page
 
 
+def test_timeline_names_a_stage_in_the_readers_language(app, client, auth, classroom):
+    from sandbox.models.crm.sales import Opportunity, Stage
+
+    def open_deal(session):
+        deal = session.scalar(
+            sa.select(Opportunity).join(Stage).where(Stage.is_closed.is_(False))
+        )
+        target = session.scalar(
+            sa.select(Stage).where(
+                Stage.is_closed.is_(False), Stage.id != deal.stage_id
+            )
+        )
+        return deal.id, deal.stage.name, deal.stage.name_zh, target
+
+    deal_id, old_en, old_zh, target = classroom.in_tenant(app, open_deal)
+    auth.login("alice")
+    client.post(f"/crm/opportunities/{deal_id}/move", data={"stage_id": target.id})
+    page = client.get(f"/crm/opportunities/{deal_id}").get_data(as_text=True)
+    assert f"{old_en}</span> → {target.name}" in page
+    client.post("/language", data={"language": "zh"})
+    page = client.get(f"/crm/opportunities/{deal_id}").get_data(as_text=True)
+    assert f"{old_zh}</span> → {target.name_zh}" in page
+
+
 def test_record_action_writes_in_the_same_transaction_with_its_sentence(
     app, client, auth, classroom
 ):

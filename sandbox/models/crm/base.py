@@ -189,15 +189,26 @@ def _referenced_names(
         model = model_for_table(next(iter(column.foreign_keys)).column.table.name)
         if model is None:
             continue
-        names = []
+        # A record named in both languages (a stage) is remembered in both, so the
+        # timeline speaks the reader's language.
+        chinese = getattr(model, "name_zh", None)
+        names: list[Any] = []
         for ref_id in (old, new):
-            names.append(
-                None
-                if ref_id is None
-                else connection.scalar(
-                    sa.select(model.display_expression()).where(model.id == ref_id)
+            if ref_id is None:
+                names.append(None)
+            elif chinese is None:
+                names.append(
+                    connection.scalar(
+                        sa.select(model.display_expression()).where(model.id == ref_id)
+                    )
                 )
-            )
+            else:
+                row = connection.execute(
+                    sa.select(model.display_expression(), chinese).where(
+                        model.id == ref_id
+                    )
+                ).first()
+                names.append({"en": row[0], "zh": row[1] or row[0]} if row else None)
         refs[key] = names
     return refs
 
