@@ -28,6 +28,8 @@ from sandbox.routing import record_id
 from sandbox.text import fold, has_control_characters, is_blank
 
 NONE_CHOICE = _l("— None —")
+#: The empty first entry of a required drop-down: nothing is chosen for the user.
+CHOOSE_CHOICE = _l("— Choose —")
 
 
 def _clean(value: Any) -> Any:
@@ -97,14 +99,19 @@ def label_for(model: type, field: str) -> Any:
 
 
 class CodeSelectField(SelectField):
-    """A select of one code list's active entries (the current value kept)."""
+    """A select of one code list's active entries (the current value kept).
+
+    ``blank`` puts an empty entry first: ``True`` for "— None —", or the label of
+    its own (``CHOOSE_CHOICE`` where a choice is required, so none is preselected).
+    """
 
     def __init__(self, label=None, validators=None, *, codes: str, blank=False, **kw):
         super().__init__(label, validators, **kw)
         self.codes, self.blank = codes, blank
 
     def load_choices(self) -> None:
-        choices = code_list(self.codes).choices(NONE_CHOICE if self.blank else None)
+        blank = NONE_CHOICE if self.blank is True else self.blank or None
+        choices = code_list(self.codes).choices(blank)
         # A record may keep a code since retired from the list; nothing else goes.
         stored = self.object_data
         if stored and stored not in {code for code, _ in choices}:

@@ -101,7 +101,14 @@ def test_closing_lost_without_a_reason_is_refused_by_form_and_kanban(
     # The no-JavaScript "Move to" form sends the student to the close-lost form.
     response = client.post(f"/crm/opportunities/{deal}/move", data={"stage_id": lost})
     assert response.location == f"/crm/opportunities/{deal}/close-lost"
-    response = client.post(f"/crm/opportunities/{deal}/close-lost", data={})
+    # There the reason waits to be chosen: nothing is chosen for the student.
+    page = client.get(f"/crm/opportunities/{deal}/close-lost").get_data(as_text=True)
+    reasons = re.search(r'<select[^>]*id="lost_reason".*?</select>', page, re.S)[0]
+    assert '<option value="">— Choose —</option>' in reasons
+    assert "selected" not in reasons
+    response = client.post(
+        f"/crm/opportunities/{deal}/close-lost", data={"lost_reason": ""}
+    )
     assert response.status_code == 422
 
     def unchanged(session):

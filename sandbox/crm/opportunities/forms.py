@@ -18,6 +18,7 @@ from wtforms.validators import (
 )
 
 from sandbox.crm.forms import (
+    CHOOSE_CHOICE,
     NONE_CHOICE,
     CodeSelectField,
     ColleagueSelectField,
@@ -157,7 +158,10 @@ class MoveForm(RecordForm):
 
 class CloseLostForm(RecordForm):
     lost_reason = CodeSelectField(
-        L("lost_reason"), codes="lost_reason", validators=[InputRequired()]
+        L("lost_reason"),
+        codes="lost_reason",
+        blank=CHOOSE_CHOICE,
+        validators=[InputRequired()],
     )
     lost_to_id = CompetitorSelectField(L("lost_to_id"))
     submit = SubmitField(_l("Close as lost"))
