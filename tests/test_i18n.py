@@ -87,6 +87,28 @@ def test_translations_keep_their_placeholders():
             assert set(PLACEHOLDER.findall(string)) == expected, message.id
 
 
+#: Half-width punctuation touching Chinese text.
+HALF_WIDTH_BESIDE_CHINESE = re.compile(
+    r"[\u4e00-\u9fff][,;:!?()]|[,;:!?()]\s*[\u4e00-\u9fff]"
+)
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\([^)]*\)")
+
+
+def test_chinese_translations_use_chinese_punctuation():
+    """One catalogue, one typographic style: 金额单位：CNY, never 金额单位:CNY."""
+    wrong = []
+    for message in load(PO, read_po):
+        strings = (
+            message.string if isinstance(message.string, tuple) else (message.string,)
+        )
+        wrong += [
+            s
+            for s in strings
+            if message.id and HALF_WIDTH_BESIDE_CHINESE.search(MARKDOWN_LINK.sub("", s))
+        ]
+    assert not wrong, wrong
+
+
 def test_compiled_catalogue_matches_the_po_file():
     catalog = load(PO, read_po)
     buffer = io.BytesIO()

@@ -742,7 +742,7 @@ def test_7p_page_shows_all_seven_analyses_in_chinese(app, client, world):
     ):
         assert title in page
     assert page.count('class="chart-spec"') == 8
-    assert "毛利率(%)" in page and "细分维度" in page
+    assert "毛利率（%）" in page and "细分维度" in page
 
 
 def test_7p_shows_one_analysis_per_tab_keeping_the_filters(client, world):
@@ -952,7 +952,7 @@ def test_forecast_vs_quota_page_in_chinese_with_chart_and_exports(
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "预测与配额对比" in page and "FY2031 Q1" in page
-    for label in ("配额", "已关闭", "承诺", "最佳情况", "完成率(%)", "距配额差额"):
+    for label in ("配额", "已关闭", "承诺", "最佳情况", "完成率（%）", "距配额差额"):
         assert label in page, label
     assert page.count('class="chart-spec"') == 1
     assert 'name="kind"' in page and 'value="2031-01"' in page  # its first month
