@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from datetime import datetime
@@ -40,10 +41,38 @@ def _create_app():
     return create_app()
 
 
+class SandboxGroup(FlaskGroup):
+    """Flask's command group without its options for Flask projects in general
+    (``--app``, ``--env-file``, ``--debug``): this command serves one app, reads
+    no ``.env`` file and never runs the debugger."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        flask_only = {"app", "env_file", "debug"}
+        self.params = [p for p in self.params if p.name not in flask_only]
+
+
+def needs_instance(command):
+    """Refuse, with what to do instead of a traceback, to run ``command`` on a
+    folder that holds no instance yet."""
+
+    @functools.wraps(command)
+    def checked(*args, **kwargs):
+        if not sa.inspect(db.engine).has_table(User.__tablename__):
+            raise click.ClickException(
+                f"no CRM Sandbox instance in {current_app.instance_path}: run "
+                "`crm-sandbox init` (or `crm-sandbox demo`) first, or name the "
+                "instance with --instance"
+            )
+        return command(*args, **kwargs)
+
+    return checked
+
+
 # No default commands: Flask's `run` serves with the Werkzeug debugger under --debug,
 # which lets anyone who reaches the port run code. `serve` is the way to serve.
 @click.group(
-    cls=FlaskGroup,
+    cls=SandboxGroup,
     create_app=_create_app,
     add_default_commands=False,
     add_version_option=False,
@@ -232,6 +261,7 @@ def _serve(host: str, port: int, threads: int | None) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=None, type=int, help="Server threads.")
 @with_appcontext
+@needs_instance
 def serve_command(host: str, port: int, threads: int | None) -> None:
     """Serve the app with waitress."""
     _serve(host, port, threads)
@@ -263,6 +293,7 @@ def user_group() -> None:
     help="Interface language (default: follow the browser).",
 )
 @with_appcontext
+@needs_instance
 def user_create(username, role, password, display_name, email, language) -> None:
     """Create a user."""
     try:
@@ -286,6 +317,7 @@ def user_create(username, role, password, display_name, email, language) -> None
     "--password", prompt="New password", hide_input=True, confirmation_prompt=True
 )
 @with_appcontext
+@needs_instance
 def user_password(username, password) -> None:
     """Set a user's password."""
     from sandbox.auth.service import validate_password
@@ -305,6 +337,7 @@ def user_password(username, password) -> None:
 @user_group.command("logout")
 @click.argument("username")
 @with_appcontext
+@needs_instance
 def user_logout(username) -> None:
     """End every session of a user (log them out everywhere)."""
     from sandbox.auth.service import end_all_sessions
@@ -329,6 +362,7 @@ def tenant_group() -> None:
 @click.option("--course", "course_code", required=True, help="Course code.")
 @click.option("--student", "username", default=None, help="Only this student.")
 @with_appcontext
+@needs_instance
 def tenant_reset(course_code: str, username: str | None) -> None:
     """Reset a student's CRM (or the whole course's) to the scenario's start."""
     from sandbox import tenancy
@@ -356,6 +390,7 @@ def tenant_reset(course_code: str, username: str | None) -> None:
     "output", required=False, type=click.Path(dir_okay=False, path_type=Path)
 )
 @with_appcontext
+@needs_instance
 def backup_command(output: Path | None) -> None:
     """Back up the whole instance (control database and every tenant) to one archive."""
     from sandbox.backup import BackupError, create_backup

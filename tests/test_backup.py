@@ -127,11 +127,12 @@ def test_restore_into_new_instance_reproduces_every_tenant_and_the_class(
 def test_backup_refuses_to_overwrite_the_instance_or_invent_folders(
     app, classroom, runner, tmp_path, where, message
 ):
-    before = instance_state(tmp_path / "instance")
+    instance = tmp_path / "instance"
+    before = dump_instance(instance)
     result = runner.invoke(args=["backup", str(tmp_path / where)])
     assert result.exit_code == 1 and message in result.output, result.output
     assert "Traceback" not in result.output
-    assert instance_state(tmp_path / "instance") == before
+    assert dump_instance(instance) == before
     assert not (tmp_path / "no").exists()
 
 

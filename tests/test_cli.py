@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from sandbox import tenancy
@@ -144,9 +145,45 @@ def test_there_is_no_run_command_with_the_werkzeug_debugger(tmp_path, monkeypatc
 
     from sandbox.cli import main
 
-    for args in (["run", "--debug"], ["--debug", "run"], ["run"]):
+    for args in (["run", "--debug"], ["run"]):
         result = CliRunner().invoke(main, ["--instance", str(tmp_path), *args])
         assert result.exit_code != 0, args
         assert "No such command 'run'" in result.output, result.output
     listed = CliRunner().invoke(main, ["--instance", str(tmp_path), "--help"])
     assert " serve " in listed.output and " run " not in listed.output
+
+
+def test_flasks_project_options_are_not_offered(tmp_path):
+    """--app, --env-file and --debug are for Flask projects in general: here they
+    did nothing (or failed asking for python-dotenv) while --help listed them."""
+    from click.testing import CliRunner
+
+    from sandbox.cli import main
+
+    listed = CliRunner().invoke(main, ["--instance", str(tmp_path), "--help"])
+    assert "--instance" in listed.output
+    for option in ("--app", "--env-file", "--debug"):
+        assert option not in listed.output
+        result = CliRunner().invoke(main, [option, "x", "init"])
+        assert result.exit_code == 2 and "No such option" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["user", "logout", "admin"],
+        ["user", "password", "admin", "--password", "long enough 1"],
+        ["tenant", "reset", "--course", "CRM101"],
+        ["backup"],
+        ["grade", "CRM101"],
+    ],
+)
+def test_commands_before_init_say_to_run_init(tmp_path, args):
+    from click.testing import CliRunner
+
+    from sandbox.cli import main
+
+    result = CliRunner().invoke(main, ["--instance", str(tmp_path / "new"), *args])
+    assert result.exit_code == 1, result.output
+    assert "run `crm-sandbox init`" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -9,6 +9,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from sandbox.cli import needs_instance
 from sandbox.labs.lessons import LessonError, load_lesson_file
 
 
@@ -50,7 +51,7 @@ def lesson_check(file: Path, scenarios: tuple[str, ...], no_solution: bool) -> N
     )
     if no_solution:
         return
-    unknown = set(scenarios) - set(lesson.scenarios)
+    unknown = {scenario for scenario in scenarios if not lesson.fits(scenario)}
     if unknown:
         raise click.BadParameter(
             f"the lesson does not name {', '.join(sorted(unknown))}",
@@ -149,6 +150,7 @@ def _run_solution(file: Path, scenario: str) -> int:
 @click.argument("course_code")
 @click.argument("lesson_id", required=False)
 @with_appcontext
+@needs_instance
 def grade_command(course_code: str, lesson_id: str | None) -> None:
     """Grade every student of COURSE on LESSON (default: every assigned lesson)."""
     from sandbox.extensions import db

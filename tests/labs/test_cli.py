@@ -47,12 +47,16 @@ def test_lesson_check_runs_the_reference_solution_on_a_fresh_tenant(runner, tmp_
             "check",
             str(folder / LESSON_FILE.name),
             "--scenario",
-            "default",
+            "b2b-software",  # the lesson names it by its alias, default
         ]
     )
     assert result.exit_code == 0, result.output
     assert "qualify: ok (fresh 0.00, solved 1.00)" in result.output
     assert "total: 40 of 40 points" in result.output
+    other = ["lesson", "check", str(folder / LESSON_FILE.name)]
+    refused = runner.invoke(args=[*other, "--scenario", "precision-moulds"])
+    assert refused.exit_code == 2
+    assert "the lesson does not name precision-moulds" in refused.output
 
 
 def test_lesson_check_fails_a_lesson_whose_solution_does_nothing(runner, tmp_path):
