@@ -159,6 +159,28 @@ def _demo_user(
     return user
 
 
+def demo_usernames() -> dict[str, Role]:
+    """Every login the demo makes, with its role."""
+    names = {"instructor": Role.INSTRUCTOR}
+    for *_course, prefix, _language in DEMO_COURSES:
+        for n in range(1, DEMO_STUDENTS + 1):
+            names[f"{prefix}{n}"] = Role.STUDENT
+    return names
+
+
+def _check_demo_users() -> None:
+    """Refuse, before anything is made, an instance where a demo login already
+    belongs to a user of another role."""
+    for username, role in demo_usernames().items():
+        user = get_user(username)
+        if user is not None and user.role is not role:
+            raise click.ClickException(
+                f"{username} is a {user.role.value} here, and the demo needs "
+                f"{username} as its {role.value}: run the demo in an instance of "
+                "its own (--instance DIR)"
+            )
+
+
 def build_demo() -> tuple[str | None, list[Course]]:
     """The demo: an instructor and two courses, one on an English scenario and one
     on a Chinese one, each with students whose tenants are provisioned and every
@@ -167,6 +189,8 @@ def build_demo() -> tuple[str | None, list[Course]]:
     from sandbox.instructor.service import create_course, enroll
     from sandbox.labs.service import available_lessons
 
+    if sa.inspect(db.engine).has_table(User.__tablename__):
+        _check_demo_users()
     admin_password = initialise()
     instructor = _demo_user("instructor", Role.INSTRUCTOR, "Demo Instructor")
     courses = []
@@ -215,6 +239,16 @@ def demo_command(host: str, port: int, threads: int | None, no_serve: bool) -> N
     click.echo(f"  instructor  / {DEMO_PASSWORD}")
     for *_rest, prefix, _language in DEMO_COURSES:
         click.echo(f"  {prefix}1 … {prefix}{DEMO_STUDENTS} / {DEMO_PASSWORD}")
+    changed = [
+        name
+        for name in demo_usernames()
+        if not get_user(name).check_password(DEMO_PASSWORD)
+    ]
+    if changed:
+        click.echo(
+            f"  (but {', '.join(changed)}: password changed since the demo made "
+            "them; it is left as it is)"
+        )
     if not no_serve:
         _serve(host, port, threads)
 

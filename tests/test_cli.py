@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sandbox import tenancy
+from sandbox.auth.service import get_user
 from sandbox.extensions import db
 from sandbox.instructor.gradebook import assignments
 from sandbox.labs.lessons import load_lessons
@@ -73,6 +74,24 @@ def test_demo_sets_up_a_class_without_serving(app, runner):
         assert db.session.scalar(sa.select(sa.func.count(Tenant.id))) == 10
         total = db.session.scalar(sa.select(sa.func.count(LessonAssignment.id)))
         assert total == 2 * len(lesson_ids)
+
+
+def test_demo_refuses_a_login_of_another_role_and_names_changed_passwords(app, runner):
+    from tests.helpers import make_user
+
+    with app.app_context():
+        make_user("instructor", Role.STUDENT)
+    refused = runner.invoke(args=["demo", "--no-serve"])
+    assert refused.exit_code == 1
+    assert "instructor is a student here" in refused.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Course.id))) == 0
+        db.session.delete(get_user("instructor"))
+        db.session.commit()
+        make_user("student2", Role.STUDENT)  # the test password, not "demo"
+    result = runner.invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "(but student2: password changed" in result.output
 
 
 def test_user_create_and_password(app, runner):
