@@ -7,7 +7,14 @@ from flask_babel import format_datetime
 from markupsafe import Markup, escape
 
 from sandbox import tenancy
-from sandbox.crm.display import currency, field_label, is_money, money, show_value
+from sandbox.crm.display import (
+    currency,
+    field_label,
+    is_money,
+    money,
+    percent,
+    show_value,
+)
 from sandbox.crm.listing import PAGE_SIZES
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.control import Role
@@ -83,5 +90,5 @@ def init_app(app: Flask) -> None:
         crm_sidebar=crm_sidebar,
         page_sizes=PAGE_SIZES,
     )
-    app.jinja_env.filters.update(datetime=_datetime, money=money)
+    app.jinja_env.filters.update(datetime=_datetime, money=money, percent=percent)
     app.jinja_env.tests["select"] = is_select

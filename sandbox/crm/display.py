@@ -113,6 +113,12 @@ def format_value(
     return str(value)
 
 
+def percent(value: Decimal | float | int) -> str:
+    """A percentage (a discount) without trailing zeros: 15, 12.5 (a filter)."""
+    text = f"{Decimal(value).quantize(Decimal('0.01')):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def is_money(model: type, field: str) -> bool:
     return bool(column_info(model, field).get("money"))
 

@@ -464,6 +464,9 @@ def test_line_items_drive_the_amount_exactly(app, client, auth, classroom, deal)
     amount, totals = classroom.in_tenant(app, amounts)
     assert totals == [Decimal("89.99"), Decimal("49.98")]
     assert amount == Decimal("139.97")
+    # A discount reads as the contract and order built from the deal show it.
+    page = client.get(f"/crm/opportunities/{deal}").get_data(as_text=True)
+    assert '<td class="text-end">10</td>' in page and ">10.00<" not in page
 
     # With lines the amount is read-only: a typed amount is ignored.
     form = client.get(f"/crm/opportunities/{deal}/edit").get_data(as_text=True)

@@ -161,7 +161,6 @@ def detail(contract_id: int):
         editable=svc.editable(contract),
         discount=svc.percent(svc.highest_discount(contract)),
         rules=rules,
-        percent=svc.percent,
         manager=svc.sales_manager(db.session),
         orders=orders_of_contract(db.session, contract),
         confirm=ConfirmForm(),

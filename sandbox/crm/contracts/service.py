@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.crm import lines as product_lines
 from sandbox.crm.audit import define_action, record_action
-from sandbox.crm.lines import CENT
+from sandbox.crm.display import percent
 from sandbox.crm.service import commit
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -145,12 +145,6 @@ def sales_manager(session: Session) -> Colleague | None:
         .order_by(Colleague.id)
         .limit(1)
     ).first()
-
-
-def percent(value: Decimal) -> str:
-    """A percentage without trailing zeros: 15, 12.5."""
-    text = f"{Decimal(value).quantize(CENT):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def highest_discount(contract: Contract) -> Decimal:

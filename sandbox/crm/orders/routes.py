@@ -7,7 +7,6 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from sandbox.auth.decorators import login_required
 from sandbox.crm.audit import timeline
-from sandbox.crm.contracts.service import percent
 from sandbox.crm.display import field_label, money
 from sandbox.crm.forms import ConfirmForm
 from sandbox.crm.lines import line_views
@@ -153,7 +152,6 @@ def _render_detail(order: SalesOrder, invoice_form=None, payment_form=None):
         confirm=ConfirmForm(),
         history=timeline(db.session, order),
         quantity=format_decimal,
-        percent=percent,
     ), status
 
 
