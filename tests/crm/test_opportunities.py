@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from sandbox.crm.lines import line_total
 from sandbox.crm.opportunities import service as svc
-from sandbox.models.crm import AuditLog, TenantInfo
+from sandbox.models.crm import AuditLog, Colleague, TenantInfo
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.products import Product
 from sandbox.models.crm.sales import LineItem, Opportunity, Quote, Stage, StageHistory
@@ -531,6 +531,18 @@ def test_quote_is_numbered_and_printable(app, client, auth, classroom, deal):
     assert first.location != second.location
     client.post("/language", data={"language": "zh"})
     assert "报价单" in client.get(second.location).get_data(as_text=True)
+    # The colleague the student plays ("You") is the student on the customer's copy.
+    classroom.in_tenant(app, lambda s: _own_deal(s, deal))
+    page = client.get(second.location).get_data(as_text=True)
+    sheet = page.split("<article", 1)[1]
+    assert "alice" in sheet and "You" not in sheet
+
+
+def _own_deal(session, deal):
+    session.get(Opportunity, deal).owner_id = session.scalar(
+        sa.select(Colleague.id).where(Colleague.is_self)
+    )
+    session.commit()
 
 
 def test_competitors_on_a_deal(app, client, auth, classroom, deal):

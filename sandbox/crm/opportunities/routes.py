@@ -3,6 +3,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -590,12 +591,17 @@ def quote(opportunity_id: int, quote_id: int):
     if record is None or record.opportunity_id != opp.id:
         abort(404)
     owner = db.session.get(Colleague, opp.owner_id) if opp.owner_id else None
+    # The colleague the student plays is called "You" in the CRM; a quote that
+    # goes to a customer names the student.
+    student = current_handle().student_name or current_user.name
+    prepared_by = owner and (student if owner.is_self else owner.name)
     return render_template(
         "opportunities/quote.html",
         module=MODULE,
         opp=opp,
         quote=record,
         owner=owner,
+        prepared_by=prepared_by,
         company=tenant_info().get("company") or _("Our company"),
         day=day,
         quantity=lambda value: format_decimal(Decimal(value)),
