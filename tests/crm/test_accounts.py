@@ -344,3 +344,80 @@ def test_source_status_intention_and_rating_are_saved_and_shown(
         data={"name": "Quetzal Two", "account_type": "customer", "rating": "z"},
     )
     assert "Not a valid choice" in bad.get_data(as_text=True)
+
+
+def test_the_account_page_lists_its_deals_contracts_and_cases(
+    app, client, auth, classroom
+):
+    from sandbox.crm.views import ACCOUNT_PANEL_ROWS
+    from sandbox.models.crm.contracts import Contract
+    from sandbox.models.crm.sales import Opportunity
+    from sandbox.models.crm.service import Case
+
+    def busiest(session):
+        counts = {}
+        for model in (Opportunity, Contract, Case):
+            rows = session.execute(
+                sa.select(model.account_id, sa.func.count())
+                .where(model.account_id.is_not(None))
+                .group_by(model.account_id)
+            ).all()
+            counts[model.__name__] = dict(rows)
+        account = max(
+            counts["Opportunity"],
+            key=lambda a: (a in counts["Contract"]) + (a in counts["Case"]),
+        )
+        deals = session.scalars(
+            sa.select(Opportunity.name).where(Opportunity.account_id == account)
+        ).all()
+        return account, deals, {k: v.get(account, 0) for k, v in counts.items()}
+
+    account, deals, counts = classroom.in_tenant(app, busiest)
+    assert all(counts.values()), counts  # the scenario gives it one of each
+    auth.login("alice")
+    page = client.get(f"/crm/accounts/{account}").get_data(as_text=True)
+    for deal in deals[:ACCOUNT_PANEL_ROWS]:
+        assert deal in page
+    for panel, model in (
+        ("opportunities", "Opportunity"),
+        ("contracts", "Contract"),
+        ("cases", "Case"),
+    ):
+        card = page.split(f'id="{panel}"', 1)[1].split("</div></div>", 1)[0]
+        shown = card.count("<tr>") - 1  # the header row
+        assert shown == min(counts[model], ACCOUNT_PANEL_ROWS), panel
+        if counts[model]:
+            assert f'text-bg-secondary">{counts[model]}</span>' in card, panel
+    assert f"/crm/opportunities/new?account_id={account}" in page
+
+
+def test_an_account_page_shows_the_most_recent_ten_of_many_deals(
+    app, client, auth, classroom
+):
+    from sandbox.models.crm.sales import Opportunity, Stage
+
+    def crowd(session):
+        template = session.scalar(sa.select(Opportunity))
+        stage = session.scalar(sa.select(Stage).where(Stage.is_closed.is_(False)))
+        for n in range(12):
+            session.add(
+                Opportunity(
+                    name=f"Crowded Deal {n:02d}",
+                    account_id=template.account_id,
+                    stage_id=stage.id,
+                    probability=stage.probability,
+                    forecast_category=stage.forecast_category,
+                    close_date=template.close_date,
+                )
+            )
+        session.commit()
+        return template.account_id, session.scalar(
+            sa.select(sa.func.count(Opportunity.id)).where(
+                Opportunity.account_id == template.account_id
+            )
+        )
+
+    account, total = classroom.in_tenant(app, crowd)
+    auth.login("alice")
+    page = client.get(f"/crm/accounts/{account}").get_data(as_text=True)
+    assert f"The 10 most recent of {total}." in page

@@ -27,7 +27,13 @@ from sandbox.crm.display import field_label, show_value
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
-from sandbox.crm.views import action_page, delete_page, render_form, show_refusal
+from sandbox.crm.views import (
+    account_records,
+    action_page,
+    delete_page,
+    render_form,
+    show_refusal,
+)
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.models import utcnow
@@ -228,3 +234,9 @@ def act(case_id: int, action: str):
 
 def _status(code: str) -> str:
     return code_list("case_status").label_of(code)
+
+
+@bp.app_template_global("account_cases")
+def account_cases(account_id: int) -> tuple[list[Case], int]:
+    """The account page's service cases, the newest first."""
+    return account_records(Case, account_id, Case.created_at.desc())

@@ -18,6 +18,7 @@ from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
 from sandbox.crm.views import (
+    account_records,
     action_page,
     colleague_choices,
     delete_page,
@@ -312,3 +313,9 @@ def act(contract_id: int, action: str):
 def contract_of_opportunity(opp: Opportunity) -> Contract | None:
     """The contract made from ``opp`` (for the opportunity page's button)."""
     return svc.existing_contract(db.session, opp)
+
+
+@bp.app_template_global("account_contracts")
+def account_contracts(account_id: int) -> tuple[list[Contract], int]:
+    """The account page's contracts, the latest ending first."""
+    return account_records(Contract, account_id, Contract.end_date.desc())

@@ -32,6 +32,7 @@ from sandbox.crm.opportunities.forms import (
 from sandbox.crm.opportunities.kanban import CardRenderer
 from sandbox.crm.registry import writes
 from sandbox.crm.service import commit, my_colleague_id
+from sandbox.crm.views import account_records
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -605,4 +606,17 @@ def quote(opportunity_id: int, quote_id: int):
         company=tenant_info().get("company") or _("Our company"),
         day=day,
         quantity=lambda value: format_decimal(Decimal(value)),
+    )
+
+
+@bp.app_template_global("account_opportunities")
+def account_opportunities(account_id: int) -> tuple[list[Opportunity], int]:
+    """The account page's deals: open ones first, then by close date, latest first."""
+    return account_records(
+        Opportunity,
+        account_id,
+        Stage.is_closed,
+        Opportunity.close_date.desc(),
+        join=Opportunity.stage,
+        options=(contains_eager(Opportunity.stage),),
     )
