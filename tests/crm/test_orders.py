@@ -258,6 +258,43 @@ def test_every_action_from_every_state_follows_the_lifecycle(session, state, act
     )
 
 
+def test_an_order_gives_no_discount_beyond_what_was_approved(session):
+    """A draft's lines can change, but confirming holds them to the approval: the
+    contract's own highest discount (0.02 %), or without a contract the discount
+    approved without asking (10 % by default)."""
+    from sandbox.crm import lines as product_lines
+    from sandbox.crm.orders.service import LINES, refusal
+
+    def discount(order, value):
+        line = order.lines[-1]
+        data = {
+            "product_id": line.product_id,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount": Decimal(value),
+        }
+        product_lines.save_line(session, order, line, data, LINES)
+
+    order = new_order(session)
+    discount(order, "80")
+    reason = refusal(order, "confirm")
+    assert "80 % is more than the 0.02 % contract HT-2026-0001 approved" in reason
+    with pytest.raises(OrderRefused):
+        perform(session, order, "confirm", today=TODAY)
+    assert session.get(SalesOrder, order.id).status == "draft"
+    discount(order, "0.02")
+    perform(session, order, "confirm", today=TODAY)
+    assert order.status == "confirmed"
+
+    direct = new_order(session, contract_id=None, opportunity_id=1)
+    discount(direct, "10.01")
+    assert "10.01 % needs an approved contract (above 10 %)" in refusal(
+        direct, "confirm"
+    )
+    discount(direct, "10")
+    assert refusal(direct, "confirm") is None
+
+
 def test_an_order_is_closed_only_when_paid_in_full(session):
     order = confirmed(session)
     perform(session, order, "deliver", today=TODAY)

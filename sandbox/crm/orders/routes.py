@@ -145,6 +145,8 @@ def _render_detail(order: SalesOrder, invoice_form=None, payment_form=None):
         order=order,
         balance=svc.order_balance(order),
         actions=svc.available_actions(order),
+        # Why a draft cannot be confirmed yet (its button is not offered).
+        confirm_blocked=svc.refusal(order, "confirm") if svc.editable(order) else None,
         editable=svc.editable(order),
         billable=writable,
         invoice_form=invoice_form or _invoice_form(order),

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from sandbox.crm import lines as product_lines
 from sandbox.crm.audit import define_action, record_action
-from sandbox.crm.display import money
+from sandbox.crm.display import money, percent
 from sandbox.crm.service import commit
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -293,6 +293,10 @@ def refusal(order: SalesOrder, action: str, today: dt.date | None = None) -> str
         )
     if action == "confirm" and order.amount <= 0:
         return _("An order needs an amount (or product lines) before it is confirmed.")
+    if action == "confirm":
+        unapproved = _unapproved_discount(order)
+        if unapproved is not None:
+            return unapproved
     if action == "close":
         outstanding = order_balance(order, today).outstanding
         if outstanding > 0:
@@ -303,6 +307,37 @@ def refusal(order: SalesOrder, action: str, today: dt.date | None = None) -> str
             )
     if action == "cancel" and (order.invoices or order.payments):
         return _("This order has invoices or payments, so it cannot be cancelled.")
+    return None
+
+
+def _unapproved_discount(order: SalesOrder) -> str | None:
+    """Why the order's discounts go beyond what was approved, or None.
+
+    An order from a contract may give at most the discount its approved contract
+    gives; an order straight from a won deal at most what is approved without
+    asking (a larger one goes through a contract and its approval)."""
+    from sandbox.crm.contracts.service import approval_rules, highest_discount
+
+    highest = max((line.discount for line in order.lines), default=Decimal("0"))
+    if order.contract is not None:
+        allowed = highest_discount(order.contract)
+        if highest > allowed:
+            return _(
+                "A line's discount of %(discount)s %% is more than the %(allowed)s "
+                "%% contract %(number)s approved: lower it to confirm the order.",
+                discount=percent(highest),
+                allowed=percent(allowed),
+                number=order.contract.number,
+            )
+        return None
+    limit = approval_rules(sa.orm.object_session(order)).auto_approve_discount
+    if highest > limit:
+        return _(
+            "A line's discount of %(discount)s %% needs an approved contract (above "
+            "%(limit)s %%): lower it, or order through a contract.",
+            discount=percent(highest),
+            limit=percent(limit),
+        )
     return None
 
 
