@@ -260,6 +260,8 @@ def line_views(
 
     def delete_line(line_id: int, **ids: int):
         parent = load(ids[param])
+        if locked is not None and (answer := locked(parent)) is not None:
+            return answer
         item = line_of(db.session, parent, line_id, kind)
         if ConfirmForm().validate_on_submit():
             try:

@@ -491,6 +491,54 @@ def test_line_items_drive_the_amount_exactly(app, client, auth, classroom, deal)
     assert history == [Decimal("89.99"), Decimal("139.97"), Decimal("49.98")]
 
 
+def test_a_closed_deal_keeps_the_products_it_was_won_with(
+    app, client, auth, classroom, deal
+):
+    def with_a_line(session):
+        product = _add(session, Product(code="LK-1", name="Lock", list_price=5))
+        session.add(
+            LineItem(
+                opportunity_id=deal,
+                product_id=product.id,
+                quantity=Decimal("2"),
+                unit_price=Decimal("5.00"),
+                discount=Decimal("0"),
+                total=Decimal("10.00"),
+            )
+        )
+        session.commit()
+        line = session.scalar(
+            sa.select(LineItem.id).where(LineItem.opportunity_id == deal)
+        )
+        return product.id, line
+
+    product, line = classroom.in_tenant(app, with_a_line)
+    auth.login("alice")
+    assert client.post(f"/crm/opportunities/{deal}/close-won").status_code == 302
+    before = classroom.in_tenant(app, lambda s: s.get(Opportunity, deal).amount)
+    page = client.get(f"/crm/opportunities/{deal}").get_data(as_text=True)
+    assert f"/crm/opportunities/{deal}/lines/new" not in page
+    base = f"/crm/opportunities/{deal}/lines"
+    for url, data in (
+        (f"{base}/new", {"product_id": product, "quantity": "5"}),
+        (f"{base}/{line}/edit", {"product_id": product, "quantity": "9"}),
+        (f"{base}/{line}/delete", {}),
+    ):
+        response = client.post(url, data=data)
+        assert response.status_code == 302, url
+        assert response.location.endswith(f"/crm/opportunities/{deal}#line-items")
+    amount, lines = classroom.in_tenant(
+        app,
+        lambda s: (
+            s.get(Opportunity, deal).amount,
+            len(s.get(Opportunity, deal).line_items),
+        ),
+    )
+    assert (amount, lines) == (before, 1)
+    page = client.get(f"/crm/opportunities/{deal}").get_data(as_text=True)
+    assert "This deal is closed: reopen it to change its products." in page
+
+
 def test_quote_is_numbered_and_printable(app, client, auth, classroom, deal):
     auth.login("alice")
     response = client.post(f"/crm/opportunities/{deal}/quotes")

@@ -457,6 +457,12 @@ def _subform(opp: Opportunity, form, heading: str, *, status: int = 200, note=No
     ), status
 
 
+def _closed_deal(opp: Opportunity):
+    """A closed deal's products are what was won or lost: reopen it to change them."""
+    flash(_("This deal is closed: reopen it to change its products."), "warning")
+    return redirect(MODULE.record_url(opp.id) + "#line-items")
+
+
 def _line_page(opp: Opportunity, form, heading: str, *, note=None):
     return _subform(opp, form, heading, status=_status(form), note=note)
 
@@ -471,6 +477,7 @@ line_views(
     form_class=LineItemForm,
     save=svc.save_line_item,
     remove=svc.remove_line_item,
+    locked=lambda opp: _closed_deal(opp) if opp.stage.is_closed else None,
     saved=_l("Line items saved; the amount is their sum."),
     anchor="#line-items",
     endpoints=("line_item", "delete_line_item"),
