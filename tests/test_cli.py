@@ -129,6 +129,57 @@ def test_user_create_and_password(app, runner):
     assert missing.exit_code != 0 and "no user named" in missing.output
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--display-name", "x" * 121], "a name has at most 120 characters"),
+        (["--email", "not-an-email"], "is not an email address"),
+        (["--email", "a@" + "b" * 260 + ".cn"], "is not an email address"),
+        (["--password", " " * 10], "a password cannot be only spaces"),
+    ],
+)
+def test_user_create_refuses_what_the_user_table_cannot_keep(
+    app, runner, extra, message
+):
+    args = ["user", "create", "newcomer", "--role", "student"]
+    if "--password" not in extra:
+        extra = [*extra, "--password", "long enough 1"]
+    result = runner.invoke(args=[*args, *extra])
+    assert result.exit_code == 1 and message in result.output, result.output
+    with app.app_context():
+        assert get_user("newcomer") is None
+
+
+def test_look_alike_usernames_are_one_user(app, runner):
+    created = runner.invoke(
+        args=[
+            "user",
+            "create",
+            "bob",
+            "--role",
+            "student",
+            "--password",
+            "long enough 1",
+        ]
+    )
+    assert created.exit_code == 0, created.output
+    for look_alike in ("ｂｏｂ", "BOB", " Bob "):
+        again = runner.invoke(
+            args=[
+                "user",
+                "create",
+                look_alike,
+                "--role",
+                "student",
+                "--password",
+                "x" * 10,
+            ]
+        )
+        assert again.exit_code == 1 and "is taken" in again.output, look_alike
+    with app.app_context():
+        assert get_user("ｂｏｂ").username == "bob"
+
+
 def test_tenant_reset_one_student_or_the_course(app, runner, classroom):
     def add_work(index):
         classroom.in_tenant(app, lambda s: make_account(s, name="Homework Inc"), index)

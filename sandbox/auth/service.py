@@ -6,8 +6,10 @@ import functools
 import hashlib
 import math
 import os
+import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,7 +47,9 @@ class LoginResult:
 
 
 def normalize_username(username: str) -> str:
-    return username.strip().lower()
+    """The one spelling of a username: look-alike forms (full-width ｂｏｂ,
+    superscripts) folded by NFKC, case ignored, no surrounding spaces."""
+    return unicodedata.normalize("NFKC", username).strip().lower()
 
 
 def get_user(username: str) -> User | None:
@@ -212,6 +216,20 @@ PASSWORD_MIN_LENGTH = 8
 def validate_password(password: str) -> None:
     if len(password) < PASSWORD_MIN_LENGTH:
         raise UserError(f"a password has at least {PASSWORD_MIN_LENGTH} characters")
+    if not password.strip():
+        raise UserError("a password cannot be only spaces")
+
+
+#: The longest display name and email the user table keeps.
+DISPLAY_NAME_MAX, EMAIL_MAX = 120, 254
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _check_profile(display_name: str, email: str | None) -> None:
+    if len(display_name) > DISPLAY_NAME_MAX:
+        raise UserError(f"a name has at most {DISPLAY_NAME_MAX} characters")
+    if email is not None and (len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email)):
+        raise UserError(f"{email[:60]!r} is not an email address")
 
 
 def create_user(
@@ -235,6 +253,7 @@ def create_user(
         raise UserError("a username uses 1-64 letters, digits, '.', '_' or '-'")
     if get_user(name) is not None:
         raise UserError(f"the username {name!r} is taken")
+    _check_profile(display_name, email)
     if not allow_weak_password:
         validate_password(password)
     user = User(
