@@ -19,7 +19,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         (test_config or {}).get("INSTANCE_PATH")
         or sandbox_config.default_instance_path()
     )
-    make_private_dir(instance)
+    try:
+        make_private_dir(instance)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise sandbox_config.ConfigError(
+            f"the instance folder {instance} cannot be used: {reason}"
+        ) from None
     # The control database is created private before SQLite first opens it (SQLite
     # gives its -wal and -shm files the database's permissions).
     ensure_private_file(instance / "sandbox.db")

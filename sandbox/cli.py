@@ -37,8 +37,12 @@ def _set_instance(
 
 def _create_app():
     from sandbox import create_app
+    from sandbox.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
 
 
 class SandboxGroup(FlaskGroup):

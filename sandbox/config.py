@@ -50,7 +50,7 @@ def defaults(instance: Path) -> dict:
         # Failures from one client address (any names) before growing delays begin;
         # a classroom behind one NAT address shares it, so it is set generously.
         "LOGIN_IP_MAX_FAILURES": 30,
-        "LOGIN_IP_FIRST_DELAY_SECONDS": 1,
+        "LOGIN_IP_FIRST_DELAY_SECONDS": 1.0,
         # Tenants kept open (about 0.6 MB each). A class of 200 working at once must
         # fit, with its instructor's views: when it did not, each request closed
         # one tenant's database and opened another's (bench_classroom.py).
@@ -77,13 +77,36 @@ def from_environment(config: dict) -> None:
     runner's, say) never leak into the configuration.
     """
     for name, raw in os.environ.items():
-        if not name.startswith(ENV_PREFIX) or name[len(ENV_PREFIX) :] not in config:
+        key = name[len(ENV_PREFIX) :]
+        if not name.startswith(ENV_PREFIX) or key not in config:
             continue
         try:
             value = json.loads(raw)
         except ValueError:
             value = raw
-        config[name[len(ENV_PREFIX) :]] = value
+        config[key] = _of_the_defaults_kind(name, config[key], value)
+
+
+class ConfigError(ValueError):
+    """A setting whose value cannot be used; the message names the setting."""
+
+
+def _of_the_defaults_kind(name: str, default: object, value: object) -> object:
+    """``value``, if it is of the kind the setting's default is (a whole number
+    where a number is wanted is fine); else a :class:`ConfigError`."""
+    if isinstance(default, bool):
+        wanted, ok = "true or false", isinstance(value, bool)
+    elif isinstance(default, int):
+        wanted = "a whole number"
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        wanted = "a number"
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        return value
+    if not ok:
+        raise ConfigError(f"{name} must be {wanted}, not {value!r}")
+    return float(value) if isinstance(default, float) else value
 
 
 def ensure_secret_key(instance: Path) -> str:

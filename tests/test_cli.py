@@ -150,6 +150,13 @@ def test_user_create_refuses_what_the_user_table_cannot_keep(
         assert get_user("newcomer") is None
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_scenario_days_out_of_range_are_refused_clearly(runner, day):
+    result = runner.invoke(args=["scenario", "preview", "b2b-software", "--today", day])
+    assert result.exit_code == 2
+    assert "choose a day from 1900-01-01 to 9000-12-31" in result.output
+
+
 def test_look_alike_usernames_are_one_user(app, runner):
     created = runner.invoke(
         args=[

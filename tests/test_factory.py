@@ -7,6 +7,7 @@ import re
 import pytest
 
 from sandbox import create_app
+from sandbox.config import ConfigError
 from tests.conftest import make_app
 
 
@@ -17,14 +18,41 @@ def test_config_layers_defaults_then_instance_file_then_environment(
     instance.mkdir()
     (instance / "config.py").write_text("PAGE_SIZE = 50\nLOGIN_MAX_FAILURES = 9\n")
     monkeypatch.setenv("SANDBOX_LOGIN_MAX_FAILURES", "3")
-    monkeypatch.setenv("SANDBOX_SERVER_THREADS", "not json")
+    monkeypatch.setenv("SANDBOX_TENANT_RESET_WAIT", "2")
     app = create_app({"INSTANCE_PATH": str(instance)})
     assert app.config["PAGE_SIZE"] == 50  # from instance/config.py
     assert app.config["LOGIN_MAX_FAILURES"] == 3  # the environment wins
-    assert app.config["SERVER_THREADS"] == "not json"
+    assert app.config["TENANT_RESET_WAIT"] == 2.0
     monkeypatch.setenv("SANDBOX_SOMETHING_ELSE", "1")
     assert "SOMETHING_ELSE" not in create_app({"INSTANCE_PATH": str(instance)}).config
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("inst/sandbox.db")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "SANDBOX_SERVER_THREADS",
+            "not json",
+            "must be a whole number, not 'not json'",
+        ),
+        ("SANDBOX_TENANT_RESET_WAIT", "abc", "must be a number, not 'abc'"),
+        ("SANDBOX_PAGE_SIZE", "2.5", "must be a whole number"),
+    ],
+)
+def test_a_setting_of_the_wrong_kind_is_named_in_a_clear_error(
+    tmp_path, monkeypatch, name, value, message
+):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name} {message}"):
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+
+
+def test_an_instance_path_that_is_a_file_is_refused_clearly(tmp_path):
+    taken = tmp_path / "backup.zip"
+    taken.write_bytes(b"PK")
+    with pytest.raises(ConfigError, match="backup.zip cannot be used: File exists"):
+        create_app({"INSTANCE_PATH": str(taken)})
 
 
 def test_sandbox_instance_selects_the_instance_folder(tmp_path, monkeypatch):

@@ -33,11 +33,21 @@ def _day(value: str | None) -> dt.date:
     if value is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
             "use the form YYYY-MM-DD", param_hint="--today"
         ) from None
+    # A scenario's dates reach years either side of its day.
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise click.BadParameter(
+            f"choose a day from {FIRST_DAY} to {LAST_DAY}", param_hint="--today"
+        )
+    return day
+
+
+#: The provisioning days a scenario can be built for.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
 
 
 @scenario_group.command("list")
