@@ -235,6 +235,7 @@ def _restore(
             _extract(zipped, members, staging, steps)
             _check_control_db(staging / CONTROL_DB, manifest)
             _install(staging, members, instance, steps)
+            _remove_strays(instance, manifest["tenants"])
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     db.create_all(bind_key=None)  # tables newer than the backup
@@ -543,3 +544,17 @@ def _install(
                 f"the server and restore again"
             ) from error
         steps.advance()
+
+
+def _remove_strays(instance: Path, tenants: list[dict[str, Any]]) -> None:
+    """Delete the CRM files of students the restored instance no longer has (made
+    after the backup): no tenant row points at them, and a later student given the
+    same id must start from a file of their own."""
+    folder = instance / TENANT_FOLDER
+    if not folder.is_dir():
+        return
+    kept = {t[key] for t in tenants for key in ("file_path", "seed_path")}
+    for path in folder.rglob("*.sqlite"):
+        if path.relative_to(instance).as_posix() not in kept:
+            for leftover in (path, *(Path(f"{path}{s}") for s in tenancy.SIDECARS)):
+                leftover.unlink(missing_ok=True)

@@ -514,6 +514,10 @@ def _checkpoint(path: Path) -> None:
         conn.close()
 
 
+#: The files SQLite keeps beside a database, and the gate files beside a tenant's.
+SIDECARS = ("-wal", "-shm", "-journal", ".lock", ".intent")
+
+
 def _remove_sidecars(path: Path) -> None:
     for suffix in ("-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)

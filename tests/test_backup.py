@@ -331,6 +331,29 @@ def test_a_forced_restore_replaces_damaged_databases(app, classroom, runner, tmp
     assert account_names(app, alice) and account_names(app, bob)
 
 
+def test_a_restore_removes_the_crms_of_students_enrolled_after_the_backup(
+    app, classroom, runner, tmp_path
+):
+    from tests.helpers import make_student
+
+    archive = tmp_path / "class.zip"
+    backup(app, archive)
+    with app.app_context():
+        course = db.session.get(Tenant, classroom.tenant_ids[0]).course
+        _, late = make_student(course, "latecomer")
+        files = [Path(app.instance_path, late.file_path)]
+        files.append(Path(app.instance_path, late.seed_path))
+    assert all(path.is_file() for path in files)
+
+    forced = runner.invoke(args=["restore", "--force", str(archive)])
+
+    assert forced.exit_code == 0, forced.output
+    assert not [path for path in files if path.exists()]
+    assert not list(files[0].parent.glob(f"{files[0].name}*"))
+    alice, bob = classroom.tenant_ids
+    assert account_names(app, alice) and account_names(app, bob)
+
+
 # ------------------------------------------------------------------ concurrency
 
 
