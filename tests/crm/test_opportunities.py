@@ -539,6 +539,26 @@ def test_a_closed_deal_keeps_the_products_it_was_won_with(
     assert "This deal is closed: reopen it to change its products." in page
 
 
+def test_the_timeline_records_what_the_student_changed_not_the_bookkeeping(
+    app, client, auth, classroom, deal
+):
+    auth.login("alice")
+    data = classroom.in_tenant(app, lambda s: form_data(s, deal, amount="4321.00"))
+    assert client.post(f"/crm/opportunities/{deal}/edit", data=data).status_code == 302
+    changes = classroom.in_tenant(
+        app,
+        lambda s: s.scalars(
+            sa.select(AuditLog.changes)
+            .where(AuditLog.entity_id == deal, AuditLog.action == "update")
+            .order_by(AuditLog.id.desc())
+        ).first(),
+    )
+    assert "amount" in changes and "last_activity_at" not in changes
+    page = client.get(f"/crm/opportunities/{deal}").get_data(as_text=True)
+    history = page.split('class="list-unstyled timeline', 1)[1]
+    assert "Last activity" not in history
+
+
 def test_quote_is_numbered_and_printable(app, client, auth, classroom, deal):
     auth.login("alice")
     response = client.post(f"/crm/opportunities/{deal}/quotes")

@@ -53,6 +53,10 @@ class Stage(Timestamped, Audited):
 
 
 class Opportunity(Timestamped, Audited):
+    #: Bookkeeping every change of the deal moves, as ``updated_at``: in the
+    #: timeline it would only repeat the entry's own time.
+    __audit_ignore__ = Audited.__audit_ignore__ | {"last_activity_at"}
+
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(
         sa.String(200), index=True, info={"label": _l("Opportunity name")}
