@@ -201,3 +201,22 @@ def test_every_module_page_keeps_its_figures_whole_and_fits_a_phone(
         page.set_viewport_size(DESKTOP)
     assert wrapped == {}
     assert sideways == {}
+
+
+def test_a_product_name_keeps_its_width_beside_huge_figures(page, live_server, login):
+    """A billion units make the figures wide; the table then scrolls in its box
+    instead of breaking the product's name a character a line."""
+    page.set_viewport_size(DESKTOP)
+    login("student1")
+    page.goto(live_server.url_for("/crm/opportunities/?warning=open"))
+    page.locator("main table.record-list tbody tr td:first-child a").first.click()
+    page.get_by_role("link", name="Add a product").click()
+    page.get_by_label("Product").select_option(index=1)
+    page.get_by_label("Quantity").fill("1000000000")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("main td.line-product").first).to_be_visible()
+    widths = page.locator("main td.line-product").evaluate_all(
+        "cells => cells.map(cell => cell.getBoundingClientRect().width)"
+    )
+    assert min(widths) >= 140, widths
+    assert_fits(page, strict=False)
