@@ -140,7 +140,7 @@ class DiaryEntry(Timestamped, Audited):
     __tablename__ = "diary_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[dt.date] = mapped_column(unique=True, info={"label": _l("Day")})
+    day: Mapped[dt.date] = mapped_column(unique=True, info={"label": _l("Date")})
     notes: Mapped[str] = mapped_column(
         sa.Text, default="", info={"label": _l("Notes"), "multiline": True}
     )

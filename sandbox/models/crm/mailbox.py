@@ -53,10 +53,10 @@ class EmailMessage(Timestamped, Audited):
         sa.String(200), default="", info={"label": _l("Recipient")}
     )
     to_address: Mapped[str] = mapped_column(
-        sa.String(254), default="", info={"label": _l("To")}
+        sa.String(254), default="", info={"label": _l("Recipient")}
     )
     from_address: Mapped[str] = mapped_column(
-        sa.String(254), default="", info={"label": _l("From")}
+        sa.String(254), default="", info={"label": _l("Sender")}
     )
     subject: Mapped[str] = mapped_column(
         sa.String(300), index=True, info={"label": _l("Email subject")}
