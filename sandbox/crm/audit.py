@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session, object_session
 
+from sandbox.crm.codes import code_label
 from sandbox.crm.display import field_label, format_value
 from sandbox.crm.registry import module_for_entity
 from sandbox.i18n import current_language
@@ -34,21 +35,41 @@ ACTIONS: dict[str | tuple[str, str], object] = {
 GENERIC_ACTION = _l("%(action)s: %(entity)s %(record)s")
 
 
-def define_action(action: str, sentence: object, *, entity: str | None = None) -> None:
+#: Detail keys whose values are codes, by action: shown by their code list's label.
+ACTION_CODES: dict[Any, dict[str, str]] = {}
+
+
+def define_action(
+    action: str,
+    sentence: object,
+    *,
+    entity: str | None = None,
+    codes: dict[str, str] | None = None,
+) -> None:
     """Give business action ``action`` its (translatable) timeline sentence.
 
     With ``entity`` (a table name) the sentence is for that kind of record only, so
-    modules may each say what "deactivate" means for their records.
+    modules may each say what "deactivate" means for their records. ``codes`` maps
+    a detail to the code list it comes from (``{"status": "member_status"}``): the
+    sentence shows the code's label in the reader's language.
     """
     key = (entity, action) if entity else action
     if key in ACTIONS and ACTIONS[key] is not sentence:
         raise ValueError(f"the action {key!r} already has a sentence")
     ACTIONS[key] = sentence
+    if codes:
+        ACTION_CODES[key] = codes
 
 
 def _sentence_for(entity: str, action: str) -> object | None:
     sentence = ACTIONS.get((entity, action))
     return sentence if sentence is not None else ACTIONS.get(action)
+
+
+def _codes_for(entity: str, action: str) -> dict[str, str]:
+    if (entity, action) in ACTIONS:
+        return ACTION_CODES.get((entity, action), {})
+    return ACTION_CODES.get(action, {})
 
 
 def record_action(
@@ -134,6 +155,9 @@ def _sentence(entry: AuditLog, links: _Links) -> Markup:
         for key, value in (entry.details or {}).items()
         if isinstance(value, (str, int, float))
     }
+    for key, list_key in _codes_for(entry.entity, entry.action).items():
+        if key in params:
+            params[key] = code_label(list_key, str(params[key]))
     params.update(entity=noun, record=record, action=entry.action)
     template = _sentence_for(entry.entity, entry.action)
     if template is None:

@@ -58,6 +58,7 @@ define_action("remove_member", _l("Removed %(member)s from %(entity)s %(record)s
 define_action(
     "mark_members",
     _l("Marked as %(status)s in %(entity)s %(record)s (%(count)s): %(names)s"),
+    codes={"status": "member_status"},
 )
 
 

@@ -29,6 +29,9 @@ class Case(Timestamped, Audited):
     #: Open cases by their next deadline (the workbench's SLA alarms): a range on
     #: each open status instead of every open case read and sorted.
     __table_args__ = (sa.Index("ix_service_case_status_due", "status", "next_due_at"),)
+    #: The SLA clock's own bookkeeping: the timeline tells of the action instead
+    #: (put on hold, customer replied) in words, not as these columns' codes.
+    __audit_ignore__ = Audited.__audit_ignore__ | {"resume_status", "next_due_at"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(
