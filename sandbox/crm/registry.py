@@ -69,11 +69,14 @@ def column(attr: Any, *, key: str | None = None, **options: Any) -> ListColumn:
     kind = options.pop("kind", None)
     if kind is None:
         kind = "code" if "codes" in info else "money" if info.get("money") else "text"
+    label = options.pop("label", info.get("label"))
+    if label is None:  # its header would read "None"
+        raise ValueError(f"list column {key or attr.key!r} needs a label")
     return ListColumn(
         key=key or attr.key,
         attr=attr.key,
         sort=options.pop("sort", attr),
-        label=options.pop("label", info.get("label")),
+        label=label,
         kind=kind,
         codes=options.pop("codes", info.get("codes")),
         **options,

@@ -655,7 +655,8 @@ def test_every_list_cell_shows_its_records_value(app, client, auth, classroom):
 
 
 def test_numbers_dates_and_record_numbers_never_break_in_a_list(app, classroom):
-    """A narrow column may wrap a name, never "178,752.0 / 0" or "CS-2026- / 000080"."""
+    """A narrow column may wrap a name, never "178,752.0 / 0", "CS-2026- / 000080"
+    or "2026年11月 / 30日 / 17:00:00"."""
     from flask_login import login_user
 
     from sandbox.auth.service import get_user
@@ -672,7 +673,11 @@ def test_numbers_dates_and_record_numbers_never_break_in_a_list(app, classroom):
             openings = re.findall(r"<td[^>]*>", str(cells))
             for col, opening in zip(module.columns, openings, strict=True):
                 kept = "text-nowrap" in opening
-                expected = col.kind in NUMERIC or col.kind == "date" or col.nowrap
+                expected = (
+                    col.kind in NUMERIC
+                    or col.kind in ("date", "datetime")
+                    or col.nowrap
+                )
                 assert kept == expected, (module.key, col.key, opening)
                 if col.nowrap:
                     unbroken[module.key] = col.key
@@ -811,3 +816,15 @@ def test_only_required_fields_are_marked_required_on_every_new_record_form(
         if module.key == "accounts":
             assert re.search(r'<input[^>]*id="name"[^>]*required', page)
             assert not re.search(r'<input[^>]*id="website"[^>]*required', page)
+
+
+def test_every_list_header_names_its_column(app, client, auth, classroom):
+    """A column without a label is refused when its module registers (a header
+    read "None" on three lists); every list's headers are words."""
+    with pytest.raises(ValueError, match="needs a label"):
+        column(Account.created_at)
+    auth.login("alice")
+    for url in list_urls(app):
+        page = client.get(url).get_data(as_text=True)
+        head = page.split("<thead>", 1)[-1].split("</thead>", 1)[0]
+        assert ">None" not in head and "None<" not in head, url

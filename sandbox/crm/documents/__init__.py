@@ -65,7 +65,12 @@ MODULE = register_module(
                 key="attached",
                 value=_attached_label,
             ),
-            column(Document.created_at, key="created", kind="datetime"),
+            column(
+                Document.created_at,
+                key="created",
+                kind="datetime",
+                label=_l("Uploaded"),
+            ),
         ),
     )
 )

@@ -55,7 +55,12 @@ MODULE = register_module(
                 sort=Colleague.name,
                 value=lambda article: article.owner,
             ),
-            column(Article.updated_at, key="updated", kind="datetime"),
+            column(
+                Article.updated_at,
+                key="updated",
+                kind="datetime",
+                label=_l("Last changed"),
+            ),
         ),
         default_sort="title",
     )

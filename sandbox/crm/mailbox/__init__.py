@@ -67,7 +67,12 @@ TEMPLATES = register_module(
         columns=(
             column(EmailTemplate.name, kind="link"),
             column(EmailTemplate.subject),
-            column(EmailTemplate.updated_at, key="changed", kind="datetime"),
+            column(
+                EmailTemplate.updated_at,
+                key="changed",
+                kind="datetime",
+                label=_l("Last changed"),
+            ),
         ),
         on_workbench=False,
     )
