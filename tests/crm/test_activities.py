@@ -486,3 +486,13 @@ def test_attendee_ids_no_row_can_have_are_refused_and_change_nothing(
         return activity.subject, [a.contact_id for a in activity.attendees]
 
     assert classroom.in_tenant(app, check) == ("Lunch", [contact_id])
+
+
+def test_a_new_activity_starts_at_normal_priority(app, client, auth, classroom):
+    auth.login("alice")
+    for kind in ("task", "call", "meeting"):
+        page = client.get(f"/crm/activities/new?kind={kind}").get_data(as_text=True)
+        chosen = re.search(
+            r'<select[^>]*id="priority".*?<option selected value="(\w+)"', page, re.S
+        )
+        assert chosen and chosen.group(1) == "normal", kind

@@ -59,7 +59,9 @@ class ActivityForm(RecordForm):
     ends_at = LocalDateTimeField(L("ends_at"), validators=[Optional()])
     all_day = BooleanField(L("all_day"))
     status = CodeSelectField(L("status"), codes="activity_status")
-    priority = CodeSelectField(L("priority"), codes="activity_priority")
+    priority = CodeSelectField(
+        L("priority"), codes="activity_priority", default="normal"
+    )
     communication_type = CodeSelectField(
         L("communication_type"), codes="communication_type", blank=True
     )
