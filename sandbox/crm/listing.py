@@ -368,11 +368,11 @@ def render_rows(
 
 
 def _cell_opening(col: ListColumn) -> str:
-    """Numbers align right; numbers, dates and ``nowrap`` columns never break over
-    two lines."""
+    """Numbers align right; numbers, dates, times and ``nowrap`` columns never
+    break over two lines."""
     if col.kind in NUMERIC:
         return '<td class="text-end text-nowrap">'
-    if col.nowrap or col.kind == "date":
+    if col.nowrap or col.kind in ("date", "datetime"):
         return '<td class="text-nowrap">'
     return "<td>"
 
