@@ -116,7 +116,7 @@ def export(report_key: str, fmt: str):
         money = [i for i, c in enumerate(section.table.columns) if c.kind == "money"]
         data = to_xlsx(header, rows, title=str(section.title), money_columns=money)
     name = f"{report.key}-{section.key}-{local_today().isoformat()}"
-    response = Response(data, mimetype=MIMETYPES[fmt])
+    response = Response(data, content_type=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
     return response

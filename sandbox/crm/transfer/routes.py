@@ -80,7 +80,7 @@ def _importable(key: str) -> tuple[Module, ImportSpec]:
 
 
 def _download(data: bytes, name: str, fmt: str) -> Response:
-    response = Response(data, mimetype=MIMETYPES[fmt])
+    response = Response(data, content_type=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
     return response
