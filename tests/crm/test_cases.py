@@ -173,10 +173,12 @@ def test_reopening_is_allowed_only_within_the_window_after_closing(session):
         perform(session, case, "reopen", {"reason": "Broke again"}, zone="UTC")
     assert action_count(session, case) == 0
     case.closed_at = utcnow() - dt.timedelta(days=6)
+    case.resolution = "Restarted the router"
     session.commit()
     perform(session, case, "reopen", {"reason": "Broke again"}, zone="UTC")
     assert case.status == "in_progress"
     assert case.closed_at is None and case.resolved_at is None
+    assert case.resolution is None and case.article_id is None  # unsolved again
 
 
 def test_the_reopen_window_is_a_company_setting(session):

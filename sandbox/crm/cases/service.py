@@ -685,8 +685,11 @@ def perform(
     elif action == "close":
         case.closed_at = now
     elif action == "reopen":
+        # Unsolved again: what solved it before stays in the timeline, not on the
+        # case (nor on the article's list of cases it solved).
         case.resolved_at = case.closed_at = None
         case.satisfaction = case.callback_comment = None
+        case.resolution = case.article_id = None
     elif action == "analyze":
         case.analysis = _text(data, "analysis")
     elif action == "merge":
