@@ -131,23 +131,29 @@ def module_index_url(module: Module) -> str:
     return url_for(module.index_endpoint)
 
 
-#: Records of one kind an account page lists (the most recent ones).
-ACCOUNT_PANEL_ROWS = 10
+#: Records of one kind a record's page lists (the most recent ones).
+RELATED_PANEL_ROWS = 10
 
 
-def account_records(
-    model: Any, account_id: int, *order_by: Any, join: Any = None, options: tuple = ()
+def records_of(
+    model: Any,
+    key: Any,
+    value: int,
+    *order_by: Any,
+    join: Any = None,
+    options: tuple = (),
 ) -> tuple[list[Any], int]:
-    """An account's records of ``model`` for its page: the first
-    ``ACCOUNT_PANEL_ROWS`` in ``order_by`` (over ``model`` joined to ``join``, if
+    """The records of ``model`` whose ``key`` column is ``value`` (an account's
+    deals, say), for a panel on that record's page: the first
+    ``RELATED_PANEL_ROWS`` in ``order_by`` (over ``model`` joined to ``join``, if
     given), and how many there are in all."""
-    where = model.account_id == account_id
+    where = key == value
     total = db.session.scalar(sa.select(sa.func.count(model.id)).where(where)) or 0
     query = sa.select(model) if join is None else sa.select(model).join(join)
     rows = db.session.scalars(
         query.where(where)
         .options(*options)
         .order_by(*order_by, model.id.desc())
-        .limit(ACCOUNT_PANEL_ROWS)
+        .limit(RELATED_PANEL_ROWS)
     ).all()
     return list(rows), total

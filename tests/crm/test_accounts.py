@@ -349,7 +349,7 @@ def test_source_status_intention_and_rating_are_saved_and_shown(
 def test_the_account_page_lists_its_deals_contracts_and_cases(
     app, client, auth, classroom
 ):
-    from sandbox.crm.views import ACCOUNT_PANEL_ROWS
+    from sandbox.crm.views import RELATED_PANEL_ROWS
     from sandbox.models.crm.contracts import Contract
     from sandbox.models.crm.sales import Opportunity
     from sandbox.models.crm.service import Case
@@ -376,7 +376,7 @@ def test_the_account_page_lists_its_deals_contracts_and_cases(
     assert all(counts.values()), counts  # the scenario gives it one of each
     auth.login("alice")
     page = client.get(f"/crm/accounts/{account}").get_data(as_text=True)
-    for deal in deals[:ACCOUNT_PANEL_ROWS]:
+    for deal in deals[:RELATED_PANEL_ROWS]:
         assert deal in page
     for panel, model in (
         ("opportunities", "Opportunity"),
@@ -385,7 +385,7 @@ def test_the_account_page_lists_its_deals_contracts_and_cases(
     ):
         card = page.split(f'id="{panel}"', 1)[1].split("</div></div>", 1)[0]
         shown = card.count("<tr>") - 1  # the header row
-        assert shown == min(counts[model], ACCOUNT_PANEL_ROWS), panel
+        assert shown == min(counts[model], RELATED_PANEL_ROWS), panel
         if counts[model]:
             assert f'text-bg-secondary">{counts[model]}</span>' in card, panel
     assert f"/crm/opportunities/new?account_id={account}" in page

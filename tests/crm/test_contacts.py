@@ -232,3 +232,32 @@ def test_a_duplicate_email_or_mobile_is_a_warning_not_a_refusal(
         follow_redirects=True,
     )
     assert "Possible duplicate" not in unique.get_data(as_text=True)
+
+
+def test_a_contacts_page_lists_their_deals_and_service_cases(
+    app, client, auth, classroom
+):
+    from sandbox.models.crm.sales import Opportunity
+    from sandbox.models.crm.service import Case
+
+    def someone_busy(session):
+        contact = session.scalar(
+            sa.select(Case.contact_id)
+            .where(Case.contact_id.in_(sa.select(Opportunity.contact_id)))
+            .limit(1)
+        )
+        deals = session.scalars(
+            sa.select(Opportunity.name).where(Opportunity.contact_id == contact)
+        ).all()
+        cases = session.scalars(
+            sa.select(Case.number).where(Case.contact_id == contact)
+        ).all()
+        return contact, deals, cases
+
+    contact, deals, cases = classroom.in_tenant(app, someone_busy)
+    assert contact and deals and cases  # the scenario has such a contact
+    auth.login("alice")
+    page = client.get(f"/crm/contacts/{contact}").get_data(as_text=True)
+    for name in [*deals, *cases][:10]:
+        assert name in page
+    assert 'id="opportunities"' in page and 'id="cases"' in page

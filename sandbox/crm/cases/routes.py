@@ -28,9 +28,9 @@ from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
 from sandbox.crm.views import (
-    account_records,
     action_page,
     delete_page,
+    records_of,
     render_form,
     show_refusal,
 )
@@ -238,5 +238,11 @@ def _status(code: str) -> str:
 
 @bp.app_template_global("account_cases")
 def account_cases(account_id: int) -> tuple[list[Case], int]:
-    """The account page's service cases, the newest first."""
-    return account_records(Case, account_id, Case.created_at.desc())
+    """An account's service cases for its page, the newest first."""
+    return records_of(Case, Case.account_id, account_id, Case.created_at.desc())
+
+
+@bp.app_template_global("contact_cases")
+def contact_cases(contact_id: int) -> tuple[list[Case], int]:
+    """A contact's service cases for their page, the newest first."""
+    return records_of(Case, Case.contact_id, contact_id, Case.created_at.desc())

@@ -18,10 +18,10 @@ from sandbox.crm.opportunities.forms import LineItemForm
 from sandbox.crm.registry import writes
 from sandbox.crm.service import my_colleague_id
 from sandbox.crm.views import (
-    account_records,
     action_page,
     colleague_choices,
     delete_page,
+    records_of,
     render_form,
     show_refusal,
 )
@@ -318,4 +318,6 @@ def contract_of_opportunity(opp: Opportunity) -> Contract | None:
 @bp.app_template_global("account_contracts")
 def account_contracts(account_id: int) -> tuple[list[Contract], int]:
     """The account page's contracts, the latest ending first."""
-    return account_records(Contract, account_id, Contract.end_date.desc())
+    return records_of(
+        Contract, Contract.account_id, account_id, Contract.end_date.desc()
+    )

@@ -32,7 +32,7 @@ from sandbox.crm.opportunities.forms import (
 from sandbox.crm.opportunities.kanban import CardRenderer
 from sandbox.crm.registry import writes
 from sandbox.crm.service import commit, my_colleague_id
-from sandbox.crm.views import account_records
+from sandbox.crm.views import records_of
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -616,14 +616,25 @@ def quote(opportunity_id: int, quote_id: int):
     )
 
 
-@bp.app_template_global("account_opportunities")
-def account_opportunities(account_id: int) -> tuple[list[Opportunity], int]:
-    """The account page's deals: open ones first, then by close date, latest first."""
-    return account_records(
+def _deals_where(key, value: int) -> tuple[list[Opportunity], int]:
+    """Deals for a record's page: open ones first, then by close date, latest
+    first."""
+    return records_of(
         Opportunity,
-        account_id,
+        key,
+        value,
         Stage.is_closed,
         Opportunity.close_date.desc(),
         join=Opportunity.stage,
         options=(contains_eager(Opportunity.stage),),
     )
+
+
+@bp.app_template_global("account_opportunities")
+def account_opportunities(account_id: int) -> tuple[list[Opportunity], int]:
+    return _deals_where(Opportunity.account_id, account_id)
+
+
+@bp.app_template_global("contact_opportunities")
+def contact_opportunities(contact_id: int) -> tuple[list[Opportunity], int]:
+    return _deals_where(Opportunity.contact_id, contact_id)
