@@ -251,11 +251,27 @@ def step_statistics(course: Course, lesson: Lesson, lang: str) -> list[StepStats
             stats[step_id].attempts += count
             if not passed and message:
                 failures[step_id][message] += count
+        wording = _messages_in(lang, tenant_ids, lesson.id) if lang != "en" else {}
         for step_id, counter in failures.items():
             message, count = counter.most_common(1)[0]
-            stats[step_id].common_failure = message
+            stats[step_id].common_failure = wording.get(message, message)
             stats[step_id].common_failure_count = count
     return list(stats.values())
+
+
+def _messages_in(lang: str, tenant_ids: list[int], lesson_id: str) -> dict[str, str]:
+    """English check messages -> the same messages in ``lang``, as the students'
+    latest results hold them in both languages (attempts keep the English only,
+    which groups failures of one kind)."""
+    wording: dict[str, str] = {}
+    for message in db.session.scalars(
+        sa.select(StepResult.message).where(
+            StepResult.tenant_id.in_(tenant_ids), StepResult.lesson_id == lesson_id
+        )
+    ):
+        if isinstance(message, dict) and message.get("en") and message.get(lang):
+            wording[message["en"]] = message[lang]
+    return wording
 
 
 # ---------------------------------------------------------------------- gradebook

@@ -147,7 +147,18 @@ def test_step_statistics_count_passes_attempts_and_the_commonest_failure(
     with app.app_context():
         a, b = assigned.tenant_ids
         result(a, "accounts-basics", "first", 1.0, 10, attempts=3)
-        result(b, "accounts-basics", "first", 0.5, 5, attempts=2)
+        result(
+            b,
+            "accounts-basics",
+            "first",
+            0.5,
+            5,
+            attempts=2,
+            message={
+                "en": "Account Heatmap Trading: not found.",
+                "zh": "未找到客户 Heatmap Trading。",
+            },
+        )
         for tenant, passed, message in [
             (a, False, "Account Heatmap Trading: not found."),
             (a, False, "Account Heatmap Trading: not found."),
@@ -174,6 +185,13 @@ def test_step_statistics_count_passes_attempts_and_the_commonest_failure(
     assert "Account Heatmap Trading: not found." in cells[4] and "×3" in cells[4]
     # A partly right step shows its share in the heatmap.
     assert re.search(r'heat-partial[^>]*data-step="first"', page)
+    # In Chinese the commonest failure is told in Chinese, as the student read it.
+    client.post("/language", data={"language": "zh"})
+    page = client.get(f"/instructor/courses/{assigned.course_id}/progress").get_data(
+        as_text=True
+    )
+    row = re.search(r'<tr data-step="first">(.*?)</tr>', page, re.S).group(1)
+    assert "未找到客户 Heatmap Trading。" in row and "not found" not in row
 
 
 def test_the_gradebook_csv_has_the_documented_columns_and_totals(app, client, assigned):
