@@ -220,3 +220,20 @@ def test_a_student_sees_only_their_own_results(app, client, auth, classroom, lab
     with app.app_context():
         rows = db.session.scalars(sa.select(StepResult)).all()
     assert [r.tenant_id for r in rows] == [classroom.tenant_ids[0]]
+
+
+def test_an_instructor_viewing_a_crm_is_offered_no_students_tools(
+    client, auth, classroom
+):
+    """Save points and a reset are the student's; viewing their CRM read-only, the
+    instructor saw both buttons, and each led to "Access denied"."""
+    from tests.helpers import view_as_instructor
+
+    auth.login("alice")
+    page = client.get("/labs/").get_data(as_text=True)
+    assert "/labs/save-points" in page and "/labs/reset" in page
+    auth.logout()
+    view_as_instructor(client, auth, classroom)
+    page = client.get("/labs/").get_data(as_text=True)
+    assert "Read-only view" in page
+    assert "/labs/save-points" not in page and "/labs/reset" not in page
