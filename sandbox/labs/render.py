@@ -8,6 +8,7 @@ silently vanishing.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,7 +80,14 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
+#: A line break inside Chinese text: the browser would show it as a space (只有一个
+#: 客户记录), where Chinese puts none. CJK ideographs, kana and full-width punctuation.
+_CJK = r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]"
+_CJK_BREAK = re.compile(rf"(?<={_CJK})[ \t]*\n[ \t]*(?={_CJK})")
+
+
 def render_markdown(source: str, facts: Mapping[str, Any] | None = None) -> Markup:
-    """Markdown to safe HTML, facts filled in first."""
-    text = render_text(source, facts or {})
+    """Markdown to safe HTML, facts filled in first; a line wrapped inside Chinese
+    text joins up without a space."""
+    text = _CJK_BREAK.sub("", render_text(source, facts or {}))
     return Markup(_markdown().render(text))  # noqa: S704 - markdown-it escapes HTML

@@ -171,3 +171,10 @@ def test_templates_are_sandboxed_and_missing_facts_show():
     assert render_value({"a": ["{{ facts.n }}"]}, {"n": 3}) == {"a": ["3"]}
     with pytest.raises(Exception, match="unsafe|not safely|access"):
         render_value("{{ facts.__class__.__mro__ }}", {})
+
+
+def test_a_line_wrapped_inside_chinese_text_joins_without_a_space():
+    html = render_markdown("只有一个\n客户记录。\n\n- 第一项\n- 第二项\nEnglish\nwords")
+    assert "只有一个客户记录。" in html
+    assert "<li>第一项</li>" in html  # the list is still a list
+    assert "English\nwords" in html  # other text keeps its soft break
