@@ -229,3 +229,25 @@ def test_student_passes_a_step_then_a_reset_makes_it_fail_on_the_heatmap(
     page.goto(progress)
     expect(cell).to_have_class(re.compile(r"\bheat-fail\b"))
     assert not watch.problems, watch.problems
+
+
+def test_unassigning_a_lesson_asks_first(page, live_server, login, watch):
+    course_id = assign_lesson(live_server.app)
+    login("instructor", landing="/instructor/")
+    page.goto(live_server.url_for(f"/instructor/courses/{course_id}/lessons"))
+    rows = page.locator("main table tbody tr")
+    before = rows.count()
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    rows.last.get_by_role("button", name="Unassign").click()
+    expect(rows).to_have_count(before)  # nothing was sent
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    rows.last.get_by_role("button", name="Unassign").click()
+    expect(rows).to_have_count(before - 1)
+    assert len(questions) == 2 and "its results" in questions[0]
+    assert not watch.problems, watch.problems

@@ -119,3 +119,16 @@
     });
   });
 })();
+
+// A form with data-confirm asks its question before it is sent (removing, say);
+// without scripts it is sent at once, as a plain form.
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+      }
+    });
+  });
+})();
