@@ -34,7 +34,9 @@ def test_reset_one_student_asks_first(app, client, auth, classroom):
     auth.login("teacher")
     tenant_id = classroom.tenant_ids[0]
     url = f"/instructor/courses/{classroom.course_id}/tenants/{tenant_id}/reset"
-    assert "will be discarded" in client.get(url).get_data(as_text=True)
+    page = client.get(url).get_data(as_text=True)
+    assert "will be discarded" in page
+    assert "stay on the progress page until the step is checked again" in page
     assert work_count(app, classroom, 0) == 51
     response = client.post(url)
     assert response.status_code == 302
