@@ -90,5 +90,9 @@ def init_app(app: Flask) -> None:
         crm_sidebar=crm_sidebar,
         page_sizes=PAGE_SIZES,
     )
-    app.jinja_env.filters.update(datetime=_datetime, money=money, percent=percent)
+    # Points (6.67 of 20) read as percentages do: two decimals at most, no
+    # trailing zeros.
+    app.jinja_env.filters.update(
+        datetime=_datetime, money=money, percent=percent, points=percent
+    )
     app.jinja_env.tests["select"] = is_select

@@ -237,3 +237,24 @@ def test_an_instructor_viewing_a_crm_is_offered_no_students_tools(
     page = client.get("/labs/").get_data(as_text=True)
     assert "Read-only view" in page
     assert "/labs/save-points" not in page and "/labs/reset" not in page
+
+
+def test_points_read_with_two_decimals_at_most(app, client, auth, classroom, lab):
+    """A third of a 20-point step is 6.67, never 6.666 (nor 26.666 for the lesson)."""
+    with app.app_context():
+        db.session.add(
+            StepResult(
+                tenant_id=classroom.tenant_ids[0],
+                lesson_id=LESSON,
+                step_id="qualify",
+                score=1 / 3,
+                points=20 / 3,
+                passed=False,
+                message={"en": "Partly right.", "zh": "部分正确。"},
+            )
+        )
+        db.session.commit()
+    auth.login("alice")
+    for url in ("/labs/", f"/labs/{LESSON}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "6.67" in page and "6.666" not in page, url
