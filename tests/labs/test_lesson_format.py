@@ -178,3 +178,15 @@ def test_a_line_wrapped_inside_chinese_text_joins_without_a_space():
     assert "只有一个客户记录。" in html
     assert "<li>第一项</li>" in html  # the list is still a list
     assert "English\nwords" in html  # other text keeps its soft break
+
+
+def test_a_check_says_each_of_its_findings_once():
+    from sandbox.labs.messages import join
+
+    missing = {"en": "No contact “Jiao”.", "zh": "未找到联系人“焦玉华”。"}
+    other = {"en": "Phone differs.", "zh": "电话不同。"}
+    joined = join([missing, other, missing])
+    assert joined == {
+        "en": "No contact “Jiao”. Phone differs.",
+        "zh": "未找到联系人“焦玉华”。 电话不同。",
+    }
