@@ -154,8 +154,9 @@ def check(lesson_id: str, step_id: str):
     outcome = check_step(tenant, lesson, step, request.form.get("answer"))
     lang = current_language()
     if _wants_json():
-        result = step_results(tenant, lesson).get(step.id)
-        view = step_view(lesson, step, result, _facts(), lang)
+        results = step_results(tenant, lesson)
+        view = step_view(lesson, step, results.get(step.id), _facts(), lang)
+        earned = sum(r.points for r in results.values())
         return jsonify(
             passed=outcome.passed,
             score=outcome.score,
@@ -163,6 +164,11 @@ def check(lesson_id: str, step_id: str):
             message=outcome.message.get(lang, outcome.message.get("en", "")),
             html=render_template("labs/_step_result.html", step=view),
             hints=render_template("labs/_hints.html", step=view),
+            # What the page shows beside the result, brought up to date.
+            attempts=_("Attempts: %(n)s", n=view.attempts),
+            lesson_points=render_template(
+                "labs/_lesson_points.html", points=earned, lesson=lesson
+            ),
         )
     flash(outcome.message.get(lang, ""), "success" if outcome.passed else "warning")
     return redirect(back)

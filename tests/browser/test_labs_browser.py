@@ -111,6 +111,12 @@ def test_student_does_a_step_beside_the_panel_and_check_passes(
     expect(panel.locator(".lab-step-tab").first).to_have_class(
         re.compile(r"\bbtn-success\b")
     )
+    # The rest of what the panel shows follows at once, without a reload: the
+    # lesson's points, the step's mark and its attempts (one Check before this).
+    expect(panel.locator(".lab-panel-points")).to_have_text("10 / 40")
+    expect(current.locator(".lab-step-passed")).to_be_visible()
+    expect(current.locator(".lab-step-open")).to_be_hidden()
+    expect(current.locator(".lab-attempts")).to_contain_text("2")
     screenshot(f"labs-check-passed-{lang}")
 
     # The panel remembers its step and whether it is folded, page after page.

@@ -41,6 +41,12 @@
         box.innerHTML = reply.data.html;
         step.querySelector(".lab-hints").innerHTML = reply.data.hints;
         step.classList.toggle("border-success", reply.data.passed);
+        step.querySelector(".lab-step-passed").hidden = !reply.data.passed;
+        step.querySelector(".lab-step-open").hidden = reply.data.passed;
+        form.querySelector(".lab-attempts").textContent = reply.data.attempts;
+        document.querySelectorAll(".lab-lesson-points").forEach(function (points) {
+          points.textContent = reply.data.lesson_points.trim();
+        });
         var tab = document.querySelector('.lab-step-tab[data-step="' + step.dataset.step + '"]');
         if (tab) {
           tab.classList.toggle("btn-success", reply.data.passed);
