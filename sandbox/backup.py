@@ -41,6 +41,8 @@ SUPPORTED_VERSIONS = frozenset({1})
 MANIFEST = "manifest.json"
 CONTROL_DB = "sandbox.db"
 TENANT_FOLDER = "tenants"
+#: Where the instance keeps the backups made without naming a file.
+BACKUP_FOLDER = "backups"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 #: tenants/<course id>/<student id>.sqlite, or .seed.sqlite for the seed file.
@@ -71,8 +73,9 @@ def create_backup(output: Path, progress: Progress | None = None) -> dict[str, A
         once per tenant.
     """
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     instance = Path(current_app.instance_path)
+    _check_output(output.resolve(), instance.resolve())
+    output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".crm-backup-", dir=output.parent) as tmp:
         staging = Path(tmp)
         _copy_database(instance, staging, CONTROL_DB)
@@ -88,6 +91,22 @@ def create_backup(output: Path, progress: Progress | None = None) -> dict[str, A
     record_event("instance.backup", target=str(output), tenants=len(tenants))
     db.session.commit()
     return manifest
+
+
+def _check_output(output: Path, instance: Path) -> None:
+    """Refuse an archive path that would overwrite the instance's own files (its
+    ``backups`` folder aside, made when first needed), or that names a folder
+    which does not exist: a typo, not a wish for new folders."""
+    backups = instance / BACKUP_FOLDER
+    if output.is_relative_to(backups):
+        return
+    if output.is_relative_to(instance):
+        raise BackupError(
+            f"{output} is inside the instance: write backups elsewhere, or into "
+            f"{backups}"
+        )
+    if not output.parent.is_dir():
+        raise BackupError(f"no folder {output.parent}: create it first")
 
 
 def _notify(progress: Progress | None, name: str) -> None:
@@ -556,5 +575,4 @@ def _remove_strays(instance: Path, tenants: list[dict[str, Any]]) -> None:
     kept = {t[key] for t in tenants for key in ("file_path", "seed_path")}
     for path in folder.rglob("*.sqlite"):
         if path.relative_to(instance).as_posix() not in kept:
-            for leftover in (path, *(Path(f"{path}{s}") for s in tenancy.SIDECARS)):
-                leftover.unlink(missing_ok=True)
+            tenancy.remove_database(path)

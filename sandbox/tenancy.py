@@ -514,13 +514,22 @@ def _checkpoint(path: Path) -> None:
         conn.close()
 
 
-#: The files SQLite keeps beside a database, and the gate files beside a tenant's.
-SIDECARS = ("-wal", "-shm", "-journal", ".lock", ".intent")
+#: The files SQLite keeps beside a database.
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 
 
 def _remove_sidecars(path: Path) -> None:
-    for suffix in ("-wal", "-shm", "-journal"):
+    for suffix in SQLITE_SIDECARS:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def remove_database(path: Path) -> None:
+    """Delete a database nothing uses any more, with every file beside it: its
+    SQLite sidecars and the lock files the gates took turns on."""
+    path.unlink(missing_ok=True)
+    _remove_sidecars(path)
+    for lock in locks.lock_paths(path):
+        lock.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -10,9 +10,10 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, session
@@ -282,11 +283,24 @@ def hash_passwords(passwords: Sequence[str]) -> list[str]:
     def hashed(password: str) -> str:
         return generate_password_hash(password, method=method)
 
-    workers = min(len(passwords), os.cpu_count() or 1)
+    return _side_by_side(hashed, passwords)
+
+
+def still_have_password(users: Sequence[User], password: str) -> list[bool]:
+    """Whether each user's password is still ``password``, checked side by side
+    (each check is a hash as slow as the one that set it)."""
+    hashes = [user.password_hash for user in users]  # read here, not in a thread
+    return _side_by_side(lambda stored: check_password_hash(stored, password), hashes)
+
+
+def _side_by_side(work: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``work`` done on each item, in order, on every core (the password hash
+    releases the interpreter lock)."""
+    workers = min(len(items), os.cpu_count() or 1)
     if workers <= 1:
-        return [hashed(p) for p in passwords]
+        return [work(item) for item in items]
     with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(hashed, passwords))
+        return list(pool.map(work, items))
 
 
 def set_password(user: User, password: str) -> None:

@@ -61,15 +61,18 @@ def define_action(
         ACTION_CODES[key] = codes
 
 
+def _action_key(entity: str, action: str) -> str | tuple[str, str]:
+    """Where ``action`` on a record of ``entity`` is defined: for that kind of
+    record if it has its own sentence, else for every kind."""
+    return (entity, action) if (entity, action) in ACTIONS else action
+
+
 def _sentence_for(entity: str, action: str) -> object | None:
-    sentence = ACTIONS.get((entity, action))
-    return sentence if sentence is not None else ACTIONS.get(action)
+    return ACTIONS.get(_action_key(entity, action))
 
 
 def _codes_for(entity: str, action: str) -> dict[str, str]:
-    if (entity, action) in ACTIONS:
-        return ACTION_CODES.get((entity, action), {})
-    return ACTION_CODES.get(action, {})
+    return ACTION_CODES.get(_action_key(entity, action), {})
 
 
 def record_action(

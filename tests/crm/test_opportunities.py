@@ -163,6 +163,19 @@ def _add(session, record):
     return record
 
 
+def _add_line(session, deal: int, product: Product, quantity: str, price: str):
+    """A product line on the deal, written directly (no discount); its id."""
+    line = LineItem(
+        opportunity_id=deal,
+        product_id=product.id,
+        quantity=Decimal(quantity),
+        unit_price=Decimal(price),
+        discount=Decimal("0"),
+        total=Decimal(quantity) * Decimal(price),
+    )
+    return _add(session, line).id
+
+
 def test_probability_follows_the_stage_unless_set_by_hand(app, client, auth, classroom):
     auth.login("alice")
     ids = classroom.in_tenant(
@@ -496,20 +509,7 @@ def test_a_closed_deal_keeps_the_products_it_was_won_with(
 ):
     def with_a_line(session):
         product = _add(session, Product(code="LK-1", name="Lock", list_price=5))
-        session.add(
-            LineItem(
-                opportunity_id=deal,
-                product_id=product.id,
-                quantity=Decimal("2"),
-                unit_price=Decimal("5.00"),
-                discount=Decimal("0"),
-                total=Decimal("10.00"),
-            )
-        )
-        session.commit()
-        line = session.scalar(
-            sa.select(LineItem.id).where(LineItem.opportunity_id == deal)
-        )
+        line = _add_line(session, deal, product, "2", "5.00")
         return product.id, line
 
     product, line = classroom.in_tenant(app, with_a_line)
@@ -567,18 +567,8 @@ def test_quote_is_numbered_and_printable(app, client, auth, classroom, deal):
     ).get_data(as_text=True)
 
     def add_line(session):
-        product = _add(s := session, Product(code="P-1", name="Scanner", list_price=10))
-        s.add(
-            LineItem(
-                opportunity_id=deal,
-                product_id=product.id,
-                quantity=Decimal("4"),
-                unit_price=Decimal("320.00"),
-                discount=Decimal("0"),
-                total=Decimal("1280.00"),
-            )
-        )
-        s.commit()
+        product = _add(session, Product(code="P-1", name="Scanner", list_price=10))
+        _add_line(session, deal, product, "4", "320.00")
 
     classroom.in_tenant(app, add_line)
     first = client.post(f"/crm/opportunities/{deal}/quotes")

@@ -15,7 +15,7 @@ from sandbox.models.control import AuditEvent
 from sandbox.models.crm import Account
 from sandbox.models.crm.leads import Lead
 from sandbox.models.labs import LessonAssignment, SavePoint, StepResult
-from tests.helpers import make_account
+from tests.helpers import make_account, view_as_instructor
 
 LESSON = "leads-convert"
 
@@ -227,8 +227,6 @@ def test_an_instructor_viewing_a_crm_is_offered_no_students_tools(
 ):
     """Save points and a reset are the student's; viewing their CRM read-only, the
     instructor saw both buttons, and each led to "Access denied"."""
-    from tests.helpers import view_as_instructor
-
     auth.login("alice")
     page = client.get("/labs/").get_data(as_text=True)
     assert "/labs/save-points" in page and "/labs/reset" in page

@@ -139,15 +139,21 @@ def detail(order_id: int):
 def _render_detail(order: SalesOrder, invoice_form=None, payment_form=None):
     writable = svc.can_bill(order)
     status = 422 if (invoice_form or payment_form) else 200
+    actions = svc.available_actions(order)
+    editable = svc.editable(order)
+    # Why a draft cannot be confirmed yet (its button is not offered).
+    offered = {transition.action for transition in actions}
+    confirm_blocked = (
+        svc.refusal(order, "confirm") if editable and "confirm" not in offered else None
+    )
     return render_template(
         "orders/detail.html",
         module=MODULE,
         order=order,
         balance=svc.order_balance(order),
-        actions=svc.available_actions(order),
-        # Why a draft cannot be confirmed yet (its button is not offered).
-        confirm_blocked=svc.refusal(order, "confirm") if svc.editable(order) else None,
-        editable=svc.editable(order),
+        actions=actions,
+        confirm_blocked=confirm_blocked,
+        editable=editable,
         billable=writable,
         invoice_form=invoice_form or _invoice_form(order),
         payment_form=payment_form or _payment_form(order),

@@ -192,23 +192,20 @@ def _referenced_names(
         # A record named in both languages (a stage) is remembered in both, so the
         # timeline speaks the reader's language.
         chinese = getattr(model, "name_zh", None)
+        columns = [
+            model.display_expression(),
+            *([chinese] if chinese is not None else []),
+        ]
         names: list[Any] = []
         for ref_id in (old, new):
-            if ref_id is None:
-                names.append(None)
-            elif chinese is None:
-                names.append(
-                    connection.scalar(
-                        sa.select(model.display_expression()).where(model.id == ref_id)
-                    )
-                )
+            row = None
+            if ref_id is not None:
+                query = sa.select(*columns).where(model.id == ref_id)
+                row = connection.execute(query).first()
+            if row is None or chinese is None:
+                names.append(row[0] if row else None)
             else:
-                row = connection.execute(
-                    sa.select(model.display_expression(), chinese).where(
-                        model.id == ref_id
-                    )
-                ).first()
-                names.append({"en": row[0], "zh": row[1] or row[0]} if row else None)
+                names.append({"en": row[0], "zh": row[1] or row[0]})
         refs[key] = names
     return refs
 
