@@ -8,6 +8,7 @@ transaction, and each action has a sentence defined once with :func:`define_acti
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -195,12 +196,55 @@ def _changes(entry: AuditLog) -> tuple[Change, ...]:
     return tuple(out)
 
 
+#: An action and the field changes it made are written as two rows a moment apart.
+SAME_ACTION_WITHIN = dt.timedelta(seconds=2)
+
+
+def _belong_together(first: AuditLog, second: AuditLog) -> bool:
+    """Whether two neighbouring rows are one business action and the field changes
+    it made to the same record (in either order)."""
+    actions = {first.action, second.action}
+    return (
+        "update" in actions
+        and not actions & {"create", "delete"}
+        and len(actions) == 2
+        and first.entity == second.entity
+        and first.entity_id == second.entity_id
+        and first.actor == second.actor
+        and abs(first.at - second.at) <= SAME_ACTION_WITHIN
+    )
+
+
 def describe(entries: list[AuditLog]) -> list[TimelineEntry]:
+    """The rows as people read them. A business action and the field changes it
+    made show as one entry: the action's sentence over the changes ("Closed won
+    deal X", stage and probability below), not as an action and an update."""
     links = _Links()
-    return [
-        TimelineEntry(e.at, e.actor, e.action, _sentence(e, links), _changes(e), e)
-        for e in entries
-    ]
+    out: list[TimelineEntry] = []
+    index = 0
+    while index < len(entries):
+        entry = entries[index]
+        following = entries[index + 1] if index + 1 < len(entries) else None
+        if following is not None and _belong_together(entry, following):
+            action, update = (
+                (following, entry) if entry.action == "update" else (entry, following)
+            )
+            changes = _changes(update)
+            index += 2
+        else:
+            action, changes = entry, _changes(entry)
+            index += 1
+        out.append(
+            TimelineEntry(
+                action.at,
+                action.actor,
+                action.action,
+                _sentence(action, links),
+                changes,
+                action,
+            )
+        )
+    return out
 
 
 #: ``panel(record) -> Markup`` functions whose markup a record's timeline shows
@@ -223,17 +267,21 @@ class RecordTimeline(list):
 def timeline(session: Session, record: Audited, limit: int = 50) -> RecordTimeline:
     """The changes to one record, newest first."""
     entity = sa.inspect(record).mapper.local_table.name
-    entries = describe(
-        _newest(
-            session, limit, AuditLog.entity == entity, AuditLog.entity_id == record.id
-        )
-    )
-    return RecordTimeline(entries, record)
+    where = (AuditLog.entity == entity, AuditLog.entity_id == record.id)
+    return RecordTimeline(_described(session, limit, *where), record)
 
 
 def recent_activity(session: Session, limit: int = 10) -> list[TimelineEntry]:
     """The latest changes across the whole tenant, newest first."""
-    return describe(_newest(session, limit))
+    return _described(session, limit)
+
+
+def _described(
+    session: Session, limit: int, *where: sa.ColumnElement
+) -> list[TimelineEntry]:
+    """The newest ``limit`` entries: rows are read two for one, since an action
+    and its field changes make one entry."""
+    return describe(_newest(session, 2 * limit, *where))[:limit]
 
 
 def _newest(session: Session, limit: int, *where: sa.ColumnElement) -> list[AuditLog]:

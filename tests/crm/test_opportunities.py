@@ -359,6 +359,41 @@ def test_close_won_button(app, client, auth, classroom, deal):
     assert opp == ("closed_won", 100, TODAY)
 
 
+def _entries(page: str, marker: str) -> list[str]:
+    """The ``<li>`` entries of the timeline list after ``marker`` on a page."""
+    timeline = page.split(marker, 1)[1].split("</ol>", 1)[0]
+    return timeline.split('<li class="mb-3">')[1:]
+
+
+def test_an_action_and_the_changes_it_made_read_as_one_entry(
+    app, client, auth, classroom, deal
+):
+    auth.login("alice")
+    assert client.post(f"/crm/opportunities/{deal}/close-won").status_code == 302
+    rows = classroom.in_tenant(
+        app,
+        lambda s: s.scalars(
+            sa.select(AuditLog.action)
+            .where(AuditLog.entity_id == deal, AuditLog.entity == "opportunity")
+            .order_by(AuditLog.id.desc())
+            .limit(2)
+        ).all(),
+    )
+    assert sorted(rows) == ["close_won", "update"]  # the log keeps both rows
+    page = client.get(f"/crm/opportunities/{deal}").get_data(as_text=True)
+    newest = _entries(page, 'class="list-unstyled timeline')[0]
+    assert "as won" in newest and "Stage" in newest and "Closed Won" in newest
+    assert not any(
+        "Updated opportunity" in entry and "Closed Won" in entry
+        for entry in _entries(page, 'class="list-unstyled timeline')
+    )
+    workbench = client.get("/").get_data(as_text=True)
+    recent = workbench.split('class="list-unstyled mb-0 recent-activity">', 1)[1]
+    newest, second = recent.split('<li class="mb-2">')[1:3]
+    assert "as won" in newest
+    assert not ("Updated opportunity" in second and "Lakeside rollout" in second)
+
+
 def test_pipeline_column_totals_equal_sql_sums(app, client, auth, classroom):
     auth.login("alice")
     page = client.get("/crm/opportunities/pipeline").get_data(as_text=True)
