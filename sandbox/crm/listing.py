@@ -158,11 +158,32 @@ def want_list_statement() -> None:
     g.want_list_statement = True
 
 
+#: A search looks for at most this many words; the rest of the query is ignored.
+MAX_SEARCH_WORDS = 8
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a search, each looked for on its own (at most
+    :data:`MAX_SEARCH_WORDS`, repeats dropped)."""
+    return list(dict.fromkeys(q.split()))[:MAX_SEARCH_WORDS]
+
+
+def contains_pattern(word: str) -> str:
+    """A LIKE pattern (escape ``\\``) for text containing ``word``: ``%`` and ``_``
+    in it are plain text."""
+    escaped = re.sub(r"([\\%_])", r"\\\1", word)
+    return f"%{escaped}%"
+
+
 def search_condition(q: str, search: Sequence[sa.ColumnElement]) -> sa.ColumnElement:
-    """Rows where any of ``search`` contains ``q`` (``%`` and ``_`` are plain text)."""
-    escaped = re.sub(r"([\\%_])", r"\\\1", q)
-    pattern = f"%{escaped}%"
-    return sa.or_(*(column.ilike(pattern, escape="\\") for column in search))
+    """Rows where each word of ``q`` is in one of ``search``: "Boyd Shanghai" finds
+    Boyd PLC in Shanghai, as "Boyd" alone does."""
+    return sa.and_(
+        *(
+            sa.or_(*(c.ilike(contains_pattern(word), escape="\\") for c in search))
+            for word in search_words(q)
+        )
+    )
 
 
 def list_records(

@@ -1,10 +1,11 @@
 """Search across every CRM module, and the record lookups behind record pickers.
 
-Global search looks in each module's ``search`` columns for the text anywhere
-(substring). A module whose records carry a number (a ticket or order number) names
-that column in ``Module.extra["number"]``: numbers match from their start, as in the
-ticket system's quick find ("0401" finds 0401…, not 20150401), and ``*`` is a
-wildcard anywhere in the query ("*0401" finds 20150401). Each module costs one query,
+Global search looks in each module's ``search`` columns for each word of the query
+anywhere (substring): a record matches when every word is found in one of them. A
+module whose records carry a number (a ticket or order number) names that column in
+``Module.extra["number"]``: numbers match from their start, as in the ticket
+system's quick find ("0401" finds 0401…, not 20150401), and ``*`` is a wildcard
+anywhere in the query ("*0401" finds 20150401). Each module costs one query,
 whatever the number of results.
 """
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, render_template, request
 
 from sandbox.auth.decorators import login_required
-from sandbox.crm.listing import MAX_QUERY_LENGTH, search_condition
+from sandbox.crm.listing import MAX_QUERY_LENGTH, search_condition, search_words
 from sandbox.crm.registry import (
     Module,
     app_modules,
@@ -76,16 +77,23 @@ def number_column(module: Module):
 
 
 def match_condition(module: Module, q: str) -> sa.ColumnElement | None:
-    """Records of ``module`` matching ``q``: text anywhere, numbers from the start."""
+    """Records of ``module`` matching each word of ``q``: text anywhere, numbers
+    from the start."""
     number = number_column(module)
     text_columns = [c for c in module.search if number is None or c is not number]
-    conditions = []
-    if text_columns:
-        pattern = like_pattern(q, prefix=False)
-        conditions += [c.ilike(pattern, escape="\\") for c in text_columns]
-    if number is not None:
-        conditions.append(number.ilike(like_pattern(q, prefix=True), escape="\\"))
-    return sa.or_(*conditions) if conditions else None
+    if not text_columns and number is None:
+        return None
+    words = []
+    for word in search_words(q):
+        conditions = [
+            c.ilike(like_pattern(word, prefix=False), escape="\\") for c in text_columns
+        ]
+        if number is not None:
+            conditions.append(
+                number.ilike(like_pattern(word, prefix=True), escape="\\")
+            )
+        words.append(sa.or_(*conditions))
+    return sa.and_(*words)
 
 
 def search_module(module: Module, q: str) -> tuple[int, list]:

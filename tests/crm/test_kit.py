@@ -432,6 +432,35 @@ def test_contacts_are_found_by_full_name_in_either_order_and_in_chinese(
     assert found("ann leew") == ["Ann Leeward"]
 
 
+def test_each_word_of_a_search_may_match_a_different_column(
+    app, client, auth, classroom
+):
+    classroom.in_tenant(
+        app, lambda s: make_account(s, name="Wombat Tea Export", city="Hangzhou")
+    )
+    classroom.in_tenant(
+        app, lambda s: make_account(s, name="Wombat Mining", city="Perth")
+    )
+    auth.login("alice")
+
+    def listed(q):
+        page = client.get("/crm/accounts/", query_string={"q": q})
+        return re.findall(
+            r'<a href="/crm/accounts/\d+">([^<]+)</a>', page.get_data(as_text=True)
+        )
+
+    assert listed("wombat hangzhou") == ["Wombat Tea Export"]
+    assert listed("Hangzhou\u3000Wombat") == ["Wombat Tea Export"]  # 全角空格
+    assert listed("export wombat") == ["Wombat Tea Export"]  # in any order
+    assert listed("wombat") == ["Wombat Mining", "Wombat Tea Export"]
+    assert listed("wombat lisbon") == []  # every word must be found
+    search = client.get("/crm/search", query_string={"q": "wombat perth"})
+    assert "Wombat Mining" in search.get_data(as_text=True)
+    assert "Wombat Tea Export" not in search.get_data(as_text=True)
+    lookup = client.get("/crm/lookup/accounts", query_string={"q": "tea wombat"})
+    assert [row["label"] for row in lookup.json] == ["Wombat Tea Export"]
+
+
 # ----------------------------------------------------------------------- forms
 
 
