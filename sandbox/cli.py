@@ -54,12 +54,23 @@ def _create_app():
 class SandboxGroup(FlaskGroup):
     """Flask's command group without its options for Flask projects in general
     (``--app``, ``--env-file``, ``--debug``): this command serves one app, reads
-    no ``.env`` file and never runs the debugger."""
+    no ``.env`` file and never runs the debugger.
+
+    Its commands are known without building the app, so ``--help`` (of the group
+    or of a command) never creates an instance folder; a command builds the app
+    when it runs.
+    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         flask_only = {"app", "env_file", "debug"}
         self.params = [p for p in self.params if p.name not in flask_only]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(command.name for command in sandbox_commands())
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return next((c for c in sandbox_commands() if c.name == name), None)
 
 
 def _has_instance() -> bool:
@@ -105,8 +116,11 @@ def main() -> None:
     """CRM Sandbox: a classroom CRM lab."""
 
 
-def register_commands(app) -> None:
-    for command in (
+def sandbox_commands() -> tuple[click.Command, ...]:
+    """Every ``crm-sandbox`` command."""
+    from sandbox.labs.cli import grade_command, lesson_group
+
+    return (
         init_command,
         demo_command,
         serve_command,
@@ -117,11 +131,15 @@ def register_commands(app) -> None:
         shell_command,
         routes_command,
         scenario_group,
-    ):
-        app.cli.add_command(command)
-    from sandbox.labs.cli import register as register_lab_commands
+        lesson_group,
+        grade_command,
+    )
 
-    register_lab_commands(app)
+
+def register_commands(app) -> None:
+    """The commands on ``app.cli`` too, for ``app.test_cli_runner()``."""
+    for command in sandbox_commands():
+        app.cli.add_command(command)
 
 
 # ---------------------------------------------------------------------------- setup

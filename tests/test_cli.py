@@ -264,3 +264,16 @@ def test_commands_before_init_say_to_run_init(tmp_path, args):
     assert result.exit_code == 1, result.output
     assert "run `crm-sandbox init`" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["user", "--help"], ["nope"]])
+def test_help_and_typos_create_no_instance_folder(tmp_path, args):
+    """Reading the help, or mistyping a command, leaves the disk as it was."""
+    from click.testing import CliRunner
+
+    from sandbox.cli import main
+
+    folder = tmp_path / "not-yet"
+    result = CliRunner().invoke(main, ["--instance", str(folder), *args])
+    assert result.exit_code == (2 if args == ["nope"] else 0), result.output
+    assert not folder.exists()

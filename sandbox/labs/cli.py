@@ -13,11 +13,6 @@ from sandbox.cli import needs_instance
 from sandbox.labs.lessons import LessonError, load_lesson_file
 
 
-def register(app) -> None:
-    app.cli.add_command(lesson_group)
-    app.cli.add_command(grade_command)
-
-
 @click.group("lesson")
 def lesson_group() -> None:
     """Write and check lessons."""
