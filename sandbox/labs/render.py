@@ -86,8 +86,15 @@ _CJK = r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]"
 _CJK_BREAK = re.compile(rf"(?<={_CJK})[ \t]*\n[ \t]*(?={_CJK})")
 
 
+#: A sentence's full stop right after a fact that ends with one ("Acme Corp." then
+#: "."), bold or not: the reader sees one stop, not "Acme Corp..". An ellipsis stays.
+_DOUBLE_STOP = re.compile(r"(?<=\w\.)(\*\*|\*|_)?\.(?!\.)")
+
+
 def render_markdown(source: str, facts: Mapping[str, Any] | None = None) -> Markup:
     """Markdown to safe HTML, facts filled in first; a line wrapped inside Chinese
-    text joins up without a space."""
+    text joins up without a space, and a fact ending in a full stop at the end of a
+    sentence shows one stop."""
     text = _CJK_BREAK.sub("", render_text(source, facts or {}))
+    text = _DOUBLE_STOP.sub(lambda m: m.group(1) or "", text)
     return Markup(_markdown().render(text))  # noqa: S704 - markdown-it escapes HTML

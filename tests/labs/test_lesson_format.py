@@ -190,3 +190,12 @@ def test_a_check_says_each_of_its_findings_once():
         "en": "No contact “Jiao”. Phone differs.",
         "zh": "未找到联系人“焦玉华”。 电话不同。",
     }
+
+
+def test_a_fact_ending_in_a_full_stop_ends_its_sentence_with_one():
+    facts = {"account": {"name": "Boyd Corp."}}
+    html = render_markdown(
+        "Open **{{ facts.account.name }}**. Then {{ facts.account.name }}.", facts
+    )
+    assert "<strong>Boyd Corp.</strong> Then Boyd Corp.</p>" in html
+    assert "Wait... and see. v1.2." in render_markdown("Wait... and see. v1.2.")
