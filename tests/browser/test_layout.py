@@ -149,10 +149,10 @@ WRAPPED_SCRIPT = """selector => {
 
 
 #: Button labels, table headers, figures (right-aligned cells), the dates and record
-#: numbers of list tables, the pipeline's sums.
+#: numbers of list tables, the pipeline's sums, the labels of a record's details.
 NEVER_WRAPPED = (
     "main .btn, main .nav-link, main thead th, main td.text-end, main td.text-nowrap,"
-    " main .kanban-summary dd, main .figure-value"
+    " main .kanban-summary dd, main .figure-value, main dl.row > dt"
 )
 
 
