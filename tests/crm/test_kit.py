@@ -857,3 +857,25 @@ def test_every_list_header_names_its_column(app, client, auth, classroom):
         page = client.get(url).get_data(as_text=True)
         head = page.split("<thead>", 1)[-1].split("</thead>", 1)[0]
         assert ">None" not in head and "None<" not in head, url
+
+
+def test_every_list_page_offers_its_export_and_the_export_answers(
+    app, client, auth, classroom
+):
+    """The lead and case lists (pages of their own) lacked the Export menu and the
+    Import button the other lists have, though both worked when typed."""
+    auth.login("alice")
+    lists = 0
+    for url in list_urls(app):
+        page = client.get(url).get_data(as_text=True)
+        if "record-list" not in page:
+            continue  # not a list of records (the calendar, reports …)
+        lists += 1
+        menu = page.split('class="dropdown transfer-export"', 1)
+        assert len(menu) == 2, f"{url} has no Export menu"
+        csv_url = re.search(r'href="([^"]*export\.csv[^"]*)"', menu[1])[1]
+        response = client.get(csv_url.replace("&amp;", "&"))
+        assert response.status_code == 200, csv_url
+        assert response.mimetype == "text/csv", csv_url
+    assert lists > 15
+    assert "/crm/leads/import" in client.get("/crm/leads/").get_data(as_text=True)
