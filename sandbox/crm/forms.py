@@ -1,9 +1,9 @@
 """Form pieces shared by CRM modules.
 
 Every text field of a :class:`RecordForm` is stripped, treats text that shows nothing
-(spaces of any kind, zero-width characters) as empty, and refuses control characters
-such as NUL. Code-list selects, colleague selects and record pickers fill their
-choices from the current tenant when the form is made.
+(spaces of any kind, zero-width characters) as empty (a required field refuses it),
+and refuses control characters such as NUL. Code-list selects, colleague selects and
+record pickers fill their choices from the current tenant when the form is made.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import Markup
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from sandbox.crm.codes import code_list
 from sandbox.crm.display import currency
@@ -36,6 +36,14 @@ def _clean(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     return "" if is_blank(value) else value.strip()
+
+
+def _required_after_cleaning(validator: Any) -> Any:
+    """``InputRequired`` looks at what was typed, so "   " passed it and saved an
+    empty name; on cleaned text fields "required" means text that shows something."""
+    if isinstance(validator, InputRequired):
+        return DataRequired(message=validator.message)
+    return validator
 
 
 def no_control_characters(form: Form, field: Any) -> None:
@@ -68,7 +76,7 @@ class RecordForm(Form):
                 kwargs["filters"] = [*kwargs.get("filters", []), _clean]
                 kwargs["validators"] = [
                     no_control_characters,
-                    *kwargs.get("validators", []),
+                    *map(_required_after_cleaning, kwargs.get("validators", [])),
                 ]
             return unbound_field.bind(form=form, **options)
 

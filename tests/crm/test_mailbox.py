@@ -124,6 +124,25 @@ def test_templates_refuse_unknown_merge_fields_with_a_clear_message(
     )
 
 
+def test_a_template_or_an_email_of_spaces_is_refused_as_empty(
+    app, client, auth, classroom
+):
+    """Required text that shows nothing (spaces, an ideographic space) is missing:
+    a template of spaces was saved as “” and listed blank."""
+    auth.login("alice")
+    page = client.post(
+        "/crm/mail_templates/new",
+        data={"name": " ", "subject": "\u3000", "body": "  \n "},
+    ).get_data(as_text=True)
+    for field in ("name", "subject", "body"):
+        assert f'id="{field}-errors"' in page, field
+    assert "This field is required." in page
+    count = classroom.in_tenant(
+        app, lambda s: s.scalar(sa.select(sa.func.count()).select_from(EmailTemplate))
+    )
+    assert count == 0
+
+
 def test_an_email_to_a_lead_fills_its_merge_fields_and_is_logged(
     app, client, auth, classroom, no_network
 ):
