@@ -177,3 +177,24 @@ def my_colleague_id(session: Session) -> int | None:
     from sandbox.models.crm import Colleague
 
     return session.scalar(sa.select(Colleague.id).where(Colleague.is_self).limit(1))
+
+
+def customer_facing_name(colleague: Any) -> str:
+    """A colleague's name as customers read it, on quotes and emails: the colleague
+    the student plays is "You" (我) inside the CRM and the student's own name
+    outside it."""
+    from flask import has_request_context
+    from flask_login import current_user
+
+    from sandbox.tenancy import current_handle
+
+    if colleague is None:
+        return ""
+    if not colleague.is_self:
+        return colleague.name
+    handle = current_handle()
+    if handle is not None and handle.student_name:
+        return handle.student_name  # an instructor viewing the student's CRM
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.name
+    return colleague.name

@@ -22,6 +22,7 @@ from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.campaigns.service import mark_members
 from sandbox.crm.service import (
     commit,
+    customer_facing_name,
     my_colleague_id,
     same_name,
     save_with_unique_name,
@@ -193,7 +194,7 @@ def _deliver(
 ) -> EmailMessage:
     """Put one message in the outbox and log it as an email activity."""
     context = {
-        "sender": sender.name if sender else "",
+        "sender": customer_facing_name(sender),
         "campaign": campaign.name if campaign else "",
     }
     subject = merge(subject, recipient, context, "subject")

@@ -3,7 +3,6 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -31,7 +30,7 @@ from sandbox.crm.opportunities.forms import (
 )
 from sandbox.crm.opportunities.kanban import CardRenderer
 from sandbox.crm.registry import writes
-from sandbox.crm.service import commit, my_colleague_id
+from sandbox.crm.service import commit, customer_facing_name, my_colleague_id
 from sandbox.crm.views import records_of
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
@@ -599,10 +598,7 @@ def quote(opportunity_id: int, quote_id: int):
     if record is None or record.opportunity_id != opp.id:
         abort(404)
     owner = db.session.get(Colleague, opp.owner_id) if opp.owner_id else None
-    # The colleague the student plays is called "You" in the CRM; a quote that
-    # goes to a customer names the student.
-    student = current_handle().student_name or current_user.name
-    prepared_by = owner and (student if owner.is_self else owner.name)
+    prepared_by = customer_facing_name(owner) or None
     return render_template(
         "opportunities/quote.html",
         module=MODULE,
