@@ -84,6 +84,8 @@ def test_an_archived_article_is_read_only(app, client, auth, classroom):
     auth.login("alice")
     page = client.get(f"/crm/knowledge/{article_id}", follow_redirects=True)
     assert "no longer changed" in page.get_data(as_text=True)
+    # no Edit button that only leads to a refusal
+    assert f'href="/crm/knowledge/{article_id}/edit"' not in page.get_data(as_text=True)
     response = client.post(
         f"/crm/knowledge/{article_id}/edit",
         data={"title": "Changed", "body": "Changed"},
@@ -145,3 +147,14 @@ def test_the_article_page_lists_the_cases_it_solved(app, client, auth, classroom
     auth.login("alice")
     page = client.get(f"/crm/knowledge/{article_id}").get_data(as_text=True)
     assert re.search(rf'<a href="/crm/cases/\d+">{number} Printer dead</a>', page)
+
+
+def test_archiving_asks_first_since_it_cannot_be_undone(app, client, auth, classroom):
+    article_id = make_article(app, classroom, status="published")
+    auth.login("alice")
+    page = client.get(f"/crm/knowledge/{article_id}").get_data(as_text=True)
+    assert f'href="/crm/knowledge/{article_id}/edit"' in page  # still editable
+    archive = page.split(f'action="/crm/knowledge/{article_id}/archive"', 1)[1]
+    assert archive.split(">", 1)[0].startswith(
+        ' data-confirm="Archive Printer offline? An archived article'
+    )
