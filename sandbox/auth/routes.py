@@ -43,6 +43,14 @@ def login():
                 ),
                 "danger",
             )
+        elif result.deactivated:
+            flash(
+                _(
+                    "This account is deactivated: ask your instructor or "
+                    "administrator to reactivate it."
+                ),
+                "danger",
+            )
         elif result.user is None:
             flash(_("Wrong username or password."), "danger")
         else:

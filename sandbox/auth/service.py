@@ -45,6 +45,9 @@ class LoginResult:
     user: User | None = None
     throttled: bool = False
     retry_minutes: int = 0
+    #: The password was right but the account is deactivated (said only then, so
+    #: it tells nothing to someone guessing).
+    deactivated: bool = False
 
 
 def normalize_username(username: str) -> str:
@@ -181,7 +184,7 @@ def _password_matches(user: User | None, password: str) -> bool:
     """Check the password with exactly one hash verification, user or not."""
     stored = user.password_hash if user is not None else _dummy_hash()
     matches = check_password_hash(stored, password)
-    return matches and user is not None and user.active
+    return matches and user is not None
 
 
 def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
@@ -200,10 +203,11 @@ def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
         db.session.commit()
         return LoginResult(throttled=True, retry_minutes=max(1, math.ceil(wait / 60)))
     user = get_user(name)
-    if not _password_matches(user, password):
+    matches = _password_matches(user, password)
+    if not matches or not user.active:
         record_event(LOGIN_FAILED, target=name, ip=ip)
         db.session.commit()
-        return LoginResult()
+        return LoginResult(deactivated=matches)
     _record_success(limits)
     user.last_login_at = utcnow()
     record_event(LOGIN_SUCCEEDED, actor=user, target=name, ip=ip)

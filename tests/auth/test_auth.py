@@ -31,6 +31,23 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, auth, class
     assert client.get("/").status_code == 302
 
 
+def test_a_deactivated_account_is_named_only_to_its_password(
+    app, client, auth, classroom
+):
+    """With the right password a deactivated student learns why they cannot log
+    in (not "Wrong username or password", which sent them to reset it); with a
+    wrong one the answer stays the same as for anyone."""
+    with app.app_context():
+        user_named("alice").active = False
+        db.session.commit()
+    right = auth.login("alice").get_data(as_text=True)
+    assert "This account is deactivated" in right
+    assert "Wrong username or password." not in right
+    assert client.get("/").status_code == 302  # still not logged in
+    wrong = auth.login("alice", "not-the-password").get_data(as_text=True)
+    assert "Wrong username or password." in wrong and "deactivated" not in wrong
+
+
 def test_passwords_are_stored_hashed(app, classroom):
     with app.app_context():
         user = user_named("alice")
