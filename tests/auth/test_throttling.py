@@ -96,7 +96,7 @@ def test_inactive_users_cost_a_hash_check_too(app, classroom, hash_checks):
     with app.app_context():
         user_named("alice").active = False
         db.session.commit()
-    assert "Wrong username" in login(app, "alice", PASSWORD).get_data(as_text=True)
+    assert "deactivated" in login(app, "alice", PASSWORD).get_data(as_text=True)
     assert len(hash_checks) == 1
 
 
