@@ -33,10 +33,14 @@ class NewUserForm(EditUserForm):
             DataRequired(),
             Length(max=64),
             Regexp(
-                r"^[\w.-]+$",
-                message=_l("A username uses letters, digits, '.', '_' or '-'."),
+                r"^(?=.*[^\W_])[\w.-]+$",
+                message=_l(
+                    "A username uses letters, digits, '.', '_' or '-', and at least "
+                    "one letter or digit."
+                ),
             ),
         ],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
     )
     password = PasswordField(
         _l("Initial password"),

@@ -7,6 +7,7 @@ from sandbox.admin.service import (
     PER_PAGE,
     add_user,
     edit_user,
+    email_taken,
     find_user,
     list_users,
     reset_password,
@@ -34,7 +35,7 @@ def users():
     role = request.args.get("role", "")
     page = request.args.get("page", 1, type=int)
     page = max(1, min(page, 100_000))
-    found, total = list_users(q=q, role=role, page=page)
+    found, total, page = list_users(q=q, role=role, page=page)
     return render_template(
         "admin/users.html",
         users=found,
@@ -57,6 +58,8 @@ def new_user():
     if form.validate_on_submit():
         if find_user(form.username.data) is not None:
             form.username.errors = [_("This username is taken.")]
+        elif email_taken(form.email.data):
+            form.email.errors = [_("Another user has this email address.")]
         else:
             try:
                 user, password = add_user(
@@ -86,24 +89,31 @@ def new_user():
 def edit(user_id: int):
     user = _user_or_404(user_id)
     form = EditUserForm(obj=user)
-    if request.method == "GET":
+    if request.method == "GET" or user.id == current_user.id:
         form.role.data = user.role.value
+    if user.id == current_user.id:
+        # Offered only to be refused on save: one's own role is not for changing.
+        form.role.render_kw = {"disabled": True}
+        form.role.description = _("You cannot change your own role.")
     if form.validate_on_submit():
-        try:
-            edit_user(
-                user,
-                display_name=form.display_name.data,
-                email=form.email.data,
-                role=Role(form.role.data),
-                actor=current_user,
-            )
-        except UserError as error:
-            db.session.rollback()
-            form.role.errors = [str(error)]
+        if email_taken(form.email.data, other_than=user):
+            form.email.errors = [_("Another user has this email address.")]
         else:
-            db.session.commit()
-            flash(_("%(name)s has been saved.", name=user.name), "success")
-            return redirect(url_for("admin.users"))
+            try:
+                edit_user(
+                    user,
+                    display_name=form.display_name.data,
+                    email=form.email.data,
+                    role=Role(form.role.data),
+                    actor=current_user,
+                )
+            except UserError as error:
+                db.session.rollback()
+                form.role.errors = [str(error)]
+            else:
+                db.session.commit()
+                flash(_("%(name)s has been saved.", name=user.name), "success")
+                return redirect(url_for("admin.users"))
     return render_template(
         "admin/user_form.html", form=form, user=user, confirm=ConfirmForm()
     )

@@ -19,8 +19,11 @@ from sandbox.models.control import Role, User, record_event
 PER_PAGE = 50
 
 
-def list_users(*, q: str = "", role: str = "", page: int = 1) -> tuple[list[User], int]:
-    """One page of users (by username) matching a search and a role, and the total."""
+def list_users(
+    *, q: str = "", role: str = "", page: int = 1
+) -> tuple[list[User], int, int]:
+    """One page of users (by username) matching a search and a role, the total, and
+    the page number shown (a page past the end shows the last)."""
     stmt = sa.select(User)
     if role in {r.value for r in Role}:
         stmt = stmt.where(User.role == Role(role))
@@ -36,10 +39,22 @@ def list_users(*, q: str = "", role: str = "", page: int = 1) -> tuple[list[User
             )
         )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    total = total or 0
+    page = min(page, max(1, -(-total // PER_PAGE)))  # past the end: the last page
     users = db.session.scalars(
         stmt.order_by(User.username).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     )
-    return list(users), total or 0
+    return list(users), total, page
+
+
+def email_taken(email: str | None, *, other_than: User | None = None) -> bool:
+    """Whether another user already has ``email`` (case ignored)."""
+    if not email:
+        return False
+    stmt = sa.select(User.id).where(sa.func.lower(User.email) == email.strip().lower())
+    if other_than is not None:
+        stmt = stmt.where(User.id != other_than.id)
+    return db.session.scalar(stmt.limit(1)) is not None
 
 
 def add_user(

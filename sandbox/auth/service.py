@@ -254,8 +254,16 @@ def create_user(
     ``password_hash`` is ``password`` already hashed (see :func:`hash_passwords`).
     """
     name = normalize_username(username)
-    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
-        raise UserError("a username uses 1-64 letters, digits, '.', '_' or '-'")
+    if (
+        not name
+        or len(name) > 64
+        or not all(c.isalnum() or c in "._-" for c in name)
+        or not any(c.isalnum() for c in name)
+    ):
+        raise UserError(
+            "a username uses 1-64 letters, digits, '.', '_' or '-', and at least one "
+            "letter or digit"
+        )
     if get_user(name) is not None:
         raise UserError(f"the username {name!r} is taken")
     _check_profile(display_name, email)

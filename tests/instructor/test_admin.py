@@ -131,3 +131,66 @@ def test_the_admin_sees_every_course(app, client, auth, classroom):
     auth.login("root")
     page = client.get("/instructor/").get_data(as_text=True)
     assert "CRM 101" in page and "Other course" in page
+
+
+def test_new_users_need_a_real_username_and_an_email_of_their_own(
+    app, client, auth, classroom
+):
+    with app.app_context():
+        make_user("root", Role.ADMIN)
+        teacher = get_user("teacher")
+        teacher.email = "t@example.edu"
+        db.session.commit()
+    auth.login("root")
+
+    def create(username, email=""):
+        return client.post(
+            "/admin/users/new",
+            data={
+                "username": username,
+                "display_name": "N",
+                "email": email,
+                "role": "instructor",
+            },
+        )
+
+    assert "at least one letter or digit" in create("-").get_data(as_text=True)
+    taken = create("newbie", "T@example.edu").get_data(as_text=True)
+    assert "Another user has this email address." in taken
+    assert create(" spacey ").status_code == 200  # created: the spaces are dropped
+    with app.app_context():
+        assert get_user("-") is None and get_user("newbie") is None
+        assert get_user("spacey") is not None
+        alice_id = get_user("alice").id
+    edited = client.post(
+        f"/admin/users/{alice_id}/edit",
+        data={"display_name": "A", "email": "t@example.edu", "role": "student"},
+    ).get_data(as_text=True)
+    assert "Another user has this email address." in edited
+
+
+def test_a_page_past_the_end_of_the_users_shows_the_last(app, client, auth, classroom):
+    with app.app_context():
+        make_user("root", Role.ADMIN)
+    auth.login("root")
+    page = client.get("/admin/users?page=99").get_data(as_text=True)
+    assert "No user matches" not in page and ">alice<" in page
+
+
+def test_the_admin_is_not_offered_a_change_of_their_own_role(
+    app, client, auth, classroom
+):
+    with app.app_context():
+        root_id = make_user("root", Role.ADMIN).id
+    auth.login("root")
+    form = client.get(f"/admin/users/{root_id}/edit").get_data(as_text=True)
+    role = re.search(r"<select[^>]*name=\"role\"[^>]*>", form)[0]
+    assert "disabled" in role and "You cannot change your own role." in form
+    saved = client.post(
+        f"/admin/users/{root_id}/edit",
+        data={"display_name": "Root", "email": ""},  # a disabled select sends nothing
+    )
+    assert saved.status_code == 302
+    with app.app_context():
+        root = get_user("root")
+        assert root.display_name == "Root" and root.role is Role.ADMIN
