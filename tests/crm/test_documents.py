@@ -91,7 +91,8 @@ def test_an_oversized_file_is_refused_with_its_size_and_the_limit(
     auth.login("alice")
     response = upload(client, "big.pdf", PDF + b"0" * (150 * 1024))
     assert response.status_code == 422
-    assert "“big.pdf” is too large (0.1 MB): a file may be at most 0.1 MB." in (
+    # read up to the limit only: no size that reads as the limit itself
+    assert "“big.pdf” is too large: a file may be at most 0.1 MB." in (
         page_text(response)
     )
     assert stored(app, classroom) == []
@@ -123,7 +124,10 @@ def test_the_tenant_limit_refuses_a_file_that_would_not_fit(
     assert upload(client, "first.pdf", PDF + b" " * 700).status_code == 302
     response = upload(client, "second.pdf", PDF + b" " * 400)
     assert response.status_code == 422
-    assert "“second.pdf” does not fit: your files already use" in page_text(response)
+    assert (
+        "“second.pdf” (0.1 MB) does not fit: your files already use 0.1 MB of the "
+        "0 MB your CRM may hold, so 0 MB are free."
+    ) in page_text(response)
     assert [name for name, _size in stored(app, classroom)] == ["first.pdf"]
 
 
@@ -431,3 +435,14 @@ def test_junk_ids_in_the_query_string_give_normal_pages(app, client, auth, class
             assert client.get(url).status_code == 200, url
         attach = f"/crm/documents/attach?module=accounts&record_id={junk}"
         assert client.post(attach).status_code == 404
+
+
+def test_sizes_read_as_people_say_them(app):
+    from sandbox.crm.documents import file_size
+
+    with app.test_request_context():
+        assert [str(file_size(n)) for n in (1, 820, 12800)] == [
+            "1 byte",
+            "820 bytes",
+            "12.5 KB",
+        ]

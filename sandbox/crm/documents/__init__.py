@@ -10,6 +10,7 @@ from sandbox.crm.registry import (
     register_module,
 )
 from sandbox.i18n import lazy_gettext as _l
+from sandbox.i18n import ngettext
 from sandbox.models.crm.documents import Document, Folder
 
 bp = module_blueprint("documents", __name__)
@@ -20,7 +21,7 @@ def file_size(size: int | None) -> str:
     if size is None:
         return ""
     if size < 1024:
-        return _l("%(num)s bytes", num=size)
+        return ngettext("%(num)s byte", "%(num)s bytes", size)
     if size < 1024 * 1024:
         return _l("%(num)s KB", num=format_decimal(size / 1024, "#,##0.#"))
     return _l("%(num)s MB", num=format_decimal(size / 1024 / 1024, "#,##0.#"))

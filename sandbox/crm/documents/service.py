@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import unicodedata
 import zipfile
@@ -217,8 +218,11 @@ def max_tenant_bytes() -> int:
     return int(current_app.config.get("DOCUMENT_MAX_TENANT_BYTES", MAX_TENANT_BYTES))
 
 
-def megabytes(size: int) -> str:
-    return format_decimal(size / MB, "#,##0.#")
+def megabytes(size: int, *, up: bool = False) -> str:
+    """``size`` in MB to one decimal; ``up`` rounds up, so a file just over a limit
+    never reads as the limit itself ("10.1 MB", not "10 MB", for 10 MB and a byte)."""
+    tenths = size * 10 / MB
+    return format_decimal((math.ceil(tenths) if up else round(tenths)) / 10, "#,##0.#")
 
 
 def used_bytes(session: Session) -> int:
@@ -232,16 +236,15 @@ def too_large(name: str | None, size: int) -> DocumentRefused:
             _l(
                 "The file is too large (%(size)s MB): a file may be at most "
                 "%(limit)s MB.",
-                size=megabytes(size),
+                size=megabytes(size, up=True),
                 limit=megabytes(max_file_bytes()),
             )
         )
+    # An upload is read only up to a byte past the limit: its whole size is unknown.
     return DocumentRefused(
         _l(
-            "“%(name)s” is too large (%(size)s MB): a file may be at most "
-            "%(limit)s MB.",
+            "“%(name)s” is too large: a file may be at most %(limit)s MB.",
             name=name,
-            size=megabytes(size),
             limit=megabytes(max_file_bytes()),
         )
     )
@@ -254,11 +257,14 @@ def _check_room(session: Session, name: str, size: int) -> None:
     if used + size > max_tenant_bytes():
         raise DocumentRefused(
             _l(
-                "“%(name)s” does not fit: your files already use %(used)s MB of the "
-                "%(limit)s MB your CRM may hold. Delete files you no longer need.",
+                "“%(name)s” (%(size)s MB) does not fit: your files already use "
+                "%(used)s MB of the %(limit)s MB your CRM may hold, so %(free)s MB "
+                "are free. Delete files you no longer need.",
                 name=name,
-                used=megabytes(used),
+                size=megabytes(size, up=True),
+                used=megabytes(used, up=True),
                 limit=megabytes(max_tenant_bytes()),
+                free=megabytes(max(0, max_tenant_bytes() - used)),
             )
         )
 
