@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ from sandbox.crm.settings.service import (
     set_colleague_active,
 )
 from sandbox.models.crm import AuditLog, CodeItem, Colleague
+from sandbox.models.crm.forecasts import Quota
 from sandbox.models.crm.sales import Stage
 from tests.crm.test_competitors import make_deal
 from tests.helpers import clear_deals, make_account
@@ -118,7 +121,8 @@ def test_moving_an_entry_changes_the_order_forms_offer(app, client, auth, classr
     auth.login("alice")
     first, second = [c.code for c in default_list("industry")][:2]
     response = save_list(client, action="down-0")
-    assert response.status_code == 302 and response.location.endswith("/edit")
+    assert response.status_code == 200
+    assert "“Manufacturing” moved down." in response.get_data(as_text=True)
     offered = option_values(
         client.get("/crm/accounts/new").get_data(as_text=True), "industry"
     )
@@ -251,6 +255,73 @@ def test_reset_is_refused_while_records_use_an_added_code(app, client, auth, cla
     assert code_items(app, classroom) == len(default_list("industry").codes) + 1
 
 
+def test_labels_are_unique_within_a_list(app, client, auth, classroom):
+    auth.login("alice")
+    response = save_list(
+        client, **{"new-code": "banking", "new-en": " finance ", "new-zh": "银行"}
+    )
+    assert response.status_code == 422
+    assert "Another entry has the English label “finance”." in response.get_data(
+        as_text=True
+    )
+    response = save_list(
+        client, **{"new-code": "banking", "new-en": "Banking", "new-zh": "金融"}
+    )
+    assert response.status_code == 422
+    assert "Another entry has the Chinese label “金融”." in response.get_data(
+        as_text=True
+    )
+    # renaming an entry to another's label is refused the same way
+    i = index_of("industry", "retail")
+    response = save_list(client, **{f"rows-{i}-en": "MANUFACTURING"})
+    assert "Another entry has the English label “MANUFACTURING”." in (
+        response.get_data(as_text=True)
+    )
+    assert code_items(app, classroom) == 0  # nothing written
+    # an entry being removed gives its label up
+    save_list(client, **{"new-code": "fairs", "new-en": "Fairs", "new-zh": "展会"})
+    codes = classroom.in_tenant(app, lambda s: current_codes(s, "industry"))
+    response = save_list(
+        client,
+        codes=codes,
+        **{
+            f"rows-{len(codes) - 1}-remove": "y",
+            "new-code": "trade_fairs",
+            "new-en": "fairs",
+            "new-zh": "展会",
+        },
+    )
+    assert response.status_code == 302
+    codes = classroom.in_tenant(app, lambda s: current_codes(s, "industry"))
+    assert [(c.code, c.en) for c in codes][-1] == ("trade_fairs", "fairs")
+
+
+def test_editor_arrows_move_an_entry_and_keep_other_edits_unsaved(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    first, second = [c.code for c in default_list("industry")][:2]
+    i = index_of("industry", "energy")
+    response = save_list(
+        client,
+        action="down-0",
+        **{f"rows-{i}-en": "Enrgy", "new-code": "space", "new-en": "Space"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Your other changes are not saved yet" in page
+    # the form still holds the typo and the new entry, in the new order
+    assert 'value="Enrgy"' in page and 'name="new-code" value="space"' in page
+    assert page.index(f'value="{second}"') < page.index(f'value="{first}"')
+    codes = classroom.in_tenant(app, lambda s: current_codes(s, "industry"))
+    assert [c.code for c in codes][:2] == [second, first]  # the move is saved
+    assert "Enrgy" not in {c.en for c in codes}  # the typo is not
+    assert "space" not in {c.code for c in codes}
+    # a move with no other change does not warn
+    page = save_list(client, action="up-1", codes=codes).get_data(as_text=True)
+    assert "moved up" in page and "not saved yet" not in page
+
+
 # ----------------------------------------------------------------- stages
 
 
@@ -267,6 +338,17 @@ def stage_form(**changes) -> dict[str, str]:
         "kind": "open",
         **changes,
     }
+
+
+def lost_stage_form(**changes) -> dict[str, str]:
+    return stage_form(
+        kind="lost", probability="0", forecast_category="omitted", **changes
+    )
+
+
+def field_errors(page: str, field: str) -> list[str]:
+    """The messages the form shows beside ``field``."""
+    return re.findall(rf'id="{field}-errors">([^<]*)<', page)
 
 
 def test_edit_a_stage(app, client, auth, classroom):
@@ -336,7 +418,7 @@ def test_exactly_one_won_stage(app, client, auth, classroom):
     # a second lost stage is fine
     assert (
         client.post(
-            "/crm/stages/new", data=stage_form(code="no_budget", kind="lost")
+            "/crm/stages/new", data=lost_stage_form(code="no_budget", name="No budget")
         ).status_code
         == 302
     )
@@ -349,7 +431,7 @@ def test_the_last_lost_stage_stays(app, client, auth, classroom):
     response = client.post(f"/crm/stages/{lost_id}/delete")
     assert response.status_code == 409
     assert "at least one closed-lost stage" in response.get_data(as_text=True)
-    client.post("/crm/stages/new", data=stage_form(code="lost_two", kind="lost"))
+    client.post("/crm/stages/new", data=lost_stage_form(code="lost_two"))
     assert client.post(f"/crm/stages/{lost_id}/delete").status_code == 302
     assert classroom.in_tenant(app, lambda s: s.get(Stage, lost_id)) is None
 
@@ -384,6 +466,115 @@ def test_stages_move_up_and_down(app, client, auth, classroom):
     assert positions == (2, 1)
     page = client.get("/crm/stages/").get_data(as_text=True)
     assert page.index("Qualification") < page.index("Prospecting")
+
+
+def test_closed_stages_have_their_probability_and_forecast_category(
+    app, client, auth, classroom
+):
+    classroom.in_tenant(app, clear_deals)
+    auth.login("alice")
+    response = client.post(
+        "/crm/stages/new",
+        data=stage_form(code="gave_up", kind="lost", probability="90"),
+    )
+    page = response.get_data(as_text=True)
+    assert field_errors(page, "probability") == [
+        "A closed-lost stage has a probability of 0 %."
+    ]
+    assert field_errors(page, "forecast_category") == [
+        "A closed-lost stage has the forecast category “Omitted”."
+    ]
+    assert classroom.in_tenant(app, lambda s: stage(s, "gave_up")) is None
+    response = client.post("/crm/stages/new", data=lost_stage_form(code="gave_up"))
+    assert response.status_code == 302
+    won_id = classroom.in_tenant(app, lambda s: stage(s, "closed_won").id)
+    page = client.post(
+        f"/crm/stages/{won_id}/edit",
+        data=stage_form(name="Won", kind="won", probability="90"),
+    ).get_data(as_text=True)
+    assert field_errors(page, "probability") == [
+        "A closed-won stage has a probability of 100 %."
+    ]
+    assert field_errors(page, "forecast_category") == [
+        "A closed-won stage has the forecast category “Closed”."
+    ]
+    assert classroom.in_tenant(app, lambda s: s.get(Stage, won_id).probability) == 100
+    client.post("/language", data={"language": "zh"})
+    page = client.post(
+        f"/crm/stages/{won_id}/edit",
+        data=stage_form(kind="won", probability="100", forecast_category="pipeline"),
+    ).get_data(as_text=True)
+    assert field_errors(page, "forecast_category") == [
+        "赢单关闭阶段的预测类别为“已成交”。"
+    ]
+
+
+def test_stage_names_are_unique(app, client, auth, classroom):
+    auth.login("alice")
+    page = client.post(
+        "/crm/stages/new", data=stage_form(code="again", name="  prospecting ")
+    ).get_data(as_text=True)
+    assert field_errors(page, "name") == ["A stage named “prospecting” already exists."]
+    assert (
+        client.post("/crm/stages/new", data=stage_form(code="demo")).status_code == 302
+    )
+    page = client.post(
+        "/crm/stages/new", data=stage_form(code="demo_two", name="Demo two")
+    ).get_data(as_text=True)
+    assert field_errors(page, "name_zh") == [
+        "A stage with the Chinese name “演示” already exists."
+    ]
+    assert classroom.in_tenant(app, lambda s: stage(s, "demo_two")) is None
+    # a stage keeps its own names; it cannot take another's
+    proposal = classroom.in_tenant(app, lambda s: stage(s, "proposal").id)
+    response = client.post(
+        f"/crm/stages/{proposal}/edit",
+        data=stage_form(name="Proposal/Price Quote", name_zh="方案/报价"),
+    )
+    assert response.status_code == 302
+    page = client.post(
+        f"/crm/stages/{proposal}/edit", data=stage_form(name="DEMO", name_zh="报价")
+    ).get_data(as_text=True)
+    assert field_errors(page, "name") == ["A stage named “DEMO” already exists."]
+
+
+def test_closed_stages_stay_after_the_open_ones(app, client, auth, classroom):
+    def order(session):
+        return [
+            s.code for s in session.scalars(sa.select(Stage).order_by(Stage.position))
+        ]
+
+    before = classroom.in_tenant(app, order)
+    won, last_open = classroom.in_tenant(
+        app, lambda s: (stage(s, "closed_won").id, stage(s, before[-3]).id)
+    )
+    auth.login("alice")
+    for stage_id, direction in ((won, "up"), (last_open, "down")):
+        response = client.post(f"/crm/stages/{stage_id}/move/{direction}")
+        assert response.status_code == 302
+        page = client.get(response.location).get_data(as_text=True)
+        assert "Closed stages come after the open ones" in page
+        assert classroom.in_tenant(app, order) == before
+    # closed stages may change places among themselves
+    client.post(f"/crm/stages/{won}/move/down")
+    assert classroom.in_tenant(app, order)[-2:] == ["closed_lost", "closed_won"]
+    page = client.get("/crm/stages/").get_data(as_text=True)
+    assert "“Closed Won” moved down." in page
+
+
+def test_chinese_readers_see_the_chinese_stage_name_first(app, client, auth, classroom):
+    stage_id = classroom.in_tenant(app, lambda s: stage(s, "prospecting").id)
+    auth.login("alice")
+    client.post("/language", data={"language": "zh"})
+    page = client.get(f"/crm/stages/{stage_id}/delete").get_data(as_text=True)
+    assert "删除阶段“初步接洽”？" in page
+    listing = client.get("/crm/stages/").get_data(as_text=True)
+    row = re.search(
+        rf'<tr>\s*<td.*?href="/crm/stages/{stage_id}".*?</tr>', listing, re.S
+    )
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
+    assert ">初步接洽</a>" in cells[1] and cells[2] == "Prospecting"
+    assert '<th scope="col">英文名称</th>' in listing
 
 
 # ----------------------------------------------------------------- team
@@ -476,6 +667,89 @@ def test_a_colleague_who_owns_records_is_deactivated_not_deleted(
     assert classroom.in_tenant(app, lambda s: s.get(Colleague, owner_id)) is not None
     assert client.post(f"/crm/team/{spare_id}/delete").status_code == 302
     assert classroom.in_tenant(app, lambda s: s.get(Colleague, spare_id)) is None
+
+
+def test_colleague_names_and_emails_are_unique(app, client, auth, classroom):
+    auth.login("alice")
+    response = client.post(
+        "/crm/team/new",
+        data={"name": "Dana Wu", "role": "sales_rep", "email": "dana@example.com"},
+    )
+    assert response.status_code == 302
+    dana = int(response.location.rsplit("/", 1)[1])
+    page = client.post(
+        "/crm/team/new", data={"name": " dana wu ", "role": "sales_rep"}
+    ).get_data(as_text=True)
+    assert field_errors(page, "name") == ["A colleague named “dana wu” already exists."]
+    page = client.post(
+        "/crm/team/new",
+        data={"name": "Dana Wang", "role": "sales_rep", "email": "DANA@example.com"},
+    ).get_data(as_text=True)
+    assert field_errors(page, "email") == [
+        "A colleague with the email “DANA@example.com” already exists."
+    ]
+    count = classroom.in_tenant(
+        app,
+        lambda s: s.scalar(
+            sa.select(sa.func.count()).where(Colleague.name.ilike("dana%"))
+        ),
+    )
+    assert count == 1
+    # a colleague keeps their own name and email; not another's
+    other = classroom.in_tenant(
+        app,
+        lambda s: s.scalar(
+            sa.select(Colleague.id).where(~Colleague.is_self, Colleague.id != dana)
+        ),
+    )
+    data = {"name": "Dana Wu", "role": "sales_rep", "email": "dana@example.com"}
+    assert client.post(f"/crm/team/{dana}/edit", data=data).status_code == 302
+    page = client.post(f"/crm/team/{other}/edit", data=data).get_data(as_text=True)
+    assert field_errors(page, "name") == ["A colleague named “Dana Wu” already exists."]
+
+
+def test_the_colleague_page_names_their_quotas(app, client, auth, classroom):
+    def setup(session):
+        me = session.scalar(sa.select(Colleague).where(Colleague.is_self))
+        for month in (1, 2, 3):
+            session.add(
+                Quota(
+                    colleague_id=me.id,
+                    period_kind="month",
+                    start=dt.date(2031, month, 1),
+                    amount=Decimal("5000"),
+                )
+            )
+        session.commit()
+        return me.id, session.scalar(
+            sa.select(sa.func.count()).where(Quota.colleague_id == me.id)
+        )
+
+    me, quotas = classroom.in_tenant(app, setup)
+    auth.login("alice")
+    page = client.get(f"/crm/team/{me}").get_data(as_text=True)
+    assert f"<li>Quotas: {quotas}</li>" in page
+    assert "quota:" not in page
+    client.post("/language", data={"language": "zh"})
+    page = client.get(f"/crm/team/{me}").get_data(as_text=True)
+    assert f"<li>销售配额: {quotas}</li>" in page
+
+
+def test_no_delete_button_for_ones_own_colleague(app, client, auth, classroom):
+    me, other = classroom.in_tenant(
+        app,
+        lambda s: (
+            s.scalar(sa.select(Colleague.id).where(Colleague.is_self)),
+            s.scalar(sa.select(Colleague.id).where(~Colleague.is_self)),
+        ),
+    )
+    auth.login("alice")
+    page = client.get(f"/crm/team/{me}").get_data(as_text=True)
+    assert f'href="/crm/team/{me}/delete"' not in page
+    assert f'href="/crm/team/{me}/edit"' in page
+    page = client.get(f"/crm/team/{other}").get_data(as_text=True)
+    assert f'href="/crm/team/{other}/delete"' in page
+    assert client.post(f"/crm/team/{me}/delete").status_code == 409
 
 
 # ----------------------------------------------------------------- read-only

@@ -9,7 +9,7 @@ from sandbox.crm.forms import ConfirmForm
 from sandbox.crm.registry import writes
 from sandbox.crm.settings import CODE_LIST_MODULE as MODULE
 from sandbox.crm.settings import codes_bp as bp
-from sandbox.crm.settings.forms import CodeListForm, apply_move, posted_rows
+from sandbox.crm.settings.forms import CodeListForm, posted_rows
 from sandbox.crm.settings.service import (
     COLOURS,
     CodeListInvalid,
@@ -144,27 +144,29 @@ def _rows_of(list_key: str) -> list[CodeRow]:
 @login_required
 @writes
 def edit_code_list(list_key: str):
+    """The editor: Save writes every change; ↑/↓ move an entry at once and keep
+    the other changes in the form, unsaved, for Save (or Cancel)."""
     _known(list_key)
     form = CodeListForm()
     rows, errors = _rows_of(list_key), {}
     new = CodeRow("", "", "", new=True)
     if form.validate_on_submit():
         posted, action = posted_rows()
-        rows = apply_move(posted, action)
-        try:
-            save_code_list(db.session, list_key, rows)
-        except CodeListInvalid as error:
-            errors = error.errors
-            new = next((row for row in rows if row.new), new)
-            rows = [row for row in rows if not row.new]
+        if action != "save":
+            rows, new = _move_in_editor(list_key, posted, action)
         else:
-            flash(
-                _("Code list “%(name)s” saved.", name=CODE_LISTS[list_key].label),
-                "success",
-            )
-            if action == "save":
+            try:
+                save_code_list(db.session, list_key, posted)
+            except CodeListInvalid as error:
+                errors = error.errors
+                new = next((row for row in posted if row.new), new)
+                rows = [row for row in posted if not row.new]
+            else:
+                flash(
+                    _("Code list “%(name)s” saved.", name=CODE_LISTS[list_key].label),
+                    "success",
+                )
                 return redirect(url_for("settings.code_list", list_key=list_key))
-            return redirect(url_for("settings.edit_code_list", list_key=list_key))
     return render_template(
         "settings/code_list_edit.html",
         module=MODULE,
@@ -177,6 +179,52 @@ def edit_code_list(list_key: str):
         used=codes_in_use(db.session, list_key),
         colours=COLOURS,
     ), (422 if errors else 200)
+
+
+def _move_in_editor(
+    list_key: str, posted: list[CodeRow], action: str
+) -> tuple[list[CodeRow], CodeRow]:
+    """Move the entry an editor's ↑/↓ button names (the move is saved, as on the
+    list's page) and return the posted rows, in the new order, with the new entry:
+    the other changes stay in the form and are not saved."""
+    new = next((row for row in posted if row.new), CodeRow("", "", "", new=True))
+    listed = [row for row in posted if not row.new]
+    direction, _sep, number = action.partition("-")
+    if direction not in ("up", "down") or not number.isdigit():
+        abort(400)
+    index = int(number)
+    if not 0 <= index < len(listed):
+        abort(400)
+    code = listed[index].code
+    try:
+        moved = move_code(db.session, list_key, code, -1 if direction == "up" else 1)
+    except KeyError:
+        abort(404)
+    except CodeListInvalid as error:
+        for messages in error.errors.values():
+            for message in messages:
+                flash(str(message), "danger")
+        return listed, new
+    if moved:
+        entry = code_list_label(list_key, code)
+        flash(
+            _("“%(entry)s” moved up.", entry=entry)
+            if direction == "up"
+            else _("“%(entry)s” moved down.", entry=entry),
+            "success",
+        )
+    saved = _rows_of(list_key)
+    order = {row.code: i for i, row in enumerate(saved)}
+    listed.sort(key=lambda row: order.get(row.code, len(order)))
+    if new.code or new.en or new.zh or listed != saved:
+        flash(
+            _(
+                "Your other changes are not saved yet: Save keeps them, Cancel "
+                "drops them."
+            ),
+            "info",
+        )
+    return listed, new
 
 
 @bp.route("/codes/<list_key>/reset", methods=["GET", "POST"])

@@ -56,20 +56,6 @@ def posted_rows() -> tuple[list[CodeRow], str]:
     return rows, form.get("action", "save")
 
 
-def apply_move(rows: list[CodeRow], action: str) -> list[CodeRow]:
-    """``rows`` with the entry an up/down button named moved one place."""
-    direction, _sep, number = action.partition("-")
-    if direction not in ("up", "down") or not number.isdigit():
-        return rows
-    index = int(number)
-    other = index - 1 if direction == "up" else index + 1
-    listed = sum(1 for row in rows if not row.new)
-    if 0 <= index < listed and 0 <= other < listed:
-        rows = list(rows)
-        rows[index], rows[other] = rows[other], rows[index]
-    return rows
-
-
 KIND_CHOICES = [
     (OPEN, _l("Open")),
     (WON, _l("Closed won")),

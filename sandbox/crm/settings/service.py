@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
-from sandbox.crm.codes import CODE_LISTS, Code, default_list
+from sandbox.crm.codes import CODE_LISTS, Code, code_label, default_list
 from sandbox.crm.service import apply_changes, commit, related_records
 from sandbox.extensions import db
 from sandbox.i18n import lazy_gettext as _l
@@ -41,6 +42,11 @@ MAX_LABEL = 100
 
 
 # ----------------------------------------------------------------- code lists
+
+
+def _folded(name: str | None) -> str:
+    """``name`` as compared for sameness: ignoring case and surrounding spaces."""
+    return (name or "").strip().casefold()
 
 
 @dataclass
@@ -134,6 +140,9 @@ def _validate(
 
     existing = {c.code for c in current_codes(session, list_key)}
     seen: set[str] = set()
+    # Drop-downs show labels only: two entries with one label look the same.
+    english: set[str] = set()
+    chinese: set[str] = set()
     used = codes_in_use(session, list_key)
     for row in rows:
         if row.new:
@@ -169,6 +178,26 @@ def _validate(
                     _l("Remove the control characters (such as NUL) from this field."),
                 )
                 break
+        if not row.remove:
+            en, zh = _folded(row.en), _folded(row.zh)
+            if en and en in english:
+                fail(
+                    row.code,
+                    _l(
+                        "Another entry has the English label “%(label)s”.",
+                        label=row.en.strip(),
+                    ),
+                )
+            if zh and zh in chinese:
+                fail(
+                    row.code,
+                    _l(
+                        "Another entry has the Chinese label “%(label)s”.",
+                        label=row.zh.strip(),
+                    ),
+                )
+            english.add(en)
+            chinese.add(zh)
         if row.color is not None and row.color not in COLOURS:
             fail(row.code, _l("Choose a colour from the list."))
         if row.remove and used.get(row.code):
@@ -395,13 +424,27 @@ STAGE_FIELDS = ("name", "name_zh", "probability", "forecast_category")
 OPEN, WON, LOST = "open", "won", "lost"
 
 
+#: What a closed stage's deals are worth and how they count in the forecast.
+CLOSED_STAGE_VALUES = {WON: (100, "closed"), LOST: (0, "omitted")}
+
+
 class StageRuleBroken(ValueError):
     """The change would break a rule of the stage table; ``field`` is the form
-    field the message belongs beside (or None). Nothing is written."""
+    field the message belongs beside (or None). Nothing is written.
 
-    def __init__(self, message: Any, field: str | None = None) -> None:
+    ``problems`` lists every ``(field, message)`` found, this one first.
+    """
+
+    def __init__(
+        self,
+        message: Any,
+        field: str | None = None,
+        *,
+        more: Iterable[tuple[str | None, Any]] = (),
+    ) -> None:
         super().__init__(message)
         self.message, self.field = message, field
+        self.problems = [(field, message), *more]
 
 
 def stage_kind(stage: Stage) -> str:
@@ -452,6 +495,81 @@ def _check_closed_stages(kinds: list[str]) -> None:
         )
 
 
+def _closed_value_problems(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A closed stage's probability and forecast category follow from its kind,
+    so a deal closed there is never counted as still open."""
+    if data["kind"] not in CLOSED_STAGE_VALUES:
+        return []
+    probability, category = CLOSED_STAGE_VALUES[data["kind"]]
+    label = code_label("forecast_category", category)
+    problems = []
+    if data.get("probability") != probability:
+        problems.append(
+            (
+                "probability",
+                _l("A closed-won stage has a probability of 100 %.")
+                if data["kind"] == WON
+                else _l("A closed-lost stage has a probability of 0 %."),
+            )
+        )
+    if data.get("forecast_category") != category:
+        problems.append(
+            (
+                "forecast_category",
+                _l(
+                    "A closed-won stage has the forecast category “%(category)s”.",
+                    category=label,
+                )
+                if data["kind"] == WON
+                else _l(
+                    "A closed-lost stage has the forecast category “%(category)s”.",
+                    category=label,
+                ),
+            )
+        )
+    return problems
+
+
+def _name_problems(
+    stages: list[Stage], data: dict[str, Any], stage_id: int | None
+) -> list[tuple[str, Any]]:
+    """No two stages share an English or a Chinese name (ignoring case and
+    surrounding spaces): stage drop-downs show names only."""
+    problems = []
+    others = [s for s in stages if s.id != stage_id]
+    if any(_folded(s.name) == _folded(data.get("name")) for s in others):
+        problems.append(
+            (
+                "name",
+                _l(
+                    "A stage named “%(name)s” already exists.",
+                    name=(data.get("name") or "").strip(),
+                ),
+            )
+        )
+    if any(_folded(s.name_zh) == _folded(data.get("name_zh")) for s in others):
+        problems.append(
+            (
+                "name_zh",
+                _l(
+                    "A stage with the Chinese name “%(name)s” already exists.",
+                    name=(data.get("name_zh") or "").strip(),
+                ),
+            )
+        )
+    return problems
+
+
+def _check_stage(
+    stages: list[Stage], data: dict[str, Any], stage_id: int | None = None
+) -> None:
+    """:raise StageRuleBroken: with every name and value problem of ``data``"""
+    problems = _name_problems(stages, data, stage_id) + _closed_value_problems(data)
+    if problems:
+        (field_name, message), *more = problems
+        raise StageRuleBroken(message, field_name, more=more)
+
+
 def _apply_kind(stage: Stage, kind: str) -> None:
     stage.is_closed = kind in (WON, LOST)
     stage.is_won = kind == WON
@@ -475,13 +593,16 @@ def _validate_code(session: Session, code: str) -> None:
 def create_stage(session: Session, data: dict[str, Any]) -> Stage:
     """Add a stage: an open one goes before the closed stages, a closed one last.
 
-    :raise StageRuleBroken: bad or taken code, or a second won stage
+    :raise StageRuleBroken: bad or taken code, a second won stage, a name another
+        stage has, or a closed stage's probability or forecast category that does
+        not fit its kind
     """
     stages = ordered_stages(session)
     kind = data["kind"]
     try:
         _validate_code(session, data["code"])
         _check_closed_stages([stage_kind(s) for s in stages] + [kind])
+        _check_stage(stages, data)
     except StageRuleBroken:
         session.rollback()
         raise
@@ -500,8 +621,10 @@ def create_stage(session: Session, data: dict[str, Any]) -> Stage:
 
 
 def update_stage(session: Session, stage: Stage, data: dict[str, Any]) -> Stage:
-    """:raise StageRuleBroken: the kind of a stage deals use changed, or the
-    won/lost rule would break (nothing is written)."""
+    """:raise StageRuleBroken: the kind of a stage deals use changed, the
+    won/lost rule would break, a name another stage has, or a closed stage's
+    probability or forecast category that does not fit its kind (nothing is
+    written)."""
     kind = data["kind"]
     try:
         if kind != stage_kind(stage):
@@ -518,6 +641,7 @@ def update_stage(session: Session, stage: Stage, data: dict[str, Any]) -> Stage:
                 for s in ordered_stages(session)
             ]
             _check_closed_stages(kinds)
+        _check_stage(ordered_stages(session), data, stage.id)
     except StageRuleBroken:
         session.rollback()
         raise
@@ -544,15 +668,32 @@ def delete_stage(session: Session, stage: Stage) -> None:
     commit(session)
 
 
-def move_stage(session: Session, stage: Stage, step: int) -> None:
-    """Move a stage one place up (``-1``) or down (``+1``) the table."""
+def move_stage(session: Session, stage: Stage, step: int) -> bool:
+    """Move a stage one place up (``-1``) or down (``+1``) the table; False when it
+    is already first or last (nothing is written).
+
+    :raise StageRuleBroken: the move would put a closed stage before an open one
+        (the pipeline shows open stages first)
+    """
     stages = ordered_stages(session)
     index = next(i for i, s in enumerate(stages) if s.id == stage.id)
     other = index + step
-    if 0 <= other < len(stages):
-        stages[index], stages[other] = stages[other], stages[index]
-        _renumber(stages)
-        commit(session)
+    if not 0 <= other < len(stages):
+        return False
+    earlier, later = stages[min(index, other)], stages[max(index, other)]
+    if later.is_closed and not earlier.is_closed:
+        raise StageRuleBroken(
+            _l(
+                "Closed stages come after the open ones: “%(name)s” cannot move "
+                "past “%(other)s”.",
+                name=stage.display_name,
+                other=stages[other].display_name,
+            )
+        )
+    stages[index], stages[other] = stages[other], stages[index]
+    _renumber(stages)
+    commit(session)
+    return True
 
 
 def _renumber(stages: list[Stage]) -> None:
@@ -567,14 +708,32 @@ COLLEAGUE_FIELDS = ("name", "role", "email")
 
 
 class TeamRuleBroken(ValueError):
-    """The change to the team is refused; nothing is written."""
+    """The change to the team is refused; nothing is written. ``field`` is the
+    form field the message belongs beside (or None)."""
+
+    def __init__(self, message: Any, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+#: Names of the kinds of record a colleague holds that have no module of their
+#: own (the others are named by their module), by table.
+HELD_KINDS = {"quota": _l("Quotas")}
+
+
+@dataclass(frozen=True)
+class Held:
+    """How many records of one kind a colleague holds."""
+
+    label: Any
+    count: int
 
 
 @dataclass
 class Holdings:
     """What a colleague owns or works on, by module label."""
 
-    groups: list[Any] = field(default_factory=list)
+    groups: list[Held] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -582,10 +741,52 @@ class Holdings:
 
 
 def holdings(session: Session, colleague: Colleague) -> Holdings:
-    return Holdings(related_records(session, colleague))
+    return Holdings(
+        [
+            Held(HELD_KINDS.get(group.model.__table__.name, group.label), group.count)
+            for group in related_records(session, colleague)
+        ]
+    )
+
+
+def _check_colleague(
+    session: Session, data: dict[str, Any], colleague_id: int | None
+) -> None:
+    """No two colleagues share a name or an email (ignoring case and surrounding
+    spaces): owner drop-downs show names only."""
+    others = [
+        (name, email)
+        for id_, name, email in session.execute(
+            sa.select(Colleague.id, Colleague.name, Colleague.email)
+        )
+        if id_ != colleague_id
+    ]
+    name, email = _folded(data.get("name")), _folded(data.get("email"))
+    if any(_folded(other) == name for other, _email in others):
+        raise TeamRuleBroken(
+            _l(
+                "A colleague named “%(name)s” already exists.",
+                name=(data.get("name") or "").strip(),
+            ),
+            "name",
+        )
+    if email and any(_folded(other) == email for _name, other in others):
+        raise TeamRuleBroken(
+            _l(
+                "A colleague with the email “%(email)s” already exists.",
+                email=(data.get("email") or "").strip(),
+            ),
+            "email",
+        )
 
 
 def create_colleague(session: Session, data: dict[str, Any]) -> Colleague:
+    """:raise TeamRuleBroken: another colleague has the name or the email"""
+    try:
+        _check_colleague(session, data, None)
+    except TeamRuleBroken:
+        session.rollback()
+        raise
     colleague = Colleague(active=True, is_self=False)
     apply_changes(colleague, data, COLLEAGUE_FIELDS)
     session.add(colleague)
@@ -596,6 +797,12 @@ def create_colleague(session: Session, data: dict[str, Any]) -> Colleague:
 def update_colleague(
     session: Session, colleague: Colleague, data: dict[str, Any]
 ) -> Colleague:
+    """:raise TeamRuleBroken: another colleague has the name or the email"""
+    try:
+        _check_colleague(session, data, colleague.id)
+    except TeamRuleBroken:
+        session.rollback()
+        raise
     apply_changes(colleague, data, COLLEAGUE_FIELDS)
     commit(session)
     return colleague

@@ -1,6 +1,6 @@
 """The stage table of the company's sales process."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 
 from sandbox.auth.decorators import login_required
 from sandbox.crm.audit import timeline
@@ -40,8 +40,9 @@ def index():
 
 
 def _refused(form: StageForm, error: StageRuleBroken) -> None:
-    field = getattr(form, error.field or "", None) or form.kind
-    field.errors.append(error.message)
+    for name, message in error.problems:
+        field = getattr(form, name or "", None) or form.kind
+        field.errors.append(message)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -55,7 +56,7 @@ def create():
         except StageRuleBroken as error:
             _refused(form, error)
         else:
-            flash(_("Stage “%(name)s” added.", name=stage.name), "success")
+            flash(_("Stage “%(name)s” added.", name=stage.display_name), "success")
             return redirect(url_for("stages.index"))
     return render_form(MODULE, form)
 
@@ -88,7 +89,7 @@ def edit(stage_id: int):
         except StageRuleBroken as error:
             _refused(form, error)
         else:
-            flash(_("Stage “%(name)s” saved.", name=stage.name), "success")
+            flash(_("Stage “%(name)s” saved.", name=stage.display_name), "success")
             return redirect(MODULE.record_url(stage.id))
     return render_form(MODULE, form, stage)
 
@@ -98,9 +99,22 @@ def edit(stage_id: int):
 @writes
 def move(stage_id: int, direction: str):
     stage = db.get_or_404(Stage, stage_id)
-    if direction in ("up", "down") and ConfirmForm().validate_on_submit():
-        move_stage(db.session, stage, -1 if direction == "up" else 1)
-    return redirect(url_for("stages.index"))
+    if direction not in ("up", "down") or not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        moved = move_stage(db.session, stage, -1 if direction == "up" else 1)
+    except StageRuleBroken as error:
+        flash(str(error.message), "danger")
+    else:
+        if moved:
+            name = stage.display_name
+            flash(
+                _("“%(entry)s” moved up.", entry=name)
+                if direction == "up"
+                else _("“%(entry)s” moved down.", entry=name),
+                "success",
+            )
+    return redirect(url_for("stages.index") + f"#move-{direction}-{stage.id}")
 
 
 @bp.route("/<id:stage_id>/delete", methods=["GET", "POST"])
@@ -118,7 +132,7 @@ def delete(stage_id: int):
             )
         )
     elif form.validate_on_submit():
-        name = stage.name
+        name = stage.display_name
         try:
             delete_stage(db.session, stage)
         except StageRuleBroken as error:
@@ -130,7 +144,7 @@ def delete(stage_id: int):
         "settings/confirm.html",
         module=MODULE,
         form=form,
-        heading=_("Remove the stage “%(name)s”?", name=stage.name),
+        heading=_("Remove the stage “%(name)s”?", name=stage.display_name),
         message=_("The stage leaves the sales process. This cannot be undone."),
         problems=problems,
         button=_("Remove"),

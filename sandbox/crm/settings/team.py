@@ -67,10 +67,19 @@ def index():
 def create():
     form = ColleagueForm()
     if form.validate_on_submit():
-        colleague = create_colleague(db.session, form.data)
-        flash(_("Colleague “%(name)s” added.", name=colleague.name), "success")
-        return redirect(MODULE.record_url(colleague.id))
+        try:
+            colleague = create_colleague(db.session, form.data)
+        except TeamRuleBroken as error:
+            _refused(form, error)
+        else:
+            flash(_("Colleague “%(name)s” added.", name=colleague.name), "success")
+            return redirect(MODULE.record_url(colleague.id))
     return render_form(MODULE, form)
+
+
+def _refused(form: ColleagueForm, error: TeamRuleBroken) -> None:
+    field = getattr(form, error.field or "", None) or form.name
+    field.errors.append(error.message)
 
 
 @bp.route("/<id:colleague_id>")
@@ -94,9 +103,13 @@ def edit(colleague_id: int):
     colleague = db.get_or_404(Colleague, colleague_id)
     form = ColleagueForm(obj=colleague)
     if form.validate_on_submit():
-        update_colleague(db.session, colleague, form.data)
-        flash(_("Colleague “%(name)s” saved.", name=colleague.name), "success")
-        return redirect(MODULE.record_url(colleague.id))
+        try:
+            update_colleague(db.session, colleague, form.data)
+        except TeamRuleBroken as error:
+            _refused(form, error)
+        else:
+            flash(_("Colleague “%(name)s” saved.", name=colleague.name), "success")
+            return redirect(MODULE.record_url(colleague.id))
     return render_form(MODULE, form, colleague)
 
 
