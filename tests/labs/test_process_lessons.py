@@ -85,6 +85,42 @@ def test_capstone_records_typed_by_hand_are_not_a_conversion(app):
     assert _check(app, tenant_id, lesson, "qualify").passed
 
 
+def test_capstone_a_deal_converted_under_another_name_can_be_renamed_to_pass(app):
+    """The opportunity named wrongly at conversion (the name the form suggests) can
+    be put right by renaming it: a converted lead cannot be converted again."""
+    lesson = get_lesson("capstone")
+    tenant_id, facts, client = _setup(app)
+    fact = facts["capstone"]
+    _run(app, client, tenant_id, lesson, facts, "qualify")
+    with app.app_context():
+        crm = _crm(app, client, tenant_id)
+        lead = crm.find_id("lead", name=fact["lead"])
+        first, _, last = fact["lead"].rpartition(" ")
+        crm.post(
+            f"/crm/leads/{lead}/convert",
+            {
+                "account_choice": "new",
+                "account_name": fact["company"],
+                "contact_choice": "new",
+                "first_name": first or fact["lead"][1:],
+                "last_name": last if first else fact["lead"][:1],
+                "create_opportunity": "y",
+                "opportunity_name": fact["company"],  # the suggested name
+                "close_date": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+                "stage_id": str(crm.find_id("stage", code="qualification")),
+            },
+        )
+    assert not _check(app, tenant_id, lesson, "convert").passed
+    with app.app_context():
+        deal = crm.find_id("opportunity", name=fact["company"])
+        with tenancy.tenant_session(db.session.get(Tenant, tenant_id)) as session:
+            from sandbox.models.crm.sales import Opportunity
+
+            session.get(Opportunity, deal).name = fact["opportunity"]
+            session.commit()
+    assert _check(app, tenant_id, lesson, "convert").passed
+
+
 def test_capstone_closing_won_without_the_stages_between_is_not_enough(app):
     lesson = get_lesson("capstone")
     tenant_id, facts, client = _setup(app)
