@@ -457,6 +457,7 @@ def _forecast(session: Session, rnd: random.Random, lang: str, facts: dict):
     """A month in which the student's own open deals close, the quota to set for
     it, and the adjustment to submit; ``weighted`` is the weighted pipeline the
     forecast shows on the untouched tenant."""
+    from sandbox.crm.forecasts.service import forecast_figures
     from sandbox.models.crm import Colleague
     from sandbox.models.crm.sales import Opportunity, Stage
 
@@ -482,6 +483,13 @@ def _forecast(session: Session, rnd: random.Random, lang: str, facts: dict):
     # still gets a month (its weighted pipeline is then 0).
     month = rnd.choice(sorted(weighted)) if weighted else f"{dt.date.today():%Y-%m}"
     adjustment = rnd.choice((-1, 1)) * rnd.randrange(2, 20) * 500
+    # A forecast never goes below 0: a cut is at most the month's Commit.
+    first = dt.date.fromisoformat(f"{month}-01")
+    last = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+    commit = forecast_figures(session, first, last, me.id).commit
+    if adjustment < 0 and -adjustment > commit:
+        cut = int(commit // 500) * 500
+        adjustment = -cut if cut >= 1000 else -adjustment
     reason = (
         (
             "客户预算已获批准，预计提前签约。"

@@ -286,6 +286,36 @@ def test_an_adjustment_needs_a_reason_and_nothing_is_written(
     assert classroom.in_tenant(app, submit) == ("reason", 0)
 
 
+def test_an_adjustment_may_lower_the_forecast_to_0_and_no_further(
+    app, client, auth, classroom, quarter
+):
+    """Commit is 16,500.50: an adjustment of -16,500.51 (or -99,999,999) is refused
+    beside the field and nothing is written; -16,500.50 gives a forecast of 0."""
+
+    def submissions(session):
+        return session.scalars(
+            sa.select(ForecastSubmission.forecast).where(
+                ForecastSubmission.period_label == "FY2031 Q1"
+            )
+        ).all()
+
+    auth.login("alice")
+    url = "/crm/forecasts/forecast/submit?kind=quarter&on=2031-01&owner=team"
+    before = classroom.in_tenant(app, submissions)
+    for adjustment in ("-16,500.51", "-99999999"):
+        refused = client.post(url, data={"adjustment": adjustment, "reason": "Gone"})
+        assert refused.status_code == 400
+        assert (
+            'id="adjustment-errors">The forecast cannot be below 0: with Commit at '
+            "16,500.50, lower it by at most 16,500.50."
+        ) in refused.get_data(as_text=True)
+
+    assert classroom.in_tenant(app, submissions) == before
+    done = client.post(url, data={"adjustment": "-16,500.50", "reason": "Gone"})
+    assert done.status_code == 302
+    assert classroom.in_tenant(app, submissions) == [*before, Decimal("0.00")]
+
+
 # ----------------------------------------------------------------- the pages
 
 

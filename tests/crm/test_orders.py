@@ -4,6 +4,7 @@ payments on the order, the account page and the workbench."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -223,6 +224,71 @@ def test_an_order_needs_one_live_source_and_sensible_dates(session, data, field,
     assert count(session, AuditLog) == logged
 
 
+def test_a_contract_is_not_ordered_beyond_its_amount(session):
+    """A second order of the whole contract is refused naming the amounts; once
+    the first is cancelled the contract can be ordered again."""
+    first = confirmed(session)
+    logged = count(session, AuditLog)
+    with pytest.raises(OrderRefused) as refused:
+        new_order(session)
+    assert refused.value.field == "contract_id"
+    assert refused.value.message == (
+        "Contract HT-2026-0001 is for 1,000.30 and its other orders come to "
+        "1,000.30, so 0.00 is left to order: this order's 1,000.30 is too much."
+    )
+    assert count(session, SalesOrder) == 1 and count(session, AuditLog) == logged
+    perform(session, first, "cancel", {"reason": "Wrong month"}, today=TODAY)
+    assert new_order(session).amount == Decimal("1000.30")
+
+
+def test_confirming_is_refused_while_the_orders_exceed_the_contract(session):
+    """A draft's amount (typed, without lines) may be raised, but confirming it
+    holds the contract's orders to its amount."""
+    from sandbox.crm.orders.service import refusal, update_order
+
+    contract = session.get(Contract, 2)
+    contract.status = "active"
+    session.commit()
+    order = new_order(session, contract_id=2)
+    data = {"order_date": TODAY, "delivery_date": TODAY, "amount": Decimal("5.01")}
+    update_order(session, order, data)
+    assert "this order's 5.01 is too much" in refusal(order, "confirm")
+    with pytest.raises(OrderRefused, match="5.00 is left to order"):
+        perform(session, order, "confirm", today=TODAY)
+    assert session.get(SalesOrder, order.id).status == "draft"
+    update_order(session, order, {**data, "amount": Decimal("5.00")})
+    perform(session, order, "confirm", today=TODAY)
+    assert order.status == "confirmed"
+
+
+def test_a_won_deal_is_ordered_once_and_not_beside_its_contract(session):
+    order = new_order(session, contract_id=None, opportunity_id=1)
+    with pytest.raises(OrderRefused, match="“Globex – Pilot” is for 250.50") as again:
+        new_order(session, contract_id=None, opportunity_id=1)
+    assert again.value.field == "opportunity_id"
+    perform(session, order, "cancel", {"reason": "Through a contract"}, today=TODAY)
+    session.add(
+        Contract(
+            number="HT-2026-0003",
+            title="Pilot",
+            account_id=2,
+            opportunity_id=1,
+            status="draft",
+            start_date=TODAY,
+            end_date=TODAY,
+            amount=Decimal("250.50"),
+        )
+    )
+    session.commit()
+    with pytest.raises(OrderRefused) as refused:
+        new_order(session, contract_id=None, opportunity_id=1)
+    assert refused.value.field == "opportunity_id"
+    assert refused.value.message == (
+        "This opportunity has contract HT-2026-0003: take the order under the contract."
+    )
+    assert count(session, SalesOrder) == 1
+
+
 # ------------------------------------------------------------------ lifecycle
 
 
@@ -373,6 +439,73 @@ def test_invoices_never_add_up_to_more_than_the_order(session):
     assert count(session, Invoice) == 1
 
 
+RANGE = "Enter a date from 1900-01-01 to 9000-12-31."
+
+
+@pytest.mark.parametrize(
+    ("issued", "due", "field", "message"),
+    [
+        (dt.date(1, 1, 1), TODAY, "issued_on", RANGE),
+        (TODAY, dt.date(9999, 12, 31), "due_on", RANGE),
+        (
+            TODAY - dt.timedelta(days=1),
+            TODAY,
+            "issued_on",
+            "The invoice date cannot be before the order date (2026-03-10).",
+        ),
+    ],
+)
+def test_an_invoice_is_dated_from_its_order_within_the_calendar(
+    session, issued, due, field, message
+):
+    """An invoice dated 0001-01-01 was numbered INV-1-0001."""
+    order = confirmed(session)
+    with pytest.raises(OrderRefused) as refused:
+        issue_invoice(session, order, Decimal("1"), issued, due)
+    assert (refused.value.field, refused.value.message) == (field, message)
+    assert count(session, Invoice) == 0
+
+
+@pytest.mark.parametrize(
+    ("received", "message"),
+    [
+        (
+            TODAY + dt.timedelta(days=1),
+            "A payment cannot be received after today (2026-03-10).",
+        ),
+        (dt.date(2099, 1, 1), "A payment cannot be received after today (2026-03-10)."),
+        (
+            TODAY - dt.timedelta(days=31),
+            "A payment cannot be received before the order date (2026-02-08).",
+        ),
+        (dt.date(1, 1, 1), RANGE),
+    ],
+)
+def test_a_payment_is_received_between_the_order_date_and_today(
+    session, received, message
+):
+    """A payment "received" on 2099-01-01 counted as paid today."""
+    order = confirmed(session, order_date=TODAY - dt.timedelta(days=30))
+    with pytest.raises(OrderRefused) as refused:
+        record_payment(session, order, Decimal("1"), received, today=TODAY)
+    assert (refused.value.field, refused.value.message) == ("received_on", message)
+    assert count(session, Payment) == 0
+    for day in (TODAY - dt.timedelta(days=30), TODAY):
+        record_payment(session, order, Decimal("1"), day, today=TODAY)
+    assert order_balance(order, TODAY).paid == Decimal("2.00")
+
+
+def test_an_order_is_dated_within_the_calendar(session):
+    for data, field in (
+        ({"order_date": dt.date(1, 1, 1)}, "order_date"),
+        ({"delivery_date": dt.date(9999, 12, 31)}, "delivery_date"),
+    ):
+        with pytest.raises(OrderRefused) as refused:
+            new_order(session, **data)
+        assert (refused.value.field, refused.value.message) == (field, RANGE)
+    assert count(session, SalesOrder) == 0
+
+
 @pytest.mark.parametrize("state", ["draft", "closed", "cancelled"])
 def test_no_invoices_or_payments_outside_confirmed_and_delivered(session, state):
     order = order_in(session, state)
@@ -392,8 +525,8 @@ def test_zero_or_negative_amounts_are_refused(session):
 
 
 def test_overdue_means_past_due_and_not_settled_oldest_invoice_first(session):
-    order = confirmed(session)
     issued = TODAY - dt.timedelta(days=30)
+    order = confirmed(session, order_date=issued)
     issue_invoice(session, order, Decimal("300.00"), issued, TODAY - dt.timedelta(9))
     issue_invoice(session, order, Decimal("200.00"), issued, TODAY - dt.timedelta(1))
     issue_invoice(session, order, Decimal("100.00"), issued, TODAY + dt.timedelta(5))
@@ -408,13 +541,43 @@ def test_overdue_means_past_due_and_not_settled_oldest_invoice_first(session):
     assert overdue_orders(session, TODAY) == []
 
 
+def copy_of_contract_1(session) -> int:
+    """Another active contract of Acme, like contract 1 (its id)."""
+    first = session.get(Contract, 1)
+    contract = Contract(
+        number=f"HT-2026-{100 + count(session, Contract)}",
+        title="Again",
+        account_id=1,
+        status="active",
+        start_date=TODAY,
+        end_date=TODAY,
+        amount=first.amount,
+        lines=[
+            ContractLine(
+                product_id=line.product_id,
+                position=line.position,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                total=line.total,
+            )
+            for line in first.lines
+        ],
+    )
+    session.add(contract)
+    session.commit()
+    return contract.id
+
+
 def test_the_account_balance_adds_its_orders_and_ignores_cancelled_ones(session):
     first = confirmed(session)
     record_payment(session, first, Decimal("0.10"), TODAY)
-    second = confirmed(session)
     issued = TODAY - dt.timedelta(days=9)
+    second = confirmed(
+        session, contract_id=copy_of_contract_1(session), order_date=issued
+    )
     issue_invoice(session, second, Decimal("0.20"), issued, TODAY - dt.timedelta(1))
-    third = new_order(session)
+    third = new_order(session, contract_id=copy_of_contract_1(session))
     perform(session, third, "cancel", {"reason": "Duplicate"}, today=TODAY)
     rows, total = account_orders(session, 1, TODAY)
     assert len(rows) == 3
@@ -427,8 +590,13 @@ def test_the_account_balance_adds_its_orders_and_ignores_cancelled_ones(session)
 # ------------------------------------------------------------------ pages
 
 
+def days_ago(days: int) -> str:
+    return (dt.date.today() - dt.timedelta(days=days)).isoformat()
+
+
 def active_contract_order(app, classroom, client) -> str:
-    """An active contract in alice's CRM and a confirmed order under it (URL)."""
+    """An active contract in alice's CRM and a confirmed order under it dated 30
+    days ago (URL)."""
 
     def make(session):
         account = session.scalar(sa.select(Account).order_by(Account.id).limit(1))
@@ -450,8 +618,8 @@ def active_contract_order(app, classroom, client) -> str:
         "/crm/sales_orders/new",
         data={
             "contract_id": str(contract_id),
-            "order_date": dt.date.today().isoformat(),
-            "delivery_date": dt.date.today().isoformat(),
+            "order_date": days_ago(30),
+            "delivery_date": days_ago(30),
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -469,22 +637,84 @@ def test_the_order_page_takes_invoices_and_payments_and_refuses_over_payment(
     assert "/payments" in page and "/invoices" in page and "/cancel" in page
     response = client.post(
         f"{url}/payments",
-        data={"payment-amount": "1000.01", "payment-received_on": "2026-03-01"},
+        data={"payment-amount": "1000.01", "payment-received_on": days_ago(1)},
     )
     assert response.status_code == 422
     assert "over-payment" in response.get_data(as_text=True)
     response = client.post(
         f"{url}/payments",
-        data={"payment-amount": "abc", "payment-received_on": "2026-03-01"},
+        data={"payment-amount": "abc", "payment-received_on": days_ago(1)},
     )
     assert response.status_code == 422
     response = client.post(
         f"{url}/payments",
-        data={"payment-amount": "400", "payment-received_on": "2026-03-01"},
+        data={"payment-amount": "400", "payment-received_on": days_ago(1)},
     )
     assert response.status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert "600.00" in page and "/cancel" not in page
+
+
+def test_the_order_page_refuses_a_payment_from_the_future_beside_its_field(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    url, _account = active_contract_order(app, classroom, client)
+    response = client.post(
+        f"{url}/payments",
+        data={"payment-amount": "100", "payment-received_on": "2099-01-01"},
+    )
+    assert response.status_code == 422
+    assert re.search(
+        r'id="payment-received_on-errors">A payment cannot be received after today',
+        response.get_data(as_text=True),
+    )
+    response = client.post(
+        f"{url}/invoices",
+        data={
+            "invoice-amount": "100",
+            "invoice-issued_on": "0001-01-01",
+            "invoice-due_on": "0001-01-01",
+        },
+    )
+    assert response.status_code == 422
+    assert 'id="invoice-issued_on-errors">Enter a date from 1900-01-01' in (
+        response.get_data(as_text=True)
+    )
+    paid = classroom.in_tenant(
+        app,
+        lambda s: (
+            s.scalar(sa.select(sa.func.count()).select_from(Payment)),
+            s.scalar(sa.select(sa.func.count()).select_from(Invoice)),
+        ),
+    )
+    assert paid == (0, 0)
+
+
+def test_a_contract_page_shows_what_is_ordered_and_what_is_left(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    url, _account = active_contract_order(app, classroom, client)
+    contract_id = classroom.in_tenant(
+        app,
+        lambda s: s.scalar(
+            sa.select(Contract.id).where(Contract.number == "HT-2026-0099")
+        ),
+    )
+    page = client.get(f"/crm/contracts/{contract_id}").get_data(as_text=True)
+    ordered = page.split('class="row mb-2 contract-ordered"')[1].split("</dl>")[0]
+    assert re.findall(r"<dd[^>]*>([\d,.]+) ", ordered) == ["1,000.00", "0.00"]
+    again = client.post(
+        "/crm/sales_orders/new",
+        data={
+            "contract_id": str(contract_id),
+            "order_date": days_ago(1),
+            "delivery_date": days_ago(1),
+        },
+    )
+    assert again.status_code == 200
+    assert "0.00 is left to order" in again.get_data(as_text=True)
 
 
 def test_the_account_page_and_workbench_show_balance_and_overdue_payments(
@@ -534,7 +764,7 @@ def test_a_draft_order_has_no_money_forms_and_the_server_refuses_them(
     assert "/payments" not in page and "/edit" not in page
     response = client.post(
         f"{url}/payments",
-        data={"payment-amount": "1", "payment-received_on": "2026-03-01"},
+        data={"payment-amount": "1", "payment-received_on": days_ago(1)},
     )
     assert response.status_code == 302
     paid = classroom.in_tenant(

@@ -1056,16 +1056,127 @@ def test_every_report_survives_hostile_filters(client, world):
     from tests.fuzz.test_fuzz_routes import HOSTILE, HUGE, RAW_QUERIES
 
     names = ("period", "from", "to", "owner", "segment", "p", "section", "kind", "on")
+    # Dates a date picker or a hand-typed address can send, past Python's own.
+    days = ("9999-12-31", "0001-01-01", "1899-12-31", "9000-12-31", "2026-02-30")
     for key in REPORTS:
-        for value in (*HOSTILE, *HUGE):
+        for value in (*HOSTILE, *HUGE, *days):
             query = {name: value for name in names}
-            for url in (f"/crm/reports/{key}", f"/crm/reports/{key}/export.csv"):
-                response = client.get(url, query_string=query)
-                assert response.status_code == 200, (url, value)
             custom = {**query, "period": "custom"}
-            assert (
-                client.get(f"/crm/reports/{key}", query_string=custom).status_code
-                == 200
-            )
+            for args in (query, custom):
+                for url in (f"/crm/reports/{key}", f"/crm/reports/{key}/export.csv"):
+                    response = client.get(url, query_string=args, follow_redirects=True)
+                    assert response.status_code == 200, (url, args)
+        for first, last in (("2026-01-01", "9999-12-31"), ("0001-01-01", "2026-01-01")):
+            custom = {"period": "custom", "from": first, "to": last, "section": "x"}
+            for url in (f"/crm/reports/{key}", f"/crm/reports/{key}/export.csv"):
+                response = client.get(url, query_string=custom, follow_redirects=True)
+                assert response.status_code == 200, (url, custom)
         for raw_query in RAW_QUERIES:
             assert client.get(f"/crm/reports/{key}?{raw_query}").status_code == 200
+
+
+def test_a_date_past_the_calendar_is_named_beside_its_field(client, world):
+    """To = 9999-12-31 (the last day a date picker offers) is refused beside the
+    field, as is year 1 in From, and an export of them goes to the page that says
+    why instead of a file."""
+    page = client.get(
+        "/crm/reports/won-by-month?period=custom&from=0001-01-01&to=9999-12-31"
+    )
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    message = "Enter a date from 1900-01-01 to 9000-12-31."
+    assert f'id="to-error">{message}' in html
+    assert f'id="from-error">{message}' in html
+    export = client.get(
+        "/crm/reports/pipeline/export.csv?section=stages&period=custom"
+        "&from=2026-01-01&to=9999-12-31"
+    )
+    assert export.status_code == 302
+    assert export.headers["Location"] == (
+        "/crm/reports/pipeline?period=custom&from=2026-01-01&to=9999-12-31"
+    )
+    client.post("/language", data={"language": "zh"})
+    chinese = client.get(
+        "/crm/reports/activities?period=custom&to=9999-12-31"
+    ).get_data(as_text=True)
+    assert 'id="to-error">请输入 1900-01-01 至 9000-12-31 之间的日期。' in chinese
+
+
+def test_a_period_longer_than_a_report_lists_is_refused_not_cut_short(
+    client, world, sql
+):
+    """1900 to 2100 is more months than a report lists: refused beside To, where
+    the table used to stop at December 1999 with a total of 0."""
+    html = client.get(
+        "/crm/reports/won-by-month?period=custom&from=1900-01-01&to=2100-12-31"
+    ).get_data(as_text=True)
+    assert 'id="to-error">Choose a period of at most 100 years (1,200 months)' in html
+    assert "report-section" not in html
+    export = client.get(
+        "/crm/reports/won-by-month/export.csv?period=custom&from=1900-01-01"
+        "&to=2100-12-31"
+    )
+    assert export.status_code == 302
+    # Exactly 1,200 months is listed in full, every win counted.
+    rows, totals = table(
+        client,
+        "won-by-month",
+        period="custom",
+        **{"from": "1927-01-01", "to": "2026-12-31"},
+    )
+    assert len(rows) == 1200
+    count, amount = sql(
+        "SELECT count(*), sum(amount) FROM opportunity o JOIN stage s"
+        " ON s.id = o.stage_id WHERE s.is_won = 1"
+        " AND coalesce(o.closed_on, o.close_date) BETWEEN '1927-01-01' AND '2026-12-31'"
+    )[0]
+    assert 0 < count
+    assert (totals["Deals won"], totals["Amount won"]) == (str(count), money(amount))
+    client.post("/language", data={"language": "zh"})
+    chinese = client.get(
+        "/crm/reports/won-by-month?period=custom&from=1900-01-01&to=2100-12-31"
+    ).get_data(as_text=True)
+    assert "请选择不超过 100 年（1,200 个月）的期间" in chinese
+
+
+def test_wins_spanning_more_months_than_listed_keep_every_win_in_the_total(
+    app, classroom, client, world, sql
+):
+    """All time, with a win in 1901 and the others in this century: too many months
+    to list each, so the months with a win are listed, and the total has them all."""
+
+    def old_win(session):
+        deal = session.scalar(
+            sa.select(Opportunity)
+            .join(Stage)
+            .where(Stage.is_won.is_(True))
+            .order_by(Opportunity.id)
+            .limit(1)
+        )
+        deal.closed_on = deal.close_date = dt.date(1901, 5, 17)
+        session.commit()
+
+    classroom.in_tenant(app, old_win)
+    rows, totals = table(client, "won-by-month")
+    months = sql(
+        "SELECT count(DISTINCT strftime('%Y-%m', coalesce(o.closed_on, o.close_date)))"
+        " FROM opportunity o JOIN stage s ON s.id = o.stage_id WHERE s.is_won = 1"
+    )[0][0]
+    assert len(rows) == months and rows[0]["Month"] == "May 1901"
+    count, amount = sql(
+        "SELECT count(*), sum(amount) FROM opportunity o JOIN stage s"
+        " ON s.id = o.stage_id WHERE s.is_won = 1"
+    )[0]
+    assert (totals["Deals won"], totals["Amount won"]) == (str(count), money(amount))
+    page = client.get("/crm/reports/won-by-month?period=all").get_data(as_text=True)
+    assert "Only the months with a won deal are listed" in page
+
+
+def test_a_filter_in_error_shows_its_message_and_no_report(client, world):
+    html = client.get(
+        "/crm/reports/pipeline?period=custom&from=2026-12-31&to=2026-01-01"
+    ).get_data(as_text=True)
+    assert 'id="to-error">The end date must not be before the start date.' in html
+    assert "Showing 2026-12-31" not in html
+    assert "No records match these filters." not in html
+    assert "report-section" not in html

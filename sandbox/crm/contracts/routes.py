@@ -150,7 +150,7 @@ def _load(contract_id: int) -> Contract:
 @bp.route("/<id:contract_id>")
 @login_required
 def detail(contract_id: int):
-    from sandbox.crm.orders.service import orders_of_contract
+    from sandbox.crm.orders.service import ordered_total, orders_of_contract
 
     contract = _load(contract_id)
     rules = svc.approval_rules(db.session)
@@ -164,6 +164,7 @@ def detail(contract_id: int):
         rules=rules,
         manager=svc.sales_manager(db.session),
         orders=orders_of_contract(db.session, contract),
+        ordered=ordered_total(db.session, contract),
         confirm=ConfirmForm(),
         history=timeline(db.session, contract),
         quantity=format_decimal,

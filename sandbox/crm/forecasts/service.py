@@ -380,8 +380,8 @@ def submit_forecast(
     live figures are copied into the submission, so later changes to deals leave
     it as it was. The forecast stood behind is commit + adjustment.
 
-    :raise ForecastError: an adjustment without a reason, an adjustment too large,
-        or an unknown colleague; nothing is written.
+    :raise ForecastError: an adjustment without a reason, an adjustment too large
+        or taking the forecast below 0, or an unknown colleague; nothing is written.
     """
     adjustment = (adjustment or Decimal("0")).quantize(CENT)
     if abs(adjustment) >= MAX_ADJUSTMENT:
@@ -395,6 +395,15 @@ def submit_forecast(
     if owner_id is not None and session.get(Colleague, owner_id) is None:
         raise ForecastError(_l("The chosen colleague no longer exists."), "owner")
     figures = forecast_figures(session, period.start, period.end, owner_id)
+    if figures.commit + adjustment < 0:
+        raise ForecastError(
+            _l(
+                "The forecast cannot be below 0: with Commit at %(commit)s, lower it "
+                "by at most %(commit)s.",
+                commit=f"{figures.commit:,.2f}",
+            ),
+            "adjustment",
+        )
     submission = ForecastSubmission(
         period_kind=period.kind,
         period_start=period.start,

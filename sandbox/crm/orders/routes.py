@@ -6,6 +6,7 @@ from flask_babel import format_decimal
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from sandbox.auth.decorators import login_required
+from sandbox.crm.activities.service import local_today
 from sandbox.crm.audit import timeline
 from sandbox.crm.display import field_label, money
 from sandbox.crm.forms import ConfirmForm
@@ -164,19 +165,19 @@ def _render_detail(order: SalesOrder, invoice_form=None, payment_form=None):
 
 
 def _invoice_form(order: SalesOrder) -> InvoiceForm:
-    today = dt.date.today()
+    issued = max(local_today(), order.order_date)  # an invoice follows its order
     left = svc.order_balance(order).uninvoiced
     return InvoiceForm(
         formdata=None,
         prefix="invoice",
         amount=left if left > 0 else None,
-        issued_on=today,
-        due_on=today + dt.timedelta(days=DEFAULT_DUE_DAYS),
+        issued_on=issued,
+        due_on=issued + dt.timedelta(days=DEFAULT_DUE_DAYS),
     )
 
 
 def _payment_form(order: SalesOrder) -> PaymentForm:
-    return PaymentForm(formdata=None, prefix="payment", received_on=dt.date.today())
+    return PaymentForm(formdata=None, prefix="payment", received_on=local_today())
 
 
 def _draft_only(order: SalesOrder):

@@ -4,11 +4,17 @@ An order belongs to an active contract or a won opportunity (its account, produc
 lines and amount come from there) and goes Draft → Confirmed → Delivered → Closed,
 or to Cancelled from Draft or Confirmed. Only a draft is edited or deleted.
 
+The orders of one contract (or of one won deal) never add up to more than its
+amount: cancelled orders aside, an order that would take them above it is not
+created or confirmed. A deal that has a contract is ordered under the contract.
+
 Invoices (发票) and payments (回款) are recorded against a confirmed or delivered
 order. Invoices never add up to more than the order amount, and a payment that would
-take the paid total above the order amount is refused. Payments settle the order's
-invoices oldest due date first; an invoice past its due date that payments have not
-settled is overdue. Every amount is a :class:`~decimal.Decimal` to the cent.
+take the paid total above the order amount is refused. An invoice is dated on or
+after its order, and a payment is received between the order date and today.
+Payments settle the order's invoices oldest due date first; an invoice past its due
+date that payments have not settled is overdue. Every amount is a
+:class:`~decimal.Decimal` to the cent.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ define_action(
 )
 
 ORDER_FIELDS = ("owner_id", "order_date", "delivery_date", "description")
+#: The days an order, invoice or payment may carry (as the calendar and reports).
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
 
 
 class OrderRefused(ValueError):
@@ -214,6 +222,60 @@ def overdue_orders(
     return found
 
 
+def ordered_total(
+    session: Session, source: Contract | Opportunity, excluding: int | None = None
+) -> Decimal:
+    """What the orders of a contract (or straight from a deal) add up to, cancelled
+    ones and the order ``excluding`` left out."""
+    column = (
+        SalesOrder.contract_id
+        if isinstance(source, Contract)
+        else SalesOrder.opportunity_id
+    )
+    stmt = sa.select(SalesOrder.amount).where(
+        column == source.id, SalesOrder.status != "cancelled"
+    )
+    if excluding is not None:
+        stmt = stmt.where(SalesOrder.id != excluding)
+    return sum(session.scalars(stmt), ZERO)
+
+
+def _over_source(session: Session, order: SalesOrder) -> str | None:
+    """Why ``order`` would take its contract's (or deal's) orders above its amount,
+    or None when it fits."""
+    if order.contract is not None:
+        source, limit, name = order.contract, order.contract.amount, None
+    elif order.opportunity is not None:
+        source, limit = order.opportunity, order.opportunity.amount or ZERO
+        name = order.opportunity.name
+    else:
+        return None
+    others = ordered_total(session, source, excluding=order.id)
+    if others + order.amount <= limit:
+        return None
+    values = {
+        "limit": money(limit),
+        "ordered": money(others),
+        "left": money(max(limit - others, ZERO)),
+        "amount": money(order.amount),
+    }
+    if name is None:
+        return _(
+            "Contract %(number)s is for %(limit)s and its other orders come to "
+            "%(ordered)s, so %(left)s is left to order: this order's %(amount)s is "
+            "too much.",
+            number=source.number,
+            **values,
+        )
+    return _(
+        "Opportunity “%(name)s” is for %(limit)s and its other orders come to "
+        "%(ordered)s, so %(left)s is left to order: this order's %(amount)s is too "
+        "much.",
+        name=name,
+        **values,
+    )
+
+
 def orders_of_contract(session: Session, contract: Contract) -> list[SalesOrder]:
     return list(
         session.scalars(
@@ -297,6 +359,9 @@ def refusal(order: SalesOrder, action: str, today: dt.date | None = None) -> str
         unapproved = _unapproved_discount(order)
         if unapproved is not None:
             return unapproved
+        over = _over_source(sa.orm.object_session(order), order)
+        if over is not None:
+            return over
     if action == "close":
         outstanding = order_balance(order, today).outstanding
         if outstanding > 0:
@@ -369,8 +434,22 @@ def _text(value: Any) -> str | None:
     return value or None
 
 
+def _check_day(day: dt.date | None, field_name: str) -> None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise OrderRefused(
+            _(
+                "Enter a date from %(first)s to %(last)s.",
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            ),
+            field_name,
+        )
+
+
 def _check_dates(data: dict[str, Any]) -> None:
     ordered, delivery = data.get("order_date"), data.get("delivery_date")
+    _check_day(ordered, "order_date")
+    _check_day(delivery, "delivery_date")
     if ordered and delivery and delivery < ordered:
         raise OrderRefused(
             _("The delivery date cannot be before the order date."), "delivery_date"
@@ -383,8 +462,9 @@ def create_order(
     """A draft order under an active contract or a won opportunity (exactly one),
     with its account, product lines and amount.
 
-    :raise OrderRefused: no source or both, a contract not active, a deal not won,
-        or a delivery date before the order date
+    :raise OrderRefused: no source or both, a contract not active, a deal not won
+        or under a contract, more than is left to order, or a delivery date before
+        the order date
     """
     today = today or dt.date.today()
     try:
@@ -420,6 +500,18 @@ def create_order(
                     _("Orders are taken from a won opportunity only."),
                     "opportunity_id",
                 )
+            from sandbox.crm.contracts.service import existing_contract
+
+            contract = existing_contract(session, opp)
+            if contract is not None:
+                raise OrderRefused(
+                    _(
+                        "This opportunity has contract %(number)s: take the order "
+                        "under the contract.",
+                        number=contract.number,
+                    ),
+                    "opportunity_id",
+                )
             order.opportunity_id = opp.id
             order.account_id = opp.account_id
             order.amount = opp.amount or ZERO
@@ -431,6 +523,11 @@ def create_order(
             order.amount = sum((line.total for line in order.lines), ZERO)
         session.add(order)
         session.flush()
+        over = _over_source(session, order)
+        if over is not None:
+            raise OrderRefused(
+                over, "contract_id" if contract_id is not None else "opportunity_id"
+            )
         record_action(order, "order_from_source", {"source": source})
     except Exception:
         session.rollback()
@@ -527,7 +624,8 @@ def issue_invoice(
     """Invoice part (or the rest) of the order.
 
     :raise OrderRefused: the order is not billable, the amount is not positive or
-        exceeds what is left to invoice, or the due date is before the invoice date
+        exceeds what is left to invoice, the invoice date is before the order date,
+        or the due date is before the invoice date
     """
     try:
         _require_billing(order)
@@ -541,6 +639,16 @@ def issue_invoice(
                     left=money(left),
                 ),
                 "amount",
+            )
+        _check_day(issued_on, "issued_on")
+        _check_day(due_on, "due_on")
+        if issued_on < order.order_date:
+            raise OrderRefused(
+                _(
+                    "The invoice date cannot be before the order date (%(date)s).",
+                    date=order.order_date.isoformat(),
+                ),
+                "issued_on",
             )
         if due_on < issued_on:
             raise OrderRefused(
@@ -571,15 +679,39 @@ def record_payment(
     received_on: dt.date,
     method: str | None = None,
     reference: str | None = None,
+    *,
+    today: dt.date | None = None,
 ) -> Payment:
     """Record money received; more than the outstanding balance is refused.
 
+    :param today: the course's today (a payment is not received later than that)
     :raise OrderRefused: the order is not billable, the amount is not positive or
-        would pay more than is outstanding
+        would pay more than is outstanding, or the day is before the order date or
+        after today
     """
+    from sandbox.crm.activities.service import local_today
+
+    today = today or local_today()
     try:
         _require_billing(order)
         amount = _positive(amount, "amount")
+        _check_day(received_on, "received_on")
+        if received_on > today:
+            raise OrderRefused(
+                _(
+                    "A payment cannot be received after today (%(today)s).",
+                    today=today.isoformat(),
+                ),
+                "received_on",
+            )
+        if received_on < order.order_date:
+            raise OrderRefused(
+                _(
+                    "A payment cannot be received before the order date (%(date)s).",
+                    date=order.order_date.isoformat(),
+                ),
+                "received_on",
+            )
         outstanding = order_balance(order).outstanding
         if amount > outstanding:
             raise OrderRefused(

@@ -169,6 +169,13 @@ PERIODS = {
     "custom": _l("Custom dates"),
 }
 
+#: The days a report period may start and end on (as the calendar's and the
+#: scenarios' dates): a date picker offers up to 9999-12-31, past Python's last date.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
+#: The longest custom period, in months: a report by month shows each month of
+#: it, and a longer period would be a table nobody reads.
+MAX_MONTHS = 1200
+
 #: The period of a report on fiscal periods (``?kind=&on=``) rather than dates.
 FISCAL = "fiscal"
 FISCAL_KINDS = {"quarter": _l("Quarter"), "month": _l("Month")}
@@ -297,12 +304,31 @@ def parse_filters(
             except ValueError:
                 errors[name] = _("Enter a date as YYYY-MM-DD.")
                 continue
+            if not FIRST_DAY <= day <= LAST_DAY:
+                errors[name] = _(
+                    "Enter a date from %(first)s to %(last)s.",
+                    first=FIRST_DAY.isoformat(),
+                    last=LAST_DAY.isoformat(),
+                )
+                continue
             if name == "from":
                 start = day
             else:
                 end = day + dt.timedelta(days=1)
         if start is not None and end is not None and end <= start:
             errors["to"] = _("The end date must not be before the start date.")
+            end = None
+        elif (
+            start is not None
+            and end is not None
+            and month_span(start, end) > (MAX_MONTHS)
+        ):
+            errors["to"] = _(
+                "Choose a period of at most %(years)d years (%(months)s months), or "
+                "All time.",
+                years=MAX_MONTHS // 12,
+                months=f"{MAX_MONTHS:,}",
+            )
             end = None
     owner_id = None
     owner_text = (args.get("owner") or "").strip()
@@ -393,14 +419,22 @@ def get_report(key: str) -> Report:
         raise KeyError(f"unknown report {key!r}; known reports: {known}") from None
 
 
+def month_span(first: dt.date, end: dt.date) -> int:
+    """How many calendar months the days from ``first`` to before ``end`` touch."""
+    last = end - dt.timedelta(days=1)
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
 def months_between(first: dt.date, last: dt.date) -> list[tuple[int, int]]:
-    """(year, month) pairs from ``first``'s month to ``last``'s, inclusive."""
-    out = []
+    """(year, month) pairs from ``first``'s month to ``last``'s, inclusive.
+
+    :raise ValueError: more than :data:`MAX_MONTHS` months (the caller decides
+        what to show instead; a table must not end early without saying so).
+    """
     index, stop = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
-    while index <= stop and len(out) < 1200:
-        out.append((index // 12, index % 12 + 1))
-        index += 1
-    return out
+    if stop - index + 1 > MAX_MONTHS:
+        raise ValueError(f"{first} to {last} is more than {MAX_MONTHS} months")
+    return [(i // 12, i % 12 + 1) for i in range(index, stop + 1)]
 
 
 def month_label(year: int, month: int) -> str:

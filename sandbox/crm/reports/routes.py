@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import Response, abort, render_template, request
+from flask import Response, abort, redirect, render_template, request, url_for
 
 from sandbox.auth.decorators import login_required
 from sandbox.crm.cases.service import current_zone
@@ -84,7 +85,8 @@ def show(report_key: str):
     report = _report(report_key)
     owners = _owners()
     filters = _filters(report, owners)
-    sections = report.build(db.session, filters)
+    # A filter that cannot be read leaves nothing to show but its message.
+    sections = [] if filters.errors else report.build(db.session, filters)
     return render_template(
         "reports/report.html",
         module=MODULE,
@@ -106,6 +108,11 @@ def export(report_key: str, fmt: str):
         abort(404)
     report = _report(report_key)
     filters = _filters(report, _owners())
+    if filters.errors:
+        # Not a table of other filters than asked for: the page says what is wrong.
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != "section"]
+        page = url_for("reports.show", report_key=report.key)
+        return redirect(f"{page}?{urlencode(args)}")
     sections = report.build(db.session, filters)
     wanted = request.args.get("section", "")
     section = next((s for s in sections if s.key == wanted), sections[0])

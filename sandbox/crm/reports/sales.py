@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sandbox.crm.campaigns.service import campaign_results, roi
 from sandbox.crm.codes import code_list
 from sandbox.crm.reports.framework import (
+    MAX_MONTHS,
     TENTH,
     Chart,
     Column,
@@ -142,13 +143,24 @@ def won_by_month(session: Session, filters: Filters) -> list[Section]:
         .order_by(year, month)
     )
     found = {(int(y), int(m)): (n, s) for y, m, n, s in session.execute(stmt)}
-    if filters.start is not None and filters.end is not None:
-        months = months_between(filters.start, filters.last_day)
-    elif found:
-        keys = sorted(found)
-        months = months_between(dt.date(*keys[0], 1), dt.date(*keys[-1], 1))
-    else:
-        months = []
+    note = None
+    keys = sorted(found)
+    try:
+        if filters.start is not None and filters.end is not None:
+            months = months_between(filters.start, filters.last_day)
+        elif keys:
+            months = months_between(dt.date(*keys[0], 1), dt.date(*keys[-1], 1))
+        else:
+            months = []
+    except ValueError:
+        # Too many months to list each one: the months with a win still add up
+        # to the total.
+        months = keys
+        note = _l(
+            "Only the months with a won deal are listed: the period is longer than "
+            "%(years)d years.",
+            years=MAX_MONTHS // 12,
+        )
     rows = []
     for key in months:
         count, amount = found.get(key, (0, 0))
@@ -170,6 +182,7 @@ def won_by_month(session: Session, filters: Filters) -> list[Section]:
             _l("Won sales by month"),
             Table(columns, rows, totals),
             Chart("bar", "month", ("amount",)),
+            note=note,
         )
     ]
 
