@@ -576,3 +576,301 @@ def test_account_rules_apply_to_imported_rows(app, client, auth, classroom):
         ).all(),
     )
     assert names == ["Wide Spaces Ltd"]  # spaces collapsed as the form does
+
+
+def rejected_reasons(page: str) -> dict[str, tuple[str, str]]:
+    """Each rejected row of a preview: line -> (name cell, reasons)."""
+    table = re.search(r'class="[^"]*import-rejects[^"]*">(.*?)</table>', page, re.S)
+    if table is None:
+        return {}
+    return {
+        line: (name, reasons)
+        for line, name, reasons in re.findall(
+            r"<tr><td>(\d+)</td><td>(.*?)</td><td[^>]*>(.*?)</td></tr>",
+            table.group(1),
+            re.S,
+        )
+    }
+
+
+def test_a_decimal_comma_is_refused_never_read_as_thousands(app, classroom):
+    """1234,50 and 1,5 may be decimal commas: refused, where they used to import
+    123450 and 15; commas between thousands still read."""
+    semicolons = "Account name;City;Annual revenue\nSemi Co;Paris;1234,50\n"
+    commas = (
+        "Account name,Annual revenue,Employees\n"
+        'Quoted Co,"1,5",\n'
+        'Dotted Co,"1.234,50",\n'
+        'Staff Co,,"1,5"\n'
+        'Thousands Co,"1,234.50","1,200"\n'
+        "Plain Co,1234.50,\n"
+    )
+
+    def run(session):
+        first = plan_import(session, ACCOUNTS, read_table(semicolons.encode(), "a.csv"))
+        second = plan_import(session, ACCOUNTS, read_table(commas.encode(), "a.csv"))
+        run_import(session, second)
+        stored = dict(
+            session.execute(
+                sa.select(Account.name, Account.annual_revenue).where(
+                    Account.name.in_(["Thousands Co", "Plain Co"])
+                )
+            ).all()
+        )
+        return first.of("reject"), second.of("reject"), stored
+
+    with app.test_request_context():
+        semi, rejected, stored = classroom.in_tenant(app, run)
+    assert [row.line for row in semi] == [2]
+    assert semi[0].errors == [
+        "Annual revenue: “1234,50” is unclear: use a point for decimals and commas "
+        "only between thousands, such as 1234.50 or 1,234.50."
+    ]
+    reasons = {row.line: row.errors for row in rejected}
+    assert set(reasons) == {2, 3, 4}
+    assert reasons[2][0].startswith("Annual revenue: “1,5” is unclear")
+    assert reasons[3][0].startswith("Annual revenue: “1.234,50” is unclear")
+    assert reasons[4][0].startswith("Employees: “1,5” is unclear")
+    assert stored == {
+        "Thousands Co": Decimal("1234.50"),
+        "Plain Co": Decimal("1234.50"),
+    }
+
+
+def test_a_western_csv_is_not_misread_as_chinese():
+    """A Windows-1252 "Köln" decodes as GB18030 to "K鰈n": such a file is refused,
+    while Chinese files with characters outside GB2312 still read."""
+    western = "Account name,City\nKoehler Tools Inc,Köln\n".encode("cp1252")
+    with pytest.raises(ImportFileError, match="save it as “CSV UTF-8”"):
+        read_table(western, "a.csv")
+    chinese = "客户名称,城市\n朱镕基商贸,杭州\n王喆工作室,北京\n".encode("gbk")
+    assert read_table(chinese, "a.csv").rows == [
+        (2, ["朱镕基商贸", "杭州"]),
+        (3, ["王喆工作室", "北京"]),
+    ]
+
+
+def test_a_reimported_export_keeps_a_deactivated_owner_and_code(
+    app, client, auth, classroom
+):
+    """The edit form keeps a record's inactive owner or code; so does the import.
+    A new record, or a change to that value, still takes only active ones."""
+    from sandbox.crm.codes import default_list
+    from sandbox.models.crm import CodeItem
+
+    def setup(session):
+        owner = session.scalars(sa.select(Colleague).where(~Colleague.is_self)).first()
+        make_account(
+            session, name="Old Inn Ltd", industry="hospitality", owner_id=owner.id
+        )
+        make_account(session, name="Corner Shop Ltd", industry="retail")
+        owner.active = False
+        for position, item in enumerate(default_list("industry")):
+            session.add(
+                CodeItem(
+                    list_key="industry",
+                    code=item.code,
+                    label_en=item.en,
+                    label_zh=item.zh,
+                    position=position,
+                    active=item.code != "hospitality",
+                )
+            )
+        session.commit()
+        return owner.name
+
+    owner = classroom.in_tenant(app, setup)
+    auth.login("alice")
+    exported = client.get("/crm/accounts/export.csv?q=Old+Inn+Ltd").get_data()
+    assert owner in exported.decode("utf-8-sig")
+    assert "Hospitality" in exported.decode("utf-8-sig")
+    preview = upload(client, "accounts", exported, "accounts.csv")
+    assert "1</span> unchanged" in preview and "0</span> rejected" in preview
+
+    text = (
+        "Account name,Industry,Owner,City\n"
+        f"Old Inn Ltd,Hospitality,{owner},Xian\n"
+        "New Inn Ltd,Hospitality,,\n"
+        f"New Desk Ltd,,{owner},\n"
+        "Corner Shop Ltd,Hospitality,,\n"
+    )
+    reasons = rejected_reasons(upload(client, "accounts", text.encode(), "a.csv"))
+    assert set(reasons) == {"3", "4", "5"}
+    assert "“Hospitality” is not one of" in reasons["3"][1]
+    assert f"No active colleague is called “{owner}”." in reasons["4"][1]
+    assert "“Hospitality” is not one of" in reasons["5"][1]
+
+
+def test_an_unqualified_lead_needs_its_reason_as_in_the_form(app, classroom):
+    text = (
+        "Lead name,Company,Lead status,Reason unqualified\n"
+        "No Reason,Acme,Unqualified,\n"
+        "With Reason,Acme,Unqualified,No budget\n"
+        "Came Back,Acme,Contacted,\n"
+    )
+
+    def run(session):
+        session.add(
+            Lead(
+                name="Came Back",
+                company="Acme",
+                status="unqualified",
+                unqualified_reason="no_need",
+            )
+        )
+        session.add(Lead(name="Still New", company="Acme", status="new"))
+        session.commit()
+        plan = plan_import(session, LEADS, read_table(text.encode(), "l.csv"))
+        run_import(session, plan)
+        # a file without the reason column cannot unqualify a lead either
+        later = "Lead name,Company,Lead status\nStill New,Acme,Unqualified\n"
+        again = plan_import(session, LEADS, read_table(later.encode(), "l.csv"))
+        leads = {
+            lead.name: (lead.status, lead.unqualified_reason)
+            for lead in session.scalars(sa.select(Lead).where(Lead.company == "Acme"))
+        }
+        return plan, again, leads
+
+    with app.test_request_context():
+        plan, again, leads = classroom.in_tenant(app, run)
+    assert [(r.line, r.errors) for r in plan.of("reject")] == [
+        (2, ["Say why the lead is unqualified."])
+    ]
+    assert [(r.line, r.errors) for r in again.of("reject")] == [
+        (2, ["Say why the lead is unqualified."])
+    ]
+    assert leads == {
+        "With Reason": ("unqualified", "no_budget"),
+        "Came Back": ("contacted", None),  # the reason left with the status
+        "Still New": ("new", None),
+    }
+
+
+def formula_workbook(rows) -> bytes:
+    """A workbook as programs that do not compute formulas save it: each formula
+    without its value."""
+    return xlsx_bytes(rows)  # openpyxl writes formulas without values
+
+
+def test_a_formula_without_a_value_rejects_its_row(app, client, auth, classroom):
+    auth.login("alice")
+    data = formula_workbook(
+        [
+            ["Account name", "City", "Annual revenue", "Not imported"],
+            ['=CONCATENATE("Formula ","Co")', "Paris", 10, None],
+            ["Sum Co", "Paris", "=1+2", "=A1"],
+            ["Clean Co", "Paris", 5, "=A1"],
+        ]
+    )
+    table = read_table(data, "a.xlsx")
+    assert table.formulas == {2: [0], 3: [2, 3], 4: [3]}
+    reasons = rejected_reasons(upload(client, "accounts", data, "a.xlsx"))
+    assert set(reasons) == {"2", "3"}
+    assert (
+        "Account name: This cell holds a formula; paste values only."
+        in (reasons["2"][1])
+    )
+    assert "Account name is required" not in reasons["2"][1]
+    assert (
+        "Annual revenue: This cell holds a formula; paste values only."
+        in (reasons["3"][1])
+    )
+    assert reasons["3"][0] == "Sum Co"
+    before = count(app, classroom, Account)
+    confirm(client, "accounts", upload(client, "accounts", data, "a.xlsx"))
+    assert count(app, classroom, Account) == before + 1  # Clean Co only
+
+
+def test_a_formula_with_its_computed_value_imports_the_value():
+    import zipfile
+
+    data = formula_workbook([["Account name", "City"], ["=B2", "Paris"]])
+    cached = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        with zipfile.ZipFile(cached, "w") as target:
+            for name in source.namelist():
+                part = source.read(name)
+                if name == "xl/worksheets/sheet1.xml":
+                    part = part.replace(
+                        b'<c r="A2"><f>B2</f><v /></c>',
+                        b'<c r="A2" t="str"><f>B2</f><v>Paris</v></c>',
+                    )
+                    assert b"<v>Paris</v>" in part
+                target.writestr(name, part)
+    table = read_table(cached.getvalue(), "a.xlsx")
+    assert table.rows == [(2, ["Paris", "Paris"])] and table.formulas == {}
+
+
+def test_a_workbook_whose_first_sheet_does_not_fit_names_it(
+    app, client, auth, classroom
+):
+    book = openpyxl.Workbook()
+    book.active.title = "Read me"
+    book.active.append(["This workbook holds our accounts."])
+    book.create_sheet("Accounts").append(["Account name"])
+    out = io.BytesIO()
+    book.save(out)
+    auth.login("alice")
+    page = upload(client, "accounts", out.getvalue(), "a.xlsx")
+    assert "The first sheet, “Read me”, has no “Account name” column" in page
+    assert "only the first sheet of a workbook is read" in page
+    upload_page = client.get("/crm/accounts/import").get_data(as_text=True)
+    assert "only the first sheet is read" in upload_page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b'Account name,City\n"Unclosed Co,Paris\nOther Co,Lyon\n',
+            'The quote (") on line 2 is not closed',
+        ),
+        (
+            b'Account name,City\n"Two\nlines",Paris\nX,"Open\n',
+            'The quote (") on line 3 is not closed',  # lines count rows
+        ),
+        (
+            b"Account name,Notes\nA,b\nBig Co," + b"x" * (1024 * 1024 + 1) + b"\n",
+            "A cell on line 3 is larger than 1 MB",
+        ),
+    ],
+)
+def test_a_broken_csv_says_where(data, message):
+    with pytest.raises(ImportFileError) as raised:
+        read_table(data, "a.csv")
+    assert message in raised.value.message
+
+
+def test_quoted_cells_that_close_still_read():
+    text = b'Account name,City\n"Say ""hi"" Co","Two\nlines"\nPlain "Co",x\n'
+    assert read_table(text, "a.csv").rows == [
+        (2, ['Say "hi" Co', "Two\nlines"]),
+        (3, ['Plain "Co"', "x"]),
+    ]
+
+
+def test_a_rejected_contact_shows_the_name_from_its_row(client, auth, classroom):
+    auth.login("alice")
+    text = "Name,Email,Account\nJane Roe,not-an-email,\n王小明,,No Such Account\n"
+    reasons = rejected_reasons(upload(client, "contacts", text.encode(), "c.csv"))
+    assert reasons["2"][0] == "Jane Roe"
+    assert reasons["3"][0] == "王小明"
+    text = "Last name,First name,Email\n" + "R" * 81 + ",Jane,bad\n"
+    reasons = rejected_reasons(upload(client, "contacts", text.encode(), "c.csv"))
+    assert "R" * 81 in reasons["2"][0]
+
+
+def test_the_preview_heading_is_one_sentence_in_chinese(client, auth, classroom):
+    auth.login("alice")
+    client.post("/language", data={"language": "zh"})
+    page = upload(client, "accounts", "客户名称\n标题公司\n".encode(), "a.csv")
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", page).group(1)
+    assert heading == "导入客户：预览"
+
+
+def test_the_import_summary_counts_in_proper_plurals(app, client, auth, classroom):
+    auth.login("alice")
+    text = "Account name,Employees\nOne Row Ltd,\nBad Row Ltd,many\n"
+    confirm(client, "accounts", upload(client, "accounts", text.encode(), "a.csv"))
+    flashed = client.get("/crm/accounts/").get_data(as_text=True)
+    assert "1 created, 0 updated, 0 unchanged, 1 row rejected." in flashed

@@ -112,15 +112,21 @@ class SimilarAccountsExist(LeadError):
 # --------------------------------------------------------------------- records
 
 
+def reason_problem(status: str | None, reason: str | None) -> LeadError | None:
+    """Why a lead with ``status`` cannot have ``reason`` (an unqualified lead needs
+    one), or None; the rule the lead form and the import share."""
+    if status == "unqualified" and not reason:
+        return LeadError(_l("Say why the lead is unqualified."), "unqualified_reason")
+    return None
+
+
 def _check_status(lead: Lead) -> None:
     if lead.status not in EDITABLE_STATUSES:
         raise LeadError(_l("Choose a status from the list."), "status")
-    if lead.status == "unqualified":
-        if not lead.unqualified_reason:
-            raise LeadError(
-                _l("Say why the lead is unqualified."), "unqualified_reason"
-            )
-    else:
+    problem = reason_problem(lead.status, lead.unqualified_reason)
+    if problem is not None:
+        raise problem
+    if lead.status != "unqualified":
         lead.unqualified_reason = None
 
 

@@ -54,6 +54,8 @@ def keep(module_key: str, owner: str, filename: str, table: Table) -> str:
         "filename": filename,
         "headers": table.headers,
         "rows": table.rows,
+        "formulas": list(table.formulas.items()),
+        "sheet": table.sheet,
     }
     _path(token).write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
     pending = dict(session.get(SESSION_KEY, {}))
@@ -74,7 +76,9 @@ def load(module_key: str, owner: str, token: str) -> tuple[str, Table] | None:
     if payload.get("module") != module_key or payload.get("owner") != owner:
         return None
     rows = [(line, cells) for line, cells in payload["rows"]]
-    return payload["filename"], Table(payload["headers"], rows)
+    formulas = {line: columns for line, columns in payload.get("formulas", [])}
+    table = Table(payload["headers"], rows, formulas, payload.get("sheet"))
+    return payload["filename"], table
 
 
 def discard(module_key: str) -> None:

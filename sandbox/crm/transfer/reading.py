@@ -2,7 +2,8 @@
 
 A file that cannot be read as a whole (wrong format, unreadable encoding, too large,
 no header) raises :class:`ImportFileError` and nothing of it is imported. Chinese
-Excel saves CSV in GBK/GB18030, so that is tried after UTF-8.
+Excel saves CSV in GBK/GB18030, so that is tried after UTF-8, and kept only when the
+text reads as Chinese. Of a workbook, only the first sheet is read.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +32,13 @@ MAX_COLUMNS = 200
 FORMATS = ("csv", "xlsx")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
-csv.field_size_limit(1024 * 1024)
+#: The largest CSV cell, in characters.
+MAX_CELL = 1024 * 1024
+csv.field_size_limit(MAX_CELL)
+#: A formula in a worksheet's XML: ``<f>``, ``<f t="shared" .../>``.
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s/>]")
+#: A character that is not ASCII, beside an ASCII letter or digit.
+_BESIDE_ASCII = re.compile(r"(?<=[A-Za-z0-9])[^\x00-\x7f]|[^\x00-\x7f](?=[A-Za-z0-9])")
 
 
 class ImportFileError(ValueError):
@@ -43,10 +51,24 @@ class ImportFileError(ValueError):
 
 @dataclass
 class Table:
-    """A file's header and its non-blank rows, each with its line number."""
+    """A file's header and its non-blank rows, each with its line number.
+
+    ``formulas`` gives, by line, the columns (counted from 0) whose cell holds a
+    formula without a value; ``sheet`` is the title of the sheet read, when the
+    workbook has others.
+    """
 
     headers: list[str]
     rows: list[tuple[int, list[str | None]]]
+    formulas: dict[int, list[int]] = field(default_factory=dict)
+    sheet: str | None = None
+
+
+class _Formula:
+    """A workbook cell that holds a formula but no computed value."""
+
+
+FORMULA = _Formula()
 
 
 def file_format(filename: str) -> str:
@@ -89,13 +111,16 @@ def read_table(data: bytes, filename: str) -> Table:
                 size=size_text(MAX_BYTES),
             )
         )
-    rows = _read_xlsx(data) if kind == "xlsx" else _read_csv(data)
-    return _table(rows)
+    if kind == "csv":
+        return _table(_read_csv(data))
+    rows, sheet = _read_xlsx(data)
+    return _table(rows, sheet)
 
 
-def _table(rows: Any) -> Table:
+def _table(rows: Any, sheet: str | None = None) -> Table:
     headers: list[str] | None = None
     found: list[tuple[int, list[str | None]]] = []
+    formulas: dict[int, list[int]] = {}
     for line, raw in enumerate(rows, start=1):
         if len(raw) > MAX_COLUMNS:
             if any(value not in (None, "") for value in raw[MAX_COLUMNS:]):
@@ -108,7 +133,8 @@ def _table(rows: Any) -> Table:
                 )
             raw = raw[:MAX_COLUMNS]
         cells = [_text(value) for value in raw]
-        if not any(cell for cell in cells):
+        formula = [i for i, value in enumerate(raw) if value is FORMULA]
+        if not (formula or any(cell for cell in cells)):
             continue
         if headers is None:
             headers = [cell or "" for cell in cells]
@@ -122,14 +148,24 @@ def _table(rows: Any) -> Table:
                 )
             )
         found.append((line, cells))
+        if formula:
+            formulas[line] = formula
     if headers is None:
+        if sheet is not None:
+            raise ImportFileError(
+                _(
+                    "The first sheet, “%(sheet)s”, is empty: only the first sheet of "
+                    "a workbook is read.",
+                    sheet=sheet,
+                )
+            )
         raise ImportFileError(_("The file has no header row and no data."))
-    return Table(headers, found)
+    return Table(headers, found, formulas, sheet)
 
 
 def _text(value: Any) -> str | None:
     """A cell as text: numbers without a float's noise, dates as ISO dates."""
-    if value is None:
+    if value is None or value is FORMULA:
         return None
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
@@ -154,17 +190,44 @@ def _decode(data: bytes) -> str:
         except UnicodeDecodeError:
             pass
     elif b"\x00" not in data:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                return data.decode(encoding)
-            except UnicodeDecodeError:
-                continue
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if _reads_as_chinese(text):
+                return text
     raise ImportFileError(
         _(
             "The file's text is not in a readable encoding: save it as "
             "“CSV UTF-8” or as an Excel workbook (.xlsx)."
         )
     )
+
+
+def _in_gb2312(char: str) -> bool:
+    """Whether ``char`` is one of GB2312's, the characters everyday Chinese uses."""
+    encoded = char.encode("gb18030")
+    return (
+        len(encoded) == 2
+        and (0xA1 <= encoded[0] <= 0xA9 or 0xB0 <= encoded[0] <= 0xF7)
+        and encoded[1] >= 0xA1
+    )
+
+
+def _reads_as_chinese(text: str) -> bool:
+    """Whether GBK/GB18030 ``text`` is Chinese, not a Western file misread.
+
+    Any bytes decode as GB18030: a Windows-1252 "Köln" reads as "K鰈n", an accented
+    letter and the ASCII letter after it taken for one rare character outside
+    GB2312. Chinese text has such characters too (镕, 喆, 䶮), but among Chinese
+    characters, not wedged against ASCII letters or digits.
+    """
+    return all(_in_gb2312(m.group()) for m in _BESIDE_ASCII.finditer(text))
 
 
 def _delimiter(text: str) -> str:
@@ -180,13 +243,79 @@ def _read_csv(data: bytes) -> list[list[str]]:
             _("This is an Excel file, not a CSV file: name it .xlsx or save as CSV.")
         )
     text = _decode(data)
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str]] = []
+    # The text lines the row being read and the last row start on (a quoted cell
+    # may hold line breaks). Messages count rows, as the preview's lines do.
+    start = last = 1
     try:
-        return list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))
-    except csv.Error:
+        for row in reader:
+            rows.append(row)
+            last, start = start, reader.line_num + 1
+    except csv.Error as error:
+        _refuse_open_quote(text, delimiter, start, len(rows) + 1)
+        if "field larger than field limit" in str(error):
+            raise ImportFileError(
+                _(
+                    "A cell on line %(line)d is larger than %(size)s: shorten it.",
+                    line=len(rows) + 1,
+                    size=size_text(MAX_CELL),
+                )
+            ) from None
         raise ImportFileError(_("The file is not a readable CSV file.")) from None
+    # An unclosed quote takes the rest of the file into a cell of the last row.
+    _refuse_open_quote(text, delimiter, last, len(rows))
+    return rows
 
 
-def _read_xlsx(data: bytes) -> list[tuple[Any, ...]]:
+def _refuse_open_quote(text: str, delimiter: str, start: int, row: int) -> None:
+    """:raise ImportFileError: row ``row``, from text line ``start`` on, has a quote
+    that opens a cell and never closes."""
+    offset = 0
+    for _line in range(start - 1):
+        offset = text.find("\n", offset) + 1
+        if not offset:
+            return
+    if _ends_quoted(text[offset:], delimiter):
+        raise ImportFileError(
+            _(
+                'The quote (") on line %(line)d is not closed: close it or remove it.',
+                line=row,
+            )
+        )
+
+
+def _ends_quoted(text: str, delimiter: str) -> bool:
+    """Whether ``text`` ends inside a quoted cell, read as the csv module reads it:
+    a quote opens a cell only as its first character, and two quotes inside a
+    quoted cell are one quote."""
+    boundary = re.compile(f"[{re.escape(delimiter)}\n]")
+    pos, size = 0, len(text)
+    while pos < size:
+        if text[pos] == '"':
+            close = pos + 1
+            while True:
+                close = text.find('"', close)
+                if close == -1:
+                    return True
+                if not text.startswith('"', close + 1):
+                    break
+                close += 2
+            pos = close + 1
+        end = boundary.search(text, pos)
+        if end is None:
+            return False
+        pos = end.end()
+    return False
+
+
+def _read_xlsx(data: bytes) -> tuple[list[tuple[Any, ...]], str | None]:
+    """The first sheet's rows, and its title when the workbook has other sheets.
+
+    A formula cell without a value (a file saved by a program that does not compute
+    formulas) reads as :data:`FORMULA`.
+    """
     import openpyxl
 
     not_xlsx = ImportFileError(_("The file is not a readable Excel workbook (.xlsx)."))
@@ -205,22 +334,85 @@ def _read_xlsx(data: bytes) -> list[tuple[Any, ...]]:
             _("The workbook is too large once unpacked: split it into smaller files.")
         )
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged workbook
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            has_formulas = _has_formulas(archive)
+    except Exception:  # a damaged part inside a valid zip
         raise not_xlsx from None
+    books = []
     try:
-        sheet = book.worksheets[0]
-        rows, filled = [], 0
-        # The sheet's own width (rows are padded to it), at most one column past the
-        # limit, so a file that uses that column is refused (see _table).
-        last = min(sheet.max_column or MAX_COLUMNS + 1, MAX_COLUMNS + 1)
-        for row in sheet.iter_rows(values_only=True, max_col=last):
-            rows.append(row)
-            filled += any(value is not None for value in row)
-            if filled > MAX_ROWS + 1:  # enough for _table to refuse the file
-                break
-        return rows
-    except Exception:  # a damaged sheet inside a valid zip
-        raise not_xlsx from None
+        try:
+            books.append(_load_workbook(openpyxl, data, data_only=True))
+            if has_formulas:  # the formulas themselves, to tell them from blanks
+                books.append(_load_workbook(openpyxl, data, data_only=False))
+        except Exception:  # openpyxl raises many kinds for a damaged workbook
+            raise not_xlsx from None
+        try:
+            return _sheet_rows(books), _other_sheets_title(books[0])
+        except Exception:  # a damaged sheet inside a valid zip
+            raise not_xlsx from None
     finally:
-        book.close()
+        for book in books:
+            book.close()
+
+
+def _load_workbook(openpyxl: Any, data: bytes, *, data_only: bool) -> Any:
+    return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+
+
+def _has_formulas(archive: zipfile.ZipFile) -> bool:
+    """Whether a worksheet of the workbook holds a formula."""
+    for name in archive.namelist():
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        with archive.open(name) as member:
+            tail = b""
+            while chunk := member.read(1024 * 1024):
+                if _FORMULA_TAG.search(tail + chunk):
+                    return True
+                tail = chunk[-8:]
+    return False
+
+
+def _sheet_rows(books: list[Any]) -> list[tuple[Any, ...]]:
+    """The first sheet's rows from the values workbook, with :data:`FORMULA` where
+    the formulas workbook (if given) has a formula and the values one nothing."""
+    sheet = books[0].worksheets[0]
+    # The sheet's own width (rows are padded to it), at most one column past the
+    # limit, so a file that uses that column is refused (see _table).
+    last = min(sheet.max_column or MAX_COLUMNS + 1, MAX_COLUMNS + 1)
+    written = (
+        books[1].worksheets[0].iter_rows(values_only=True, max_col=last)
+        if len(books) > 1
+        else None
+    )
+    rows, filled = [], 0
+    for row in sheet.iter_rows(values_only=written is None, max_col=last):
+        if written is not None:
+            row = _marked(row, next(written, ()))
+        rows.append(row)
+        filled += any(value is not None for value in row)
+        if filled > MAX_ROWS + 1:  # enough for _table to refuse the file
+            break
+    return rows
+
+
+def _marked(cells: tuple[Any, ...], formulas: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The values of ``cells``, :data:`FORMULA` for a formula without a value.
+
+    A value left empty is a formula's result only when typed as text (``t="str"``:
+    how Excel saves a formula giving ""); otherwise it was never computed.
+    """
+    return tuple(
+        FORMULA
+        if cell.value is None
+        and cell.data_type != "str"
+        and i < len(formulas)
+        and formulas[i] is not None
+        else cell.value
+        for i, cell in enumerate(cells)
+    )
+
+
+def _other_sheets_title(book: Any) -> str | None:
+    """The first sheet's title, if the workbook has other sheets (not read)."""
+    return book.worksheets[0].title if len(book.sheetnames) > 1 else None

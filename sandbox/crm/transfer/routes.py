@@ -34,6 +34,7 @@ from sandbox.extensions import db
 from sandbox.forms import Form
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
+from sandbox.i18n import ngettext
 from sandbox.tenancy import current_engine, current_handle
 
 #: Rows of each kind the preview lists (rejected rows are always all listed).
@@ -232,14 +233,16 @@ def import_confirm(key: str):
         return redirect(url_for(".import_upload", key=module.key))
     pending.discard(module.key)
     flash(
-        _(
+        ngettext(
             "Imported “%(file)s”: %(created)d created, %(updated)d updated, "
-            "%(unchanged)d unchanged, %(rejected)d rows rejected.",
+            "%(unchanged)d unchanged, %(num)d row rejected.",
+            "Imported “%(file)s”: %(created)d created, %(updated)d updated, "
+            "%(unchanged)d unchanged, %(num)d rows rejected.",
+            counts[REJECT],
             file=filename,
             created=counts[CREATE],
             updated=counts[UPDATE],
             unchanged=counts[UNCHANGED],
-            rejected=counts[REJECT],
         ),
         "success",
     )

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from sandbox.crm.service import commit
 from sandbox.crm.transfer.reading import ImportFileError, Table
-from sandbox.crm.transfer.specs import CellError, ImportField, ImportSpec, Lookups
+from sandbox.crm.transfer.specs import (
+    CellError,
+    ImportField,
+    ImportSpec,
+    InactiveValue,
+    Lookups,
+)
 from sandbox.i18n import LOCALES
 from sandbox.i18n import gettext as _
 from sandbox.models import utcnow
@@ -48,9 +54,12 @@ def header_names(spec: ImportSpec, item: ImportField) -> set[str]:
     return names
 
 
-def map_headers(spec: ImportSpec, headers: list[str]) -> list[ImportField | None]:
+def map_headers(
+    spec: ImportSpec, headers: list[str], sheet: str | None = None
+) -> list[ImportField | None]:
     """The field each column fills (None: a column the import ignores).
 
+    :param sheet: the title of the sheet read, when the workbook has others
     :raise ImportFileError: two columns mean one field, or a required column is
         missing
     """
@@ -78,6 +87,16 @@ def map_headers(spec: ImportSpec, headers: list[str]) -> list[ImportField | None
     for group in spec.required_columns:
         if not any(name in seen for name in group):
             labels = " / ".join(str(spec.field(name).label) for name in group)
+            if sheet is not None:
+                raise ImportFileError(
+                    _(
+                        "The first sheet, “%(sheet)s”, has no “%(column)s” column: "
+                        "only the first sheet of a workbook is read. Put the data "
+                        "there, with the template's headers in its first row.",
+                        sheet=sheet,
+                        column=labels,
+                    )
+                )
             raise ImportFileError(
                 _(
                     "The file has no “%(column)s” column: use the template's "
@@ -99,6 +118,9 @@ class RowPlan:
     errors: list[str] = field(default_factory=list)
     record_id: int | None = None
     changed: list[str] = field(default_factory=list)
+    #: Why each field that names an inactive entry is refused, unless the matched
+    #: record already has that value.
+    inactive: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -133,18 +155,32 @@ def _parse_row(
     fields: list[ImportField | None],
     cells: list[str | None],
     lookups: Lookups,
-) -> tuple[dict[str, Any], list[str]]:
+    formulas: Iterable[int] = (),
+) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+    """A row's values, its errors, and the problem of each inactive value.
+
+    ``formulas`` are the columns whose cell holds a formula without a value.
+    """
     values: dict[str, Any] = {}
     errors: list[str] = []
-    for item, cell in zip(fields, cells, strict=False):
-        if item is None or cell is None:
+    inactive: dict[str, str] = {}
+    formulas = set(formulas)
+    for column, (item, cell) in enumerate(zip(fields, cells, strict=False)):
+        if item is None:
+            continue
+        if column in formulas:
+            problem = _("This cell holds a formula; paste values only.")
+            errors.append(_cell_problem(item, problem))
+            continue
+        if cell is None:
             continue
         try:
             value = item.parse(_unneutralise(cell), lookups)
+        except InactiveValue as error:
+            value = error.value
+            inactive[item.name] = _cell_problem(item, error.message)
         except CellError as error:
-            errors.append(
-                _("%(field)s: %(problem)s", field=item.label, problem=error.message)
-            )
+            errors.append(_cell_problem(item, error.message))
             continue
         if value is not None:
             values[item.name] = value
@@ -153,7 +189,36 @@ def _parse_row(
             spec.prepare(values)
         except CellError as error:
             errors.append(error.message)
-    return values, errors
+    return values, errors, inactive
+
+
+def _cell_problem(item: ImportField, problem: str) -> str:
+    return _("%(field)s: %(problem)s", field=item.label, problem=problem)
+
+
+def _row_name(
+    spec: ImportSpec,
+    fields: list[ImportField | None],
+    cells: list[str | None],
+    values: dict[str, Any],
+) -> str:
+    """What a row names, for the preview, even when some of its cells are wrong."""
+    if spec.prepare is not None:
+        values = dict(values)
+        try:
+            spec.prepare(values)  # a full name becomes first and last name
+        except CellError:
+            pass
+    name = spec.name(values)
+    if name:
+        return name
+    # A name cell the row could not use: as the file has it.
+    raw = {
+        item.name: cell.strip()
+        for item, cell in zip(fields, cells, strict=False)
+        if item is not None and cell and not item.pseudo
+    }
+    return spec.name(raw) if raw else ""
 
 
 def _unneutralise(cell: str) -> str:
@@ -193,14 +258,20 @@ def plan_import(session: Session, spec: ImportSpec, table: Table) -> ImportPlan:
 
     :raise ImportFileError: the header does not fit the module
     """
-    fields = map_headers(spec, table.headers)
+    fields = map_headers(spec, table.headers, table.sheet)
     lookups = Lookups(session)
     indexes: dict[int, dict[str, list[int]]] = {}
     seen: dict[tuple[int, str], int] = {}
     rows: list[RowPlan] = []
     for line, cells in table.rows:
-        values, errors = _parse_row(spec, fields, cells, lookups)
-        row = RowPlan(line, REJECT, spec.name(values), values, errors)
+        values, errors, inactive = _parse_row(
+            spec, fields, cells, lookups, table.formulas.get(line, ())
+        )
+        if errors:
+            name = _row_name(spec, fields, cells, values)
+        else:
+            name = spec.name(values)
+        row = RowPlan(line, REJECT, name, values, errors, inactive=inactive)
         rows.append(row)
         if errors:
             continue
@@ -237,6 +308,8 @@ def plan_import(session: Session, spec: ImportSpec, table: Table) -> ImportPlan:
         if row.errors:
             continue
         if row.record_id is None:
+            # A new record takes only active colleagues and codes.
+            row.errors.extend(row.inactive.values())
             missing = [
                 str(item.label)
                 for item in spec.fields
@@ -257,6 +330,14 @@ def plan_import(session: Session, spec: ImportSpec, table: Table) -> ImportPlan:
             continue
         record = records[row.record_id]
         row.name = row.name or record.display_name
+        # An inactive value is kept where it is the record's own, as its form does.
+        row.errors.extend(
+            problem
+            for name, problem in row.inactive.items()
+            if getattr(record, name) != row.values[name]
+        )
+        if row.errors:
+            continue
         row.changed = [
             str(labels.get(name, name))
             for name, value in spec.attributes(row.values).items()

@@ -33,6 +33,8 @@ MAX_AMOUNT = Decimal(10**13)
 # line breaks are allowed in multi-line text.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: A number whose commas, if any, separate thousands: 1,234.50 but not 1234,50.
+_THOUSANDS = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d*)?")
 
 
 class CellError(ValueError):
@@ -41,6 +43,16 @@ class CellError(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class InactiveValue(CellError):
+    """The cell names a deactivated colleague or code entry: kept as the value a
+    record already has (as its edit form keeps it), refused as a new value.
+    ``value`` is what the cell reads as."""
+
+    def __init__(self, message: str, value: Any) -> None:
+        super().__init__(message)
+        self.value = value
 
 
 class Lookups:
@@ -60,12 +72,13 @@ class Lookups:
             self._cache[kind] = index
         return self._cache[kind]
 
-    def colleagues(self) -> dict[str, list[int]]:
+    def colleagues(self, *, active: bool = True) -> dict[str, list[int]]:
+        """Active colleagues (or, if not ``active``, the others) by name and email."""
         return self._index(
-            "colleague",
+            "colleague" if active else "colleague:inactive",
             lambda: self.session.execute(
                 sa.select(Colleague.id, Colleague.name, Colleague.email).where(
-                    Colleague.active
+                    Colleague.active.is_(active)
                 )
             ),
         )
@@ -76,13 +89,16 @@ class Lookups:
             lambda: self.session.execute(sa.select(Account.id, Account.name_key)),
         )
 
-    def codes(self, list_key: str, exclude: tuple[str, ...]) -> dict[str, str]:
-        """Each active entry's code and labels, folded, to its code."""
-        kind = f"codes:{list_key}:{','.join(exclude)}"
+    def codes(
+        self, list_key: str, exclude: tuple[str, ...], *, active: bool = True
+    ) -> dict[str, str]:
+        """Each active entry's (or, if not ``active``, each other entry's) code and
+        labels, folded, to its code."""
+        kind = f"codes:{list_key}:{','.join(exclude)}:{active}"
         if kind not in self._codes:
             index: dict[str, str] = {}
             for item in code_list(list_key):
-                if item.active and item.code not in exclude:
+                if item.active is active and item.code not in exclude:
                     for name in (item.code, item.en, item.zh):
                         index.setdefault(fold(name), item.code)
             self._codes[kind] = index
@@ -211,13 +227,15 @@ def code(list_key: str, *, exclude: tuple[str, ...] = ()) -> Parser:
         found = lookups.codes(list_key, exclude).get(fold(value))
         if found is not None:
             return found
-        raise CellError(
-            _(
-                "“%(value)s” is not one of: %(choices)s.",
-                value=value.strip(),
-                choices=code_hint(list_key, exclude)(),
-            )
+        message = _(
+            "“%(value)s” is not one of: %(choices)s.",
+            value=value.strip(),
+            choices=code_hint(list_key, exclude)(),
         )
+        inactive = lookups.codes(list_key, exclude, active=False).get(fold(value))
+        if inactive is not None:
+            raise InactiveValue(message, inactive)
+        raise CellError(message)
 
     return parse
 
@@ -244,10 +262,31 @@ def _chinese() -> bool:
     return has_request_context() and current_language() == "zh"
 
 
-def money(value: str, _lookups: Lookups) -> Decimal | None:
+def _number_text(value: str, noise: tuple[str, ...] = ()) -> str:
+    """``value`` without spaces, ``noise`` and thousands separators.
+
+    :raise CellError: a comma that is no thousands separator: "1234,50" and "1,5"
+        may be decimal commas, and reading them as thousands would import a number
+        a hundred or ten times too large.
+    """
     cleaned = unicodedata.normalize("NFKC", value)
-    for noise in (",", " ", "¥", "$", "€", "£"):
-        cleaned = cleaned.replace(noise, "")
+    for character in (" ", *noise):
+        cleaned = cleaned.replace(character, "")
+    if "," in cleaned:
+        if not _THOUSANDS.fullmatch(cleaned):
+            raise CellError(
+                _(
+                    "“%(value)s” is unclear: use a point for decimals and commas "
+                    "only between thousands, such as 1234.50 or 1,234.50.",
+                    value=value.strip(),
+                )
+            )
+        cleaned = cleaned.replace(",", "")
+    return cleaned
+
+
+def money(value: str, _lookups: Lookups) -> Decimal | None:
+    cleaned = _number_text(value, ("¥", "$", "€", "£"))
     if not cleaned:
         return None
     try:
@@ -271,7 +310,7 @@ def money(value: str, _lookups: Lookups) -> Decimal | None:
 
 def integer(low: int, high: int) -> Parser:
     def parse(value: str, _lookups: Lookups) -> int | None:
-        cleaned = unicodedata.normalize("NFKC", value).replace(",", "").strip()
+        cleaned = _number_text(value)
         if not cleaned:
             return None
         try:
@@ -316,10 +355,18 @@ def colleague(value: str, lookups: Lookups) -> int | None:
     if is_blank(value):
         return None
     name = value.strip()
+
+    def missing() -> str:
+        return _("No active colleague is called “%(name)s”.", name=name)
+
+    if fold(name) not in lookups.colleagues():
+        former = lookups.colleagues(active=False).get(fold(name), [])
+        if len(former) == 1:
+            raise InactiveValue(missing(), former[0])
     return _one(
         lookups.colleagues(),
         name,
-        lambda: _("No active colleague is called “%(name)s”.", name=name),
+        missing,
         lambda: _(
             "Several colleagues are called “%(name)s”: use their email.", name=name
         ),
@@ -521,6 +568,27 @@ CONTACTS = ImportSpec(
 
 # -------------------------------------------------------------------------- leads
 
+
+def _prepare_lead(values: dict[str, Any]) -> None:
+    """A reason belongs to an unqualified lead only: any other status clears it, as
+    saving the lead form does."""
+    if values.get("status") not in (None, "unqualified"):
+        values["unqualified_reason"] = None
+
+
+def _check_lead(values: dict[str, Any], lead: Lead | None) -> str | None:
+    """The lead form's rule: an unqualified lead says why."""
+    from sandbox.crm.leads.service import reason_problem
+
+    status = values.get("status") or (lead.status if lead else None)
+    if "unqualified_reason" in values or lead is None:
+        reason = values.get("unqualified_reason")
+    else:
+        reason = lead.unqualified_reason
+    problem = reason_problem(status, reason)
+    return problem.message if problem is not None else None
+
+
 LEADS = ImportSpec(
     model=Lead,
     fields=(
@@ -532,6 +600,7 @@ LEADS = ImportSpec(
         _code_field(Lead, "source"),
         # Converting is an action with its own records; an import cannot do it.
         _code_field(Lead, "status", exclude=("converted",)),
+        _code_field(Lead, "unqualified_reason"),
         _code_field(Lead, "rating"),
         _code_field(Lead, "industry"),
         _field(Lead, "city", text(100)),
@@ -560,6 +629,8 @@ LEADS = ImportSpec(
         else v.get("name") or ""
     ),
     required_columns=(("name",),),
+    prepare=_prepare_lead,
+    check=_check_lead,
 )
 
 
