@@ -280,3 +280,37 @@ def test_main_pages_have_no_errors_and_load_nothing_from_elsewhere(
     assert watch.problems == []
     assert len(watch.requests) > len(paths)
     assert watch.elsewhere(live_server.url) == []
+
+
+#: Sends the form's submit event twice as a double click does, then brings the page
+#: back as the Back button does; says which submits the page's script let through.
+DOUBLE_SUBMIT = """selector => {
+  const form = document.querySelector(selector);
+  const sent = [];
+  const send = () => {
+    const event = new SubmitEvent("submit", {bubbles: true, cancelable: true});
+    form.dispatchEvent(event);  // a plain event: nothing is really sent
+    sent.push(!event.defaultPrevented);
+  };
+  send();
+  send();
+  window.dispatchEvent(new PageTransitionEvent("pageshow", {persisted: true}));
+  send();
+  return sent;
+}"""
+
+
+def test_a_posting_form_is_sent_once_until_the_page_comes_back(
+    page, live_server, login
+):
+    """A double click sends a posting form once (a payment or an order recorded
+    twice was the symptom); after Back the same form can be sent again."""
+    login(STUDENT)
+    page.goto(live_server.url_for("/crm/contacts/new"))
+    assert page.evaluate(DOUBLE_SUBMIT, "main form[method=post]") == [
+        True,
+        False,
+        True,
+    ]
+    page.goto(live_server.url_for("/crm/accounts/"))  # a GET form: always sent
+    assert page.evaluate(DOUBLE_SUBMIT, "main form[role=search]") == [True] * 3

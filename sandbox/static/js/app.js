@@ -132,3 +132,31 @@
     });
   });
 })();
+
+// A form that posts is sent once: a second click (or Enter) while the first is on
+// its way is ignored, so a double click never records a payment or an order twice.
+// Forms sent by scripts (they cancel the submit), cancelled confirmations and
+// downloads (data-download: the page stays) are left alone; a page brought back by
+// the Back button can be sent again.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || (form.method || "").toLowerCase() !== "post" ||
+        "download" in form.dataset) {
+      return;
+    }
+    if (form.dataset.sending) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sending = "1";
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      document.querySelectorAll("form[data-sending]").forEach(function (form) {
+        delete form.dataset.sending;
+      });
+    }
+  });
+})();
