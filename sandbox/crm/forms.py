@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import Markup
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, ValidationError
+from wtforms.validators import InputRequired, StopValidation, ValidationError
 
 from sandbox.crm.codes import code_list
 from sandbox.crm.display import currency
@@ -38,12 +38,26 @@ def _clean(value: Any) -> Any:
     return "" if is_blank(value) else value.strip()
 
 
-def _required_after_cleaning(validator: Any) -> Any:
+def _required_after_cleaning(validators: list[Any]) -> list[Any]:
     """``InputRequired`` looks at what was typed, so "   " passed it and saved an
-    empty name; on cleaned text fields "required" means text that shows something."""
-    if isinstance(validator, InputRequired):
-        return DataRequired(message=validator.message)
-    return validator
+    empty name: on cleaned text fields it is followed by a check that the cleaned
+    text shows something (fields that read text into numbers keep their own
+    messages)."""
+    out = []
+    for validator in validators:
+        out.append(validator)
+        if isinstance(validator, InputRequired):
+            out.append(_shows_something(validator.message))
+    return out
+
+
+def _shows_something(message: Any) -> Any:
+    def check(form: Form, field: Any) -> None:
+        if isinstance(field.data, str) and not field.data:
+            field.errors[:] = []
+            raise StopValidation(message or field.gettext("This field is required."))
+
+    return check
 
 
 def no_control_characters(form: Form, field: Any) -> None:
@@ -76,7 +90,7 @@ class RecordForm(Form):
                 kwargs["filters"] = [*kwargs.get("filters", []), _clean]
                 kwargs["validators"] = [
                     no_control_characters,
-                    *map(_required_after_cleaning, kwargs.get("validators", [])),
+                    *_required_after_cleaning(kwargs.get("validators", [])),
                 ]
             return unbound_field.bind(form=form, **options)
 
