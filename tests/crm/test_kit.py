@@ -857,6 +857,9 @@ def test_every_list_header_names_its_column(app, client, auth, classroom):
         page = client.get(url).get_data(as_text=True)
         head = page.split("<thead>", 1)[-1].split("</thead>", 1)[0]
         assert ">None" not in head and "None<" not in head, url
+        # and no two columns share a header (the mailbox had two "Recipient")
+        labels = re.findall(r'class="sort-link"[^>]*>([^<]+)<', head)
+        assert len(labels) == len(set(labels)), (url, labels)
 
 
 def test_every_list_page_offers_its_export_and_the_export_answers(

@@ -53,7 +53,7 @@ class EmailMessage(Timestamped, Audited):
         sa.String(200), default="", info={"label": _l("Recipient")}
     )
     to_address: Mapped[str] = mapped_column(
-        sa.String(254), default="", info={"label": _l("Recipient")}
+        sa.String(254), default="", info={"label": _l("Recipient's address")}
     )
     from_address: Mapped[str] = mapped_column(
         sa.String(254), default="", info={"label": _l("Sender")}
