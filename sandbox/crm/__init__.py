@@ -24,9 +24,17 @@ def discover() -> None:
 
 def register(app: Flask) -> None:
     from sandbox.crm import search
+    from sandbox.crm.display import join_address, join_list, labelled, with_note
 
     discover()
     for module in modules():
         app.register_blueprint(module.blueprint, url_prefix=module.url_prefix)
     app.register_blueprint(search.bp, url_prefix="/crm")
-    app.jinja_env.globals.update(crm_navigation=navigation, crm_modules=app_modules)
+    app.jinja_env.globals.update(
+        crm_navigation=navigation,
+        crm_modules=app_modules,
+        labelled=labelled,
+        with_note=with_note,
+        join_list=join_list,
+        join_address=join_address,
+    )

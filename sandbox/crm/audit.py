@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session, object_session
 
 from sandbox.crm.codes import code_label
-from sandbox.crm.display import field_label, format_value
+from sandbox.crm.display import field_label, format_value, join_list
 from sandbox.crm.registry import module_for_entity
 from sandbox.i18n import current_language
 from sandbox.i18n import lazy_gettext as _l
@@ -155,9 +155,9 @@ def _sentence(entry: AuditLog, links: _Links) -> Markup:
         else Markup("<strong>{}</strong>").format(name)
     )
     params = {
-        key: value
+        key: _detail_text(value)
         for key, value in (entry.details or {}).items()
-        if isinstance(value, (str, int, float))
+        if isinstance(value, (str, int, float, list))
     }
     for key, list_key in _codes_for(entry.entity, entry.action).items():
         if key in params:
@@ -170,6 +170,14 @@ def _sentence(entry: AuditLog, links: _Links) -> Markup:
         return escape(str(template)) % params
     except (KeyError, ValueError, TypeError):
         return escape(str(GENERIC_ACTION)) % params
+
+
+def _detail_text(value: Any) -> Any:
+    """A detail as its sentence shows it: a list of names in the reader's
+    language ("Ann, Bob"; "张雪、马秀雨"), an empty one as a dash."""
+    if not isinstance(value, list):
+        return value
+    return join_list(str(item) for item in value) or "—"
 
 
 def _changes(entry: AuditLog) -> tuple[Change, ...]:

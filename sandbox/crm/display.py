@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import format_date, format_datetime, format_decimal
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from sandbox.crm.codes import code_label
 from sandbox.i18n import gettext as _
@@ -27,6 +27,87 @@ COMMON_LABELS = {
     "owner_id": _l("Owner"),
 }
 EMPTY = Markup('<span class="text-muted">—</span>')
+
+
+#: The shared sentence patterns pages join their pieces with. Chinese writes them
+#: with full-width punctuation (标签：值, 金额（CNY）, 张三、李四), so a page never
+#: glues a translated word to an ASCII colon, bracket or comma.
+LABEL_VALUE = _l("%(label)s: %(value)s")
+WITH_NOTE = _l("%(label)s (%(note)s)")
+LIST_SEPARATOR = _l(", ")
+#: An address's parts (street, city, country) on one line: Chinese joins them with
+#: a full-width comma (，), not the list's enumeration comma (、).
+ADDRESS_PARTS = _l("%(before)s, %(after)s")
+
+
+def _filled(pattern: str, params: dict[str, Any]) -> Markup:
+    """``pattern`` (a translation: plain text) with ``params`` escaped into it."""
+    return Markup(escape(pattern)) % params  # noqa: S704 - escaped
+
+
+def _styled(pattern: str, plain: str, css: str, params: dict[str, Any]) -> Markup:
+    """``pattern`` filled, with all of it but ``%(plain)s`` (and the spaces beside
+    it) in a span of class ``css``: the muted "(USD)" after a column's label, the
+    visually hidden "Language:" before the language's name."""
+    before, marker, after = pattern.partition(f"%({plain})s")
+    if not marker:
+        return _filled(pattern, params)
+
+    def span(text: str) -> Markup:
+        core = text.strip()
+        if not core:
+            return _filled(text, params)
+        lead = text[: len(text) - len(text.lstrip())]
+        trail = text[len(text.rstrip()) :]
+        return Markup('{}<span class="{}">{}</span>{}').format(
+            lead, css, _filled(core, params), trail
+        )
+
+    return span(before) + escape(params[plain]) + span(after)
+
+
+def labelled(
+    label: Any,
+    value: Any,
+    *,
+    label_class: str | None = None,
+    value_class: str | None = None,
+) -> Markup:
+    """ "Label: value" in the reader's language ("状态：处理中" in Chinese).
+
+    ``label_class`` puts the label and its colon in a span of that class,
+    ``value_class`` the value.
+    """
+    if value_class:
+        value = Markup('<span class="{}">{}</span>').format(value_class, value)
+    params = {"label": label, "value": value}
+    if label_class:
+        return _styled(str(LABEL_VALUE), "value", label_class, params)
+    return _filled(str(LABEL_VALUE), params)
+
+
+def with_note(label: Any, note: Any, *, note_class: str | None = None) -> Markup:
+    """A label and its note in brackets: "Amount (USD)", "Responded (36.4%)";
+    "金额（USD）" in Chinese.
+
+    ``note_class`` puts the note and its brackets in a span of that class.
+    """
+    params = {"label": label, "note": note}
+    if note_class:
+        return _styled(str(WITH_NOTE), "label", note_class, params)
+    return _filled(str(WITH_NOTE), params)
+
+
+def join_list(items: Any) -> str | Markup:
+    """Names or codes as a list in the reader's language: "Ann, Bob", "张雪、马秀雨".
+
+    Markup items (links) keep their markup; plain text is escaped only then.
+    """
+    items = [item for item in items if item is not None]
+    separator = str(LIST_SEPARATOR)
+    if any(isinstance(item, Markup) for item in items):
+        return Markup(escape(separator)).join(items)  # noqa: S704 - escaped
+    return separator.join(str(item) for item in items)
 
 
 def column_info(model: type, field: str) -> dict[str, Any]:
@@ -157,3 +238,11 @@ def show_value(record: Any, field: str, *, badge: bool = False) -> str | Markup:
         color = item.color if item and item.color else "secondary"
         return Markup('<span class="badge text-bg-{}">{}</span>').format(color, label)
     return format_value(model, field, value)
+
+
+def join_address(parts: Any) -> str:
+    """An address's non-empty parts on one line: "1 Main St, Springfield, USA"."""
+    line = ""
+    for part in (str(part) for part in parts if part):
+        line = str(ADDRESS_PARTS) % {"before": line, "after": part} if line else part
+    return line

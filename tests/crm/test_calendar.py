@@ -406,7 +406,7 @@ def test_the_calendar_speaks_chinese_with_weeks_from_monday(
     auth.login("alice")
     client.post("/language", data={"language": "zh"})
     page = client.get("/crm/calendar/?day=2026-03-15").get_data(as_text=True)
-    assert "2026年3月" in page and "日程" in page and "导出 (.ics)" in page
+    assert "2026年3月" in page and "日程" in page and "导出（.ics）" in page
     first = re.search(r'<td class="calendar-day[^"]*" data-day="([\d-]+)"', page)
     assert first.group(1) == "2026-02-23"  # a Monday
     assert "周会" in cell(page, "2026-03-02")

@@ -732,7 +732,7 @@ def test_the_colleague_page_names_their_quotas(app, client, auth, classroom):
     assert "quota:" not in page
     client.post("/language", data={"language": "zh"})
     page = client.get(f"/crm/team/{me}").get_data(as_text=True)
-    assert f"<li>销售配额: {quotas}</li>" in page
+    assert f"<li>销售配额：{quotas}</li>" in page
 
 
 def test_no_delete_button_for_ones_own_colleague(app, client, auth, classroom):

@@ -528,7 +528,7 @@ def share_account(
             account,
             "share",
             {
-                "co_owners": ", ".join(c.name for c in account.co_owners) or "—",
+                "co_owners": [c.name for c in account.co_owners],
                 "added": [c.name for c in added],
                 "removed": [c.name for c in removed],
             },

@@ -23,6 +23,7 @@ from sandbox.crm.activities import service as activities
 from sandbox.crm.calendar import MODULE, bp
 from sandbox.crm.calendar import service as svc
 from sandbox.crm.codes import code_list
+from sandbox.crm.display import labelled
 from sandbox.crm.forms import RecordForm, label_for
 from sandbox.crm.listing import module_listing
 from sandbox.crm.registry import writes
@@ -128,15 +129,18 @@ class Chips:
             attrs += f' draggable="true" data-move-url="{self.move(entry.id)}"'
         time = self.time_label(item)
         time = f'<span class="calendar-time">{escape(time)}</span> ' if time else ""
-        kind = escape(self.kinds.label_of(entry.kind))
+        subject = labelled(
+            self.kinds.label_of(entry.kind),
+            entry.subject,
+            label_class="visually-hidden",
+        )
         owner = ""
         if full and entry.owner_name:
             owner = (
                 f' <span class="text-muted small">· {escape(entry.owner_name)}</span>'
             )
         return Markup(  # noqa: S704 - built from escaped parts
-            f'<a {attrs}>{time}<span class="visually-hidden">{kind}: </span>'
-            f"{escape(entry.subject)}{owner}</a>"
+            f"<a {attrs}>{time}{subject}{owner}</a>"
         )
 
 

@@ -24,7 +24,7 @@ from sandbox.crm.campaigns.service import (
     save_campaign,
 )
 from sandbox.crm.codes import code_list
-from sandbox.crm.display import field_label
+from sandbox.crm.display import field_label, join_list
 from sandbox.crm.forms import DeleteForm
 from sandbox.crm.listing import ListFilter, list_records, module_listing
 from sandbox.crm.registry import get_module, writes
@@ -242,7 +242,7 @@ def add_member(campaign_id: int):
                 flash(
                     _(
                         "%(name)s is now a member of the campaign.",
-                        name=", ".join(m.display_name for m in added),
+                        name=join_list(m.display_name for m in added),
                     ),
                     "success",
                 )

@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.codes import code_list
+from sandbox.crm.display import join_list
 from sandbox.crm.service import (
     HasRelatedRecords,
     apply_changes,
     commit,
     related_records,
 )
+from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models import utcnow
 from sandbox.models.crm import Contact
@@ -154,8 +156,10 @@ def linked_records(session: Session, campaign: Campaign) -> list:
 
 def _names(members: Iterable[CampaignMember], limit: int = 10) -> str:
     names = [m.display_name for m in members]
-    shown = ", ".join(names[:limit])
-    return shown + (f" (+{len(names) - limit})" if len(names) > limit else "")
+    shown = join_list(names[:limit])
+    if len(names) <= limit:
+        return shown
+    return _("%(label)s (%(note)s)", label=shown, note=f"+{len(names) - limit}")
 
 
 def add_members(
@@ -281,8 +285,13 @@ def mark_members(
                 "A member's status only moves forward (planned → sent → responded "
                 "→ converted); these cannot become %(status)s: %(names)s",
                 status=label(status),
-                names=", ".join(
-                    f"{m.display_name} ({label(m.status)})" for m in stuck[:10]
+                names=join_list(
+                    _(
+                        "%(label)s (%(note)s)",
+                        label=m.display_name,
+                        note=label(m.status),
+                    )
+                    for m in stuck[:10]
                 ),
             ),
             "status",

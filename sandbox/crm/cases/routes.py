@@ -1,6 +1,6 @@
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import contains_eager, selectinload
 
 from sandbox.auth.decorators import login_required
@@ -216,9 +216,12 @@ def act(case_id: int, action: str):
             flash(reason, "danger")
             return redirect(MODULE.record_url(case.id))
     status_badge = show_value(case, "status", badge=True)
-    intro = Markup("{}: {}.").format(_("Status"), status_badge)
-    if transition.required:
-        intro += Markup(" ") + _("Fields marked * are required.")
+    sentence = (
+        _("Status: %(status)s. Fields marked * are required.")
+        if transition.required
+        else _("Status: %(status)s.")
+    )
+    intro = Markup(escape(sentence)) % {"status": status_badge}  # noqa: S704 - escaped
     return action_page(
         MODULE,
         case,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.cases import sla
+from sandbox.crm.display import join_list
 from sandbox.crm.service import apply_changes, commit
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -532,7 +533,7 @@ def refusal(
                 "%(status)s.",
                 status=status,
             )
-        allowed = ", ".join(sorted(_status_label(s) for s in transition.sources))
+        allowed = join_list(sorted(_status_label(s) for s in transition.sources))
         return _(
             "%(action)s is not possible while the case is %(status)s (only when it "
             "is: %(allowed)s).",

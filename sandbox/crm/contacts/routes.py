@@ -13,6 +13,7 @@ from sandbox.crm.contacts.service import (
     duplicate_contacts,
     update_contact,
 )
+from sandbox.crm.display import join_list
 from sandbox.crm.listing import module_listing
 from sandbox.crm.registry import writes
 from sandbox.crm.views import delete_page, render_form
@@ -43,7 +44,7 @@ def index():
 
 def _who(other: Contact) -> str:
     if other.account is not None:
-        return f"{other.full_name} ({other.account.name})"
+        return _("%(label)s (%(note)s)", label=other.full_name, note=other.account.name)
     return other.full_name
 
 
@@ -80,7 +81,7 @@ def _mark_duplicates(form: ContactForm, contact: Contact | None) -> None:
         if notes:
             getattr(form, name).description = Markup(
                 '<span class="text-warning-emphasis duplicate-warning">{} {}</span>'
-            ).format(_("Possible duplicate, also used by:"), Markup(", ").join(notes))
+            ).format(_("Possible duplicate, also used by:"), join_list(notes))
 
 
 def _refused(form: ContactForm, error: ContactRuleError) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.crm import lines as product_lines
 from sandbox.crm.audit import define_action, record_action
-from sandbox.crm.display import percent
+from sandbox.crm.display import join_list, percent
 from sandbox.crm.service import commit
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -298,7 +298,7 @@ def refusal(contract: Contract, action: str) -> str | None:
     if transition is None:
         return _("There is no such action on contracts.")
     if contract.status not in transition.sources:
-        allowed = ", ".join(sorted(status_label(s) for s in transition.sources))
+        allowed = join_list(sorted(status_label(s) for s in transition.sources))
         return _(
             "%(action)s is not possible while the contract is %(status)s (only when "
             "it is: %(allowed)s).",

@@ -23,6 +23,7 @@ from flask_babel import format_decimal
 from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
+from sandbox.crm.display import join_list
 from sandbox.crm.registry import module_for_entity
 from sandbox.crm.service import commit, same_name
 from sandbox.i18n import lazy_gettext as _l
@@ -127,7 +128,7 @@ FILE_KINDS: dict[str, FileKind] = {
 
 
 def allowed_extensions() -> str:
-    return ", ".join(f".{ext}" for ext in FILE_KINDS)
+    return join_list(f".{ext}" for ext in FILE_KINDS)
 
 
 def extension_of(name: str) -> str:

@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from sandbox.auth.decorators import login_required
 from sandbox.crm.audit import timeline
-from sandbox.crm.display import field_label
+from sandbox.crm.display import field_label, join_list
 from sandbox.crm.listing import ListFilter, module_listing
 from sandbox.crm.mailbox import MODULE, TEMPLATES, bp, templates_bp
 from sandbox.crm.mailbox import service as svc
@@ -201,7 +201,7 @@ def campaign():
                 flash(
                     _(
                         "Not emailed, for want of an address: %(names)s.",
-                        names=", ".join(result.without_address),
+                        names=join_list(result.without_address),
                     ),
                     "warning",
                 )

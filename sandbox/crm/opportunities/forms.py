@@ -29,6 +29,7 @@ from sandbox.crm.forms import (
 )
 from sandbox.extensions import db
 from sandbox.forms import IntegerField
+from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.models.crm.competitors import Competitor, OpportunityCompetitor
 from sandbox.models.crm.products import Product
@@ -100,7 +101,7 @@ class ProductSelectField(SelectField):
             .limit(SELECT_LIMIT)
         ).all()
         self.choices = [
-            (str(i), f"{name} ({code})")
+            (str(i), _("%(label)s (%(note)s)", label=name, note=code))
             for i, name, code, active in rows
             if active or i == self.object_data
         ]
@@ -208,8 +209,6 @@ class LineItemForm(RecordForm):
 
 def _two_decimals(field) -> None:
     from wtforms.validators import ValidationError
-
-    from sandbox.i18n import gettext as _
 
     # Not-a-number and infinity are the range check's to refuse.
     data = field.data

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from sandbox.crm import lines as product_lines
 from sandbox.crm.audit import define_action, record_action
-from sandbox.crm.display import money, percent
+from sandbox.crm.display import join_list, money, percent
 from sandbox.crm.service import commit
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -345,7 +345,7 @@ def refusal(order: SalesOrder, action: str, today: dt.date | None = None) -> str
     if transition is None:
         return _("There is no such action on orders.")
     if order.status not in transition.sources:
-        allowed = ", ".join(sorted(status_label(s) for s in transition.sources))
+        allowed = join_list(sorted(status_label(s) for s in transition.sources))
         return _(
             "%(action)s is not possible while the order is %(status)s (only when it "
             "is: %(allowed)s).",

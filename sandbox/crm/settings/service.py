@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.crm.audit import define_action, record_action
 from sandbox.crm.codes import CODE_LISTS, Code, code_label, default_list
+from sandbox.crm.display import join_list
 from sandbox.crm.service import apply_changes, commit, related_records
 from sandbox.extensions import db
 from sandbox.i18n import lazy_gettext as _l
@@ -306,7 +307,7 @@ def reset_code_list(session: Session, list_key: str) -> CodeListVersion | None:
                     _l(
                         "Records use codes the default list does not have "
                         "(%(codes)s); change those records first.",
-                        codes=", ".join(orphans),
+                        codes=join_list(orphans),
                     )
                 ]
             }
@@ -365,7 +366,7 @@ def reset_all_code_lists(session: Session) -> list[str]:
                     "“%(list)s”: records use codes the default list does not have "
                     "(%(codes)s); change those records first.",
                     list=CODE_LISTS[key].label,
-                    codes=", ".join(orphans),
+                    codes=join_list(orphans),
                 )
             )
     if problems:
