@@ -921,3 +921,15 @@ def test_a_line_of_another_deal_is_not_found(app, client, auth, classroom, deal)
     assert (
         client.post(f"/crm/opportunities/{deal}/lines/{line}/delete").status_code == 404
     )
+
+
+def test_removing_a_product_line_asks_first(app, client, auth, classroom, deal):
+    def add_line(session):
+        product = _add(session, Product(code="P-9", name="Plotter", list_price=10))
+        return _add_line(session, deal, product, "1", "10.00")
+
+    line = classroom.in_tenant(app, add_line)
+    auth.login("alice")
+    page = client.get(f"/crm/opportunities/{deal}").get_data(as_text=True)
+    remove = page.split(f"/lines/{line}/delete", 1)[1].split(">", 1)[0]
+    assert 'data-confirm="Remove Plotter' in remove

@@ -809,3 +809,23 @@ def test_new_order_links_with_impossible_ids_show_an_empty_form(
             assert response.status_code == 200, (arg, value)
     response = client.get("/crm/contracts/new?account_id=9223372036854775808")
     assert response.status_code == 200
+
+
+def test_actions_that_cannot_be_undone_ask_first(app, client, auth, classroom):
+    """Confirm, Mark delivered and Close order, and a contract's Complete, were
+    one click; the page's form now carries the question the browser asks."""
+    auth.login("alice")
+    url, _account = active_contract_order(app, classroom, client)  # confirmed
+    order_id = int(url.rsplit("/", 1)[1])
+    number = classroom.in_tenant(app, lambda s: s.get(SalesOrder, order_id).number)
+    page = client.get(url).get_data(as_text=True)
+    deliver = page.split(f'action="{url}/deliver"', 1)[1].split(">", 1)[0]
+    assert (
+        f'data-confirm="Mark order {number} as delivered? This cannot be undone."'
+        in deliver
+    )
+    contract = classroom.in_tenant(app, lambda s: s.get(SalesOrder, order_id).contract)
+    contract_url = f"/crm/contracts/{contract.id}"
+    page = client.get(contract_url).get_data(as_text=True)
+    complete = page.split(f'action="{contract_url}/complete"', 1)[1].split(">", 1)[0]
+    assert f"Complete contract {contract.number}? This cannot be undone." in complete

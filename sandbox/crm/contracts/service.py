@@ -251,6 +251,9 @@ class Transition:
     style: str
     #: Whether the action asks for input on a page of its own.
     has_form: bool = False
+    #: The question a page asks before an action that cannot be undone
+    #: (``%(record)s`` is the document's number).
+    asks: object | None = None
 
 
 TRANSITIONS = {
@@ -273,7 +276,11 @@ TRANSITIONS = {
             "withdraw", _l("Withdraw"), frozenset({"in_approval"}), "outline-secondary"
         ),
         Transition(
-            "complete", _l("Complete"), frozenset({"active"}), "outline-success"
+            "complete",
+            _l("Complete"),
+            frozenset({"active"}),
+            "outline-success",
+            asks=_l("Complete contract %(record)s? This cannot be undone."),
         ),
         Transition(
             "terminate",

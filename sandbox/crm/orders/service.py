@@ -297,13 +297,21 @@ class Transition:
     target: str
     style: str
     has_form: bool = False
+    #: The question a page asks before an action that cannot be undone
+    #: (``%(record)s`` is the order's number).
+    asks: object | None = None
 
 
 TRANSITIONS = {
     t.action: t
     for t in (
         Transition(
-            "confirm", _l("Confirm"), frozenset({"draft"}), "confirmed", "primary"
+            "confirm",
+            _l("Confirm"),
+            frozenset({"draft"}),
+            "confirmed",
+            "primary",
+            asks=_l("Confirm order %(record)s? Its lines can no longer be changed."),
         ),
         Transition(
             "deliver",
@@ -311,6 +319,7 @@ TRANSITIONS = {
             frozenset({"confirmed"}),
             "delivered",
             "primary",
+            asks=_l("Mark order %(record)s as delivered? This cannot be undone."),
         ),
         Transition(
             "close",
@@ -318,6 +327,7 @@ TRANSITIONS = {
             frozenset({"delivered"}),
             "closed",
             "outline-success",
+            asks=_l("Close order %(record)s? This cannot be undone."),
         ),
         Transition(
             "cancel",
