@@ -354,6 +354,20 @@ def test_folders_form_a_tree_and_list_their_files(app, client, auth, classroom):
     assert names == ["合同"]
 
 
+def test_a_folder_without_files_of_its_own_says_so_and_links_its_subfolders(
+    app, client, auth, classroom
+):
+    auth.login("alice")
+    client.post("/crm/documents/folders/new", data={"name": "Contracts"})
+    client.post("/crm/documents/folders/new", data={"name": "Sub A", "parent_id": "1"})
+    page = page_text(client.get("/crm/documents/?folder=1"))
+    assert "This folder holds no files of its own." in page
+    assert "No files match your search." not in page
+    assert 'Subfolders: <a href="/crm/documents/?folder=2">Sub A</a>' in page
+    searched = page_text(client.get("/crm/documents/?folder=1&q=nothing"))
+    assert "No files match your search." in searched
+
+
 def test_a_file_keeps_its_extension_when_renamed(app, client, auth, classroom):
     auth.login("alice")
     upload(client, "scan.png", PNG)

@@ -123,17 +123,29 @@ def index():
     )
     folder_id = _id_arg("folder") if "folder" in listing.filters else None
     folder = db.session.get(Folder, folder_id) if folder_id is not None else None
+    tree = folder_tree(db.session)
+    # An open folder without a search is not a search that found nothing.
+    in_folder_only = folder is not None and not listing.q
     return render_template(
         "documents/list.html",
         module=MODULE,
         listing=listing,
-        tree=folder_tree(db.session),
+        tree=tree,
         folder=folder,
+        subfolders=[
+            Markup('<a href="{}">{}</a>').format(
+                url_for("documents.index", folder=node.folder.id), node.folder.name
+            )
+            for node in tree
+            if folder is not None and node.folder.parent_id == folder.id
+        ],
         used=file_size(used_bytes(db.session)),
         limit=file_size(max_tenant_bytes()),
         search_hint=_("File name or description"),
         new_label=_("Upload a file"),
-        no_match=_("No files match your search."),
+        no_match=_("This folder holds no files of its own.")
+        if in_folder_only
+        else _("No files match your search."),
         no_records=_("There are no files yet."),
         first_label=_("Upload the first file"),
     )
