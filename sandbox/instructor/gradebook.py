@@ -19,8 +19,11 @@ from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.instructor.service import CourseError, ensure_writable, roster
 from sandbox.labs.lessons import Lesson, load_lessons
+from sandbox.labs.messages import unpack
 from sandbox.models.control import Course, Tenant, User, record_event
 from sandbox.models.labs import CheckAttempt, LessonAssignment, StepResult
+from sandbox.scenarios import ScenarioError
+from sandbox.scenarios import get as get_scenario
 
 #: The fixed columns of the gradebook export, before one column per lesson.
 GRADEBOOK_HEAD = ["username", "student_id", "name", "email"]
@@ -254,15 +257,18 @@ def step_statistics(course: Course, lesson: Lesson, lang: str) -> list[StepStats
         wording = _messages_in(lang, tenant_ids, lesson.id) if lang != "en" else {}
         for step_id, counter in failures.items():
             message, count = counter.most_common(1)[0]
-            stats[step_id].common_failure = wording.get(message, message)
+            words = unpack(message)
+            stats[step_id].common_failure = words.get(lang) or wording.get(
+                words["en"], words["en"]
+            )
             stats[step_id].common_failure_count = count
     return list(stats.values())
 
 
 def _messages_in(lang: str, tenant_ids: list[int], lesson_id: str) -> dict[str, str]:
     """English check messages -> the same messages in ``lang``, as the students'
-    latest results hold them in both languages (attempts keep the English only,
-    which groups failures of one kind)."""
+    latest results hold them in both languages: for attempts stored before they
+    kept both languages (they kept the English only)."""
     wording: dict[str, str] = {}
     for message in db.session.scalars(
         sa.select(StepResult.message).where(
@@ -275,6 +281,15 @@ def _messages_in(lang: str, tenant_ids: list[int], lesson_id: str) -> dict[str, 
 
 
 # ---------------------------------------------------------------------- gradebook
+
+
+def course_language(course: Course) -> str:
+    """The language the course's students work in: its scenario's ("zh" for a
+    Chinese company). The gradebook files speak it: lesson titles and messages."""
+    try:
+        return "zh" if get_scenario(course.scenario).chinese else "en"
+    except (KeyError, ScenarioError):
+        return "en"
 
 
 @dataclass
@@ -308,6 +323,11 @@ def gradebook(course: Course) -> tuple[list[Lesson], list[GradebookRow]]:
     return lessons, rows
 
 
+def _message_in(message: dict | None, lang: str) -> str:
+    message = message or {}
+    return message.get(lang) or message.get("en", "")
+
+
 def _number(value: float, places: int = 2) -> float | int:
     """``value`` to ``places`` decimals, a whole number without any (``10``, not
     ``10.0``)."""
@@ -323,10 +343,11 @@ def gradebook_csv(course: Course) -> bytes:
     its own users.
     """
     lessons, rows = gradebook(course)
+    lang = course_language(course)
     header = [
         *GRADEBOOK_HEAD,
         *(
-            f"{lesson.title_in('en')} ({_number(lesson.total_points)})"
+            f"{lesson.title_in(lang)} ({_number(lesson.total_points)})"
             for lesson in lessons
         ),
         *GRADEBOOK_TAIL,
@@ -348,8 +369,10 @@ def gradebook_csv(course: Course) -> bytes:
 
 def detail_csv(course: Course) -> bytes:
     """One row per student and step of every assigned lesson; its times in the
-    course's time zone, with their UTC offset."""
+    course's time zone, with their UTC offset, and the message in the course's
+    language (:func:`course_language`)."""
     lessons = [lesson for _a, lesson in assigned_lessons(course)]
+    lang = course_language(course)
     results = _results(course, [lesson.id for lesson in lessons])
 
     def local(moment: datetime | None) -> datetime | None:
@@ -377,7 +400,7 @@ def detail_csv(course: Course) -> bytes:
                         "yes" if r and r.late else "no",
                         local(r.first_passed_at) if r else None,
                         local(r.checked_at) if r else None,
-                        (r.message or {}).get("en", "") if r else "",
+                        _message_in(r.message, lang) if r else "",
                     ]
                 )
     return to_csv(DETAIL_HEAD, body)

@@ -51,6 +51,7 @@ from sandbox.instructor.service import (
 )
 from sandbox.labs.grading import grade_course
 from sandbox.labs.lessons import LessonError, load_lessons
+from sandbox.labs.messages import unpacked_in
 from sandbox.models.control import Course, Enrollment, Role, Tenant, User
 from sandbox.models.labs import CheckAttempt, LessonAssignment, StepResult
 
@@ -722,6 +723,7 @@ def step_result(course_id: int, tenant_id: int, lesson_id: str, step_id: str):
         step=step,
         result=result,
         attempts=attempts,
+        attempt_message=unpacked_in,
         cell_class=gradebook.cell_class,
         confirm=ConfirmForm(),
     )

@@ -28,7 +28,7 @@ from sandbox.labs.checks import CheckContext, CheckResult, get_check
 from sandbox.labs.checks.records import EntityError
 from sandbox.labs.facts import tenant_facts
 from sandbox.labs.lessons import Lesson, Step, get_lesson, load_lessons
-from sandbox.labs.messages import bilingual, join
+from sandbox.labs.messages import bilingual, join, pack
 from sandbox.labs.render import render_value
 from sandbox.models import utcnow
 from sandbox.models.control import Course, Tenant, User, record_event
@@ -47,6 +47,10 @@ CHECK_BROKEN = _l(
 )
 #: The longest typed answer kept (the column's size).
 MAX_ANSWER = 200
+
+
+class AnswerMissing(ValueError):
+    """Check was pressed on a step that asks for an answer, with none typed."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def evaluate_step(ctx: CheckContext, lesson: Lesson, step: Step) -> StepOutcome:
             {
                 "kind": spec.kind,
                 "score": round(r.score, 4),
-                "message": r.message.get("en", ""),
+                "message": dict(r.message),
                 **dict(r.detail),
             }
             for spec, r in zip(step.checks, results, strict=True)
@@ -181,6 +185,9 @@ def check_step(
     A counted attempt adds to the step's attempts and the per-step statistics,
     and a failed one unlocks the step's next hint. The caller's session is
     committed.
+
+    :raise AnswerMissing: a counted check of a step that asks for an answer, with
+        none typed (nor kept from before); nothing is written then.
     """
     result = db.session.scalar(
         sa.select(StepResult).filter_by(
@@ -190,6 +197,9 @@ def check_step(
     if answer is None and result is not None:
         answer = result.answer  # a re-check without a new answer keeps the last one
     answer = (answer or "").strip()[:MAX_ANSWER] or None
+    if count_attempt and step.takes_answer and answer is None:
+        # An empty box is a slip, not an attempt: no hint, no statistics.
+        raise AnswerMissing(step.id)
     # The read-only handle carries the course's time zone with its engine.
     handle = tenancy.handle_for(tenant, readonly=True)
     with handle.engine.connect() as connection:
@@ -218,7 +228,7 @@ def check_step(
                 step_id=step.id,
                 score=outcome.score,
                 passed=outcome.passed,
-                message=outcome.message.get("en", ""),
+                message=pack(outcome.message),
                 at=now,
             )
         )

@@ -8,6 +8,7 @@ class formats thousands of messages, far too many to switch Flask-Babel's locale
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,30 @@ def bilingual(template: Any, **params: Any) -> dict[str, str]:
         values = {key: translate(value, lang) for key, value in params.items()}
         out[lang] = text % values if values else text
     return out
+
+
+def pack(message: Mapping[str, str]) -> str:
+    """A bilingual message as one text, for a text column: equal messages pack to
+    equal texts, so failures of one kind still group."""
+    return json.dumps(dict(message), ensure_ascii=False, sort_keys=True)
+
+
+def unpack(text: str | None) -> dict[str, str]:
+    """A packed message in both languages; an older plain text is English."""
+    if text and text.startswith("{"):
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        if isinstance(message, dict):
+            return {str(k): str(v) for k, v in message.items()}
+    return {"en": text or ""}
+
+
+def unpacked_in(text: str | None, lang: str) -> str:
+    """A packed message in ``lang`` (English when it has no ``lang`` text)."""
+    message = unpack(text)
+    return message.get(lang) or message.get("en", "")
 
 
 def join(parts: list[dict[str, str]], separator: str = " ") -> dict[str, str]:

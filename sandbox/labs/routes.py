@@ -24,7 +24,7 @@ from sandbox.i18n import current_language
 from sandbox.i18n import gettext as _
 from sandbox.labs import bp
 from sandbox.labs.facts import tenant_facts
-from sandbox.labs.grading import check_step
+from sandbox.labs.grading import AnswerMissing, check_step
 from sandbox.labs.lessons import Lesson, in_language
 from sandbox.labs.panel import PANEL_KEY, step_view
 from sandbox.labs.render import render_markdown
@@ -151,7 +151,14 @@ def check(lesson_id: str, step_id: str):
             return jsonify(error=message, retry_after=math.ceil(wait)), 429
         flash(message, "warning")
         return redirect(back)
-    outcome = check_step(tenant, lesson, step, request.form.get("answer"))
+    try:
+        outcome = check_step(tenant, lesson, step, request.form.get("answer"))
+    except AnswerMissing:
+        message = _("Type your answer in the box, then press Check.")
+        if _wants_json():
+            return jsonify(error=message), 422
+        flash(message, "warning")
+        return redirect(back)
     lang = current_language()
     if _wants_json():
         results = step_results(tenant, lesson)

@@ -82,7 +82,8 @@ class CheckAttempt(db.Model):
     step_id: Mapped[str] = mapped_column(sa.String(64))
     score: Mapped[float] = mapped_column(default=0.0)
     passed: Mapped[bool] = mapped_column(default=False)
-    #: The English student message, which groups failures of the same kind.
+    #: The student's message in both languages as one text (``labs.messages.pack``):
+    #: equal failures have equal texts, so they group.
     message: Mapped[str] = mapped_column(sa.Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

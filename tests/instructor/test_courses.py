@@ -382,3 +382,13 @@ def test_a_reset_asked_for_json_answers_without_flashing(app, client, auth, clas
     assert "has been reset" not in page
     with app.app_context():
         assert classroom.tenant(0).reset_count == 1
+
+
+def test_the_course_page_in_chinese_uses_full_width_colons(client, auth, classroom):
+    auth.login("teacher")
+    client.post("/language", data={"language": "zh"})
+    page = client.get(f"/instructor/courses/{classroom.course_id}").get_data(
+        as_text=True
+    )
+    assert "场景：" in page and "时区：" in page and "教师：" in page
+    assert "场景:" not in page

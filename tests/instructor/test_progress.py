@@ -346,3 +346,109 @@ def test_unknown_lessons_and_steps_are_404(app, client, assigned):
         client.get(f"{base}/tenants/{tenant}/results/accounts-basics/x").status_code
         == 404
     )
+
+
+def _chinese_course(app, course_id):
+    with app.app_context():
+        db.session.get(Course, course_id).scenario = "telecom-service"
+        db.session.commit()
+
+
+def test_the_commonest_failure_is_in_chinese_though_the_student_moved_on(
+    app, client, assigned
+):
+    from sandbox.labs.messages import pack
+
+    failure = {
+        "en": "In the case “C1”, Priority should be “P1”.",
+        "zh": "工单优先级错误。",
+    }
+    with app.app_context():
+        a, _b = assigned.tenant_ids
+        # The student has since passed: the latest result no longer holds it.
+        result(a, "accounts-basics", "first", 1.0, 10, message={"en": "Well done"})
+        for passed, message in [(False, failure), (False, failure), (True, None)]:
+            db.session.add(
+                CheckAttempt(
+                    tenant_id=a,
+                    lesson_id="accounts-basics",
+                    step_id="first",
+                    passed=passed,
+                    message=pack(message or {"en": "Well done", "zh": "做得好"}),
+                )
+            )
+        db.session.commit()
+    client.post("/language", data={"language": "zh"})
+    page = client.get(f"/instructor/courses/{assigned.course_id}/progress").get_data(
+        as_text=True
+    )
+    row = re.search(r'<tr data-step="first">(.*?)</tr>', page, re.S).group(1)
+    assert "工单优先级错误。" in row and "Priority" not in row and "（×2）" in row
+    link = f"/instructor/courses/{assigned.course_id}/tenants/{a}/results/"
+    detail = client.get(f"{link}accounts-basics/first").get_data(as_text=True)
+    attempts = detail[detail.index('id="attempts"') :]
+    assert "工单优先级错误。" in attempts and "{" not in attempts
+
+
+def test_a_step_result_shows_check_parameters_as_readable_text(app, client, assigned):
+    with app.app_context():
+        a = assigned.tenant_ids[0]
+        result(
+            a,
+            "accounts-basics",
+            "first",
+            0.0,
+            0,
+            message={"en": "No contact “杨志”.", "zh": "未找到联系人“杨志”。"},
+            detail={
+                "checks": [
+                    {
+                        "kind": "field_equals",
+                        "score": 0,
+                        "message": {
+                            "en": "No contact “杨志”.",
+                            "zh": "未找到联系人“杨志”。",
+                        },
+                        "where": {"name": "杨志", "city": "昆明"},
+                        "expected": {"status": "qualified"},
+                        "found": None,
+                    }
+                ]
+            },
+        )
+        db.session.commit()
+    client.post("/language", data={"language": "zh"})
+    url = f"/instructor/courses/{assigned.course_id}/tenants/{a}/results/"
+    page = client.get(f"{url}accounts-basics/first").get_data(as_text=True)
+    table = page[page.index('id="check-detail"') :]
+    assert "name = 杨志, city = 昆明" in table
+    assert "status = qualified" in table
+    assert "\\u" not in table and "&#34;" not in table
+    assert "未找到联系人“杨志”。" in table and "No contact" not in table
+
+
+def test_the_files_of_a_chinese_course_speak_chinese(app, client, assigned):
+    _chinese_course(app, assigned.course_id)
+    with app.app_context():
+        result(
+            assigned.tenant_ids[0],
+            "accounts-basics",
+            "first",
+            0.5,
+            5,
+            message={
+                "en": "Account Heatmap Trading: name differs.",
+                "zh": "客户名称不对。",
+            },
+        )
+        db.session.commit()
+    base = f"/instructor/courses/{assigned.course_id}"
+    steps = client.get(f"{base}/gradebook-steps.csv").data.decode("utf-8-sig")
+    first = next(csv.DictReader(io.StringIO(steps)))
+    assert first["message"] == "客户名称不对。"
+    grades = client.get(f"{base}/gradebook.csv").data.decode("utf-8-sig")
+    header = next(csv.reader(io.StringIO(grades)))
+    assert header[4:6] == ["客户：基础 (15)", "客户：进阶 (15)"]
+    # The help says so, in the reader's language.
+    page = client.get(f"{base}/progress").get_data(as_text=True)
+    assert "the course’s language" in page

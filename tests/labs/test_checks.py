@@ -396,7 +396,8 @@ def test_audit_action_pass_fail_partial(app, classroom):
     )
     assert partial.score == 0.5
     names_all(partial.message, "Tom Li")
-    assert "“Convert”" in partial.message["en"] and "“Qualify”" in partial.message["en"]
+    assert "“Convert”" in partial.message["en"]
+    assert "“Mark qualified”" in partial.message["en"]
     assert "“转化”" in partial.message["zh"] or "转化" in partial.message["zh"]
 
 
@@ -785,3 +786,192 @@ def test_moments_are_read_in_the_tenants_time_zone(app, classroom):
     assert result.score == 0
     names_all(result.message, "上海会议", "2026-12-08 15:30", "2026-12-08 14:30")
     assert "06:30" not in result.message["en"]
+
+
+# ------------------------------------------------- values as the screen shows them
+
+
+def _deal_at(app, classroom, name, stage_code, *moves):
+    """A deal at ``stage_code`` whose history moved it to each of ``moves``."""
+
+    def work(session):
+        clear_deals(session)
+        account = make_account(session, name=f"{name} Ltd")
+        stage = session.scalar(sa.select(Stage).filter_by(code=stage_code))
+        deal = Opportunity(
+            name=name,
+            account_id=account.id,
+            stage_id=stage.id,
+            close_date=dt.date(2030, 1, 1),
+            probability=10,
+            forecast_category="pipeline",
+        )
+        session.add(deal)
+        session.flush()
+        for code in moves:
+            record_action(deal, "move_stage", {"new_stage_code": code}, session=session)
+        session.commit()
+
+    classroom.in_tenant(app, work)
+
+
+def test_a_stage_is_named_as_the_screen_names_it_never_by_its_code(app, classroom):
+    _deal_at(app, classroom, "昆明佳和百货项目", "qualification")
+    wrong = run(
+        app,
+        classroom,
+        "field_equals",
+        {
+            "entity": "opportunity",
+            "where": {"name": "昆明佳和百货项目"},
+            "field": "stage.code",
+            "expected": "closed_won",
+        },
+    )
+    assert wrong.score == 0
+    assert "“Closed Won”" in wrong.message["en"]
+    assert "“Qualification”" in wrong.message["en"]
+    assert "阶段" in wrong.message["zh"]
+    assert "“赢单”" in wrong.message["zh"] and "“需求确认”" in wrong.message["zh"]
+    for lang in ("en", "zh"):
+        assert "closed_won" not in wrong.message[lang]
+        assert "qualification" not in wrong.message[lang]
+
+
+def test_an_action_detail_is_named_by_its_field_and_its_value_by_its_label(
+    app, classroom
+):
+    from sandbox.crm.opportunities import service  # noqa: F401 - defines the actions
+
+    _deal_at(app, classroom, "Northwind expansion", "negotiation", "negotiation")
+    result = run(
+        app,
+        classroom,
+        "audit_action",
+        {
+            "entity": "opportunity",
+            "where": {"name": "Northwind expansion"},
+            "actions": ["move_stage"],
+            "details": {"new_stage_code": "proposal"},
+        },
+    )
+    assert result.score == 0.5
+    assert "with Stage “Negotiation/Review”" in result.message["en"]
+    assert "“Proposal/Price Quote”" in result.message["en"]
+    assert "阶段" in result.message["zh"]
+    assert (
+        "“谈判/审核”" in result.message["zh"] and "“方案/报价”" in result.message["zh"]
+    )
+    for lang in ("en", "zh"):
+        for raw in ("new_stage_code", "new stage code", "negotiation", "proposal"):
+            assert raw not in result.message[lang]
+
+
+def test_a_conversion_detail_is_named_by_the_record_kind(app, classroom):
+    from sandbox.crm.leads import service  # noqa: F401
+
+    _lead_history(app, classroom, "Wu Fang", "convert", details={"opportunity": "A"})
+    result = run(
+        app,
+        classroom,
+        "audit_action",
+        {
+            "entity": "lead",
+            "where": {"name": "Wu Fang"},
+            "actions": ["convert"],
+            "details": {"opportunity": "B"},
+        },
+    )
+    assert "with opportunity “A”" in result.message["en"]
+    assert (
+        "销售机会" in result.message["zh"] and "opportunity" not in result.message["zh"]
+    )
+
+
+# --------------------------------------------------------------- loose free text
+
+
+def test_free_text_ignores_width_and_the_final_full_stop_codes_stay_exact(app):
+    written = "更换了进纸辊，打印测试正常。"
+    assert same(written, "更换了进纸辊，打印测试正常")
+    assert same(written, "更换了进纸辊,打印测试正常")
+    assert same(written, "更换了进纸辊, 打印测试正常 ")
+    assert same("Replaced the roller.", "replaced the  roller!")
+    assert not same(written, "更换了进纸辊")
+    with app.app_context():
+        from sandbox.labs.checks.records import field_ref, table_for
+
+        status = field_ref(table_for("lead"), "status")
+        stage = field_ref(table_for("opportunity"), "stage.code")
+    assert same("qualified", "qualified", status)
+    assert not same("qualified", "Qualified.", status)
+    assert not same("closed_won", "closed_won.", stage)
+
+
+def test_a_resolution_typed_without_the_final_full_stop_passes(app, classroom):
+    def work(session):
+        session.add(
+            Case(
+                subject="3号打印机频繁卡纸",
+                number="C-LOOSE-1",
+                resolution="更换了进纸辊,打印测试正常",
+            )
+        )
+        session.commit()
+
+    classroom.in_tenant(app, work)
+    result = run(
+        app,
+        classroom,
+        "field_equals",
+        {
+            "entity": "case",
+            "where": {"subject": "3号打印机频繁卡纸"},
+            "field": "resolution",
+            "expected": "更换了进纸辊，打印测试正常。",
+        },
+    )
+    assert result.passed, result.message["en"]
+
+
+def test_a_typed_text_answer_compares_loosely(app, classroom):
+    params = {"expected": "华东区。", "reveal": True}
+    assert run(app, classroom, "answer", params, answer="华东区").passed
+    assert not run(app, classroom, "answer", params, answer="华北区").passed
+
+
+# ------------------------------------------------- the button, not an edit
+
+
+def test_a_status_set_by_editing_is_told_to_use_the_button(app, classroom):
+    from sandbox.crm.leads import service  # noqa: F401
+    from sandbox.models.crm import AuditLog
+
+    def work(session):
+        lead = Lead(name="Edit Only", status="qualified")
+        session.add(lead)
+        session.flush()
+        session.add(
+            AuditLog(
+                actor="alice",
+                entity="lead",
+                entity_id=lead.id,
+                record_name=lead.name,
+                action="update",
+                changes={"status": ["new", "qualified"]},
+            )
+        )
+        session.commit()
+
+    classroom.in_tenant(app, work)
+    result = run(
+        app,
+        classroom,
+        "audit_action",
+        {"entity": "lead", "where": {"name": "Edit Only"}, "actions": ["qualify"]},
+    )
+    assert result.score == 0
+    assert "by editing" in result.message["en"]
+    assert "“Mark qualified”" in result.message["en"]
+    assert "“New”" in result.message["en"]
+    assert "“确认为有效”" in result.message["zh"] and "编辑" in result.message["zh"]

@@ -12,6 +12,7 @@ from sandbox import tenancy
 from sandbox.extensions import db
 from sandbox.labs.grading import check_step, grade_course, grade_tenant
 from sandbox.labs.lessons import get_lesson
+from sandbox.labs.messages import unpack
 from sandbox.labs.planting import plant_facts
 from sandbox.models import utcnow
 from sandbox.models.control import AuditEvent, Course
@@ -56,7 +57,9 @@ def test_a_failed_check_is_counted_stored_and_unlocks_one_hint(app, classroom, l
     assert len(attempts) == 3 and not any(a.passed for a in attempts)
     assert facts["hot_lead"]["name"] in result.message["en"]
     assert result.message["zh"] != result.message["en"]
-    assert attempts[0].message == result.message["en"]
+    # Attempts keep both languages, so instructors read failures in theirs.
+    assert unpack(attempts[0].message) == result.message
+    assert result.detail["checks"][0]["message"] == result.message
 
 
 def test_a_passing_check_records_points_and_first_pass(app, classroom, lesson):

@@ -225,3 +225,44 @@ def test_calendar_diary_rewriting_an_old_day_is_not_todays_entry(app):
     assert "Create" in rewritten.message["en"]
     _run(app, client, tenant_id, lesson, facts, "diary")
     assert _check(app, tenant_id, lesson, "diary").passed
+
+
+def _escalate(app, client, tenant_id, facts, reason):
+    case = facts["service_case"]
+    with app.app_context():
+        crm = _crm(app, client, tenant_id)
+        url = f"/crm/cases/{crm.find_id('case', subject=case['subject'])}/escalate"
+        crm.submit(url, {"level": "2", "reason": reason})
+    return url
+
+
+def test_service_escalation_checks_the_reason(app):
+    lesson = get_lesson("service-case")
+    tenant_id, facts, client = _setup(app, "default-zh")
+    _run(app, client, tenant_id, lesson, facts, "open_case", "work")
+    _escalate(app, client, tenant_id, facts, "需要支持")
+    wrong = _check(app, tenant_id, lesson, "escalate")
+    assert not wrong.passed
+    assert "原因" in wrong.message["zh"] and "需要支持" in wrong.message["zh"]
+    assert (
+        "Reason" in wrong.message["en"] and "case_escalate" not in wrong.message["en"]
+    )
+
+
+def test_service_reason_and_resolution_are_compared_loosely(app):
+    lesson = get_lesson("service-case")
+    tenant_id, facts, client = _setup(app, "default-zh")
+    _run(app, client, tenant_id, lesson, facts, "open_case", "work")
+    case = facts["service_case"]
+    assert case["reason"].endswith("。") and "，" in case["reason"]
+    # Half-width punctuation and no final full stop: the same reason.
+    typed = case["reason"].rstrip("。").replace("，", ",")
+    url = _escalate(app, client, tenant_id, facts, typed)
+    escalated = _check(app, tenant_id, lesson, "escalate")
+    assert escalated.passed, escalated.message["en"]
+    with app.app_context():
+        crm = _crm(app, client, tenant_id)
+        resolution = case["resolution"].rstrip("。").replace("，", ",")
+        crm.submit(url.replace("/escalate", "/resolve"), {"resolution": resolution})
+    resolved = _check(app, tenant_id, lesson, "resolve")
+    assert resolved.passed, resolved.message["en"]

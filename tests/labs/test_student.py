@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -256,3 +257,47 @@ def test_points_read_with_two_decimals_at_most(app, client, auth, classroom, lab
     for url in ("/labs/", f"/labs/{LESSON}"):
         page = client.get(url).get_data(as_text=True)
         assert "6.67" in page and "6.666" not in page, url
+
+
+def test_an_empty_answer_is_refused_without_counting_an_attempt(
+    app, client, auth, classroom, lab, no_pacing
+):
+    from sandbox.models.labs import CheckAttempt
+
+    with app.app_context():
+        db.session.add(
+            LessonAssignment(course_id=classroom.course_id, lesson_id="getting-started")
+        )
+        db.session.commit()
+    auth.login("alice")
+    url = "/labs/getting-started/find_lead/check"
+    refused = client.post(
+        url, data={"answer": "  "}, headers={"Accept": "application/json"}
+    )
+    assert refused.status_code == 422
+    assert "Type your answer" in refused.get_json()["error"]
+    response = client.post(url, data={"answer": "", "next": "/labs/getting-started"})
+    assert response.status_code == 302
+    page = client.get("/labs/getting-started").get_data(as_text=True)
+    assert "Type your answer" in page
+    assert "Attempts:" not in page and "Hint 1" not in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(CheckAttempt.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(StepResult.id))) == 0
+    # A wrong answer is still an attempt.
+    client.post(url, data={"answer": "nobody@example.com"})
+    with app.app_context():
+        assert db.session.scalar(sa.select(StepResult.attempts)) == 1
+
+
+def test_the_lesson_page_in_chinese_uses_full_width_punctuation(
+    client, auth, lab, no_pacing
+):
+    auth.login("alice")
+    client.post("/language", data={"language": "zh"})
+    client.post(f"/labs/{LESSON}/qualify/check")  # unlocks the first hint
+    page = client.get(f"/labs/{LESSON}").get_data(as_text=True)
+    assert "第 1 步：确认热线索" in page
+    assert re.search(r"确认热线索<span[^>]*>（10 分）</span>", page)
+    assert ">提示 1：</span>" in page
+    assert "步:" not in page and "提示 1:" not in page

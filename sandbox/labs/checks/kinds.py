@@ -17,7 +17,10 @@ from sandbox.i18n import lazy_gettext as _l
 from sandbox.labs.checks.base import Check, CheckContext, CheckResult, Param
 from sandbox.labs.checks.records import (
     EMPTY,
+    ENTITY_ALIASES,
+    ENTITY_NOUNS,
     EntityError,
+    FieldRef,
     as_number,
     field_ref,
     find,
@@ -29,6 +32,7 @@ from sandbox.labs.checks.records import (
     same,
     shown,
     table_for,
+    text_key,
     validate_fields,
 )
 from sandbox.labs.messages import Bilingual, bilingual, join, translate
@@ -79,12 +83,14 @@ def _fmt(number: float) -> str:
     return f"{number:,.2f}".rstrip("0").rstrip(".") if number % 1 else f"{number:,.0f}"
 
 
-def _conditions(match_table: sa.Table, where: Mapping[str, Any]) -> Any:
+def _conditions(
+    ctx: CheckContext, match_table: sa.Table, where: Mapping[str, Any]
+) -> Any:
     """``where`` as words: Account “Acme”, Status “Qualified”."""
     parts = []
     for key, value in where.items():
         ref = field_ref(match_table, key)
-        parts.append((ref.label, quoted(shown(value, ref))))
+        parts.append((ref.label, quoted(shown(value, ref, ctx))))
     return Bilingual(
         ", ".join(f"{translate(lbl, 'en')} {translate(v, 'en')}" for lbl, v in parts),
         "，".join(f"{translate(lbl, 'zh')}{translate(v, 'zh')}" for lbl, v in parts),
@@ -100,6 +106,7 @@ def _not_found(entity: str, where: Mapping[str, Any], detail: dict) -> CheckResu
 
 
 def _field_problems(
+    ctx: CheckContext,
     entity: str,
     where: Mapping[str, Any],
     row: Mapping[str, Any],
@@ -110,18 +117,18 @@ def _field_problems(
 ) -> tuple[int, list[dict[str, str]]]:
     right, messages = 0, []
     for key, value in expected.items():
-        if same(value, row[key], tolerance=tolerance, relative=relative):
+        ref = refs[key]
+        if same(value, row[key], ref, tolerance=tolerance, relative=relative):
             right += 1
             continue
-        ref = refs[key]
         messages.append(
             bilingual(
                 WRONG_FIELD,
                 entity=noun(entity),
                 record=record_name(where),
                 field=ref.label,
-                expected=quoted(shown(value, ref)),
-                found=quoted(shown(row[key], ref)),
+                expected=quoted(shown(value, ref, ctx)),
+                found=quoted(shown(row[key], ref, ctx)),
             )
         )
     return right, messages
@@ -180,7 +187,7 @@ class RecordExists(_RecordCheck):
         best, best_messages, best_row = -1, [], rows[0]
         for row in rows:
             right, messages = _field_problems(
-                entity, where, row, conditions, match.refs
+                ctx, entity, where, row, conditions, match.refs
             )
             if right > best:
                 best, best_messages, best_row = right, messages, row
@@ -246,13 +253,17 @@ class FieldEquals(_RecordCheck):
             "expected": expected,
         }
         match, rows = identify(ctx, entity, where, list(expected))
-        rows = [r for r in rows if all(same(v, r[k]) for k, v in where.items())]
+        rows = [
+            r
+            for r in rows
+            if all(same(v, r[k], match.refs[k]) for k, v in where.items())
+        ]
         if not rows:
             return _not_found(entity, where, detail)
         scored = [
             (
                 *_field_problems(
-                    entity, where, row, expected, match.refs, tolerance, relative
+                    ctx, entity, where, row, expected, match.refs, tolerance, relative
                 ),
                 row,
             )
@@ -336,7 +347,7 @@ class Count(_RecordCheck):
             message = bilingual(
                 COUNT_MESSAGE,
                 entities=plural,
-                conditions=_conditions(table_for(entity), where),
+                conditions=_conditions(ctx, table_for(entity), where),
                 expected=wanted,
                 found=str(found),
             )
@@ -458,7 +469,7 @@ class Related(_RecordCheck):
                 part, problems = max(
                     (
                         _link_conditions(
-                            conditions, extra, link_refs, entity, where, name
+                            ctx, conditions, extra, link_refs, entity, where, name
                         )
                         for extra in hits
                     ),
@@ -523,6 +534,7 @@ def _links_through(
 
 
 def _link_conditions(
+    ctx: CheckContext,
     conditions: Mapping[str, Any],
     values: Mapping[str, Any],
     refs: Mapping[str, Any],
@@ -532,10 +544,10 @@ def _link_conditions(
 ) -> tuple[float, list]:
     right, messages = 0, []
     for key, value in conditions.items():
-        if same(value, values.get(key)):
+        ref = refs[key]
+        if same(value, values.get(key), ref):
             right += 1
             continue
-        ref = refs[key]
         messages.append(
             bilingual(
                 LINK_WRONG,
@@ -543,8 +555,8 @@ def _link_conditions(
                 record=record_name(where),
                 target=quoted(target_name),
                 field=ref.label,
-                expected=quoted(shown(value, ref)),
-                found=quoted(shown(values.get(key), ref)),
+                expected=quoted(shown(value, ref, ctx)),
+                found=quoted(shown(values.get(key), ref, ctx)),
             )
         )
     # A link that exists at all earns half; its conditions the other half.
@@ -559,12 +571,18 @@ ACTION_DETAIL_WRONG = _l(
     "The %(entity)s %(record)s had %(action)s, but with %(field)s %(found)s; "
     "expected %(expected)s."
 )
+EDITED_INSTEAD = _l(
+    "In the %(entity)s %(record)s, %(field)s was changed to %(found)s by editing; "
+    "use the %(action)s button instead: set %(field)s back to %(old)s first, then "
+    "press it."
+)
+#: Actions named as the button that does them says (the same texts).
 ACTION_NAMES = {
     "create": _l("Create"),
     "update": _l("Update"),
     "delete": _l("Delete"),
     "convert": _l("Convert"),
-    "qualify": _l("Qualify"),
+    "qualify": _l("Mark qualified"),
     "unqualify": _l("Mark unqualified"),
     "close_won": _l("Close as won"),
     "close_lost": _l("Close as lost"),
@@ -580,9 +598,52 @@ ACTION_NAMES = {
 }
 
 
+#: What an action sets, so an edit that set it by hand can be told apart.
+ACTION_SETS = {
+    "qualify": ("status", "qualified"),
+    "unqualify": ("status", "unqualified"),
+}
+#: Labels of action details that are neither a field nor a record kind.
+DETAIL_LABELS = {
+    "new_account": _l("New account"),
+    "new_contact": _l("New contact"),
+    "reason": _l("Reason"),
+}
+
+
 def action_name(action: str) -> Any:
+    """An action as its button reads ("Mark qualified"), in quotation marks."""
     name = ACTION_NAMES.get(action)
+    if name is None and action.startswith("case_"):
+        # A case's lifecycle actions are named by their buttons' labels.
+        from sandbox.crm.cases.service import TRANSITIONS
+
+        transition = TRANSITIONS.get(action.removeprefix("case_"))
+        name = transition.label if transition is not None else None
     return quoted(name) if name is not None else quoted(action)
+
+
+def detail_field(entity: str, key: str) -> tuple[Any, FieldRef | None]:
+    """How a message names an action's detail, and the field its values come
+    from: ``new_stage_code`` is the Stage (its values stage codes, shown by the
+    stages' names), ``contact`` on a lead's conversion the contact."""
+    if key in DETAIL_LABELS:
+        return DETAIL_LABELS[key], None
+    table = table_for(entity)
+    base = key.removeprefix("new_").removeprefix("old_")
+    candidates = [base, base.removesuffix("_id")]
+    if base.endswith("_code"):
+        candidates.insert(0, base.removesuffix("_code") + ".code")
+    for candidate in candidates:
+        try:
+            ref = field_ref(table, candidate)
+        except EntityError:
+            continue
+        return ref.label, ref
+    base = base.removesuffix("_id")
+    if base in ENTITY_NOUNS or base in ENTITY_ALIASES:
+        return noun(base), None
+    return base.replace("_", " "), None
 
 
 @register
@@ -628,7 +689,10 @@ class AuditAction(_RecordCheck):
             done = [a for a in actions if any(e.action == a for e in entries)]
             messages = []
             for action in actions:
-                if action not in done:
+                edited = self._edited_instead(ctx, entries, entity, where, action)
+                if action not in done and edited is not None:
+                    messages.append(edited)
+                elif action not in done:
                     seen = list(dict.fromkeys(e.action for e in entries))
                     found = (
                         Bilingual(
@@ -651,7 +715,10 @@ class AuditAction(_RecordCheck):
             if wants and actions[-1] in done:
                 last = [e for e in entries if e.action == actions[-1]]
                 right, problems = max(
-                    (self._facts(e, wants, entity, where, actions[-1]) for e in last),
+                    (
+                        self._facts(ctx, e, wants, entity, where, actions[-1])
+                        for e in last
+                    ),
                     key=lambda item: item[0],
                 )
                 # The action counts half when its facts are wrong.
@@ -671,8 +738,39 @@ class AuditAction(_RecordCheck):
         )
 
     @staticmethod
+    def _edited_instead(
+        ctx: CheckContext, entries: list, entity: str, where: Any, action: str
+    ) -> dict[str, str] | None:
+        """Feedback for a student who set by hand what ``action`` sets (edited
+        the status instead of pressing the button), or None."""
+        if action not in ACTION_SETS:
+            return None
+        field, value = ACTION_SETS[action]
+        for entry in reversed(entries):
+            change = (entry.changes or {}).get(field)
+            if entry.action != "update" or not isinstance(change, list):
+                continue
+            if len(change) == 2 and change[1] == value:
+                ref = field_ref(table_for(entity), field)
+                return bilingual(
+                    EDITED_INSTEAD,
+                    entity=noun(entity),
+                    record=record_name(where),
+                    field=ref.label,
+                    found=quoted(shown(value, ref, ctx)),
+                    old=quoted(shown(change[0], ref, ctx)),
+                    action=action_name(action),
+                )
+        return None
+
+    @staticmethod
     def _facts(
-        entry: Any, wants: Mapping[str, Any], entity: str, where: Any, action: str
+        ctx: CheckContext,
+        entry: Any,
+        wants: Mapping[str, Any],
+        entity: str,
+        where: Any,
+        action: str,
     ) -> tuple[int, list]:
         right, messages = 0, []
         for key, value in wants.items():
@@ -682,7 +780,8 @@ class AuditAction(_RecordCheck):
             else:
                 change = (entry.changes or {}).get(name)
                 found = change[1] if isinstance(change, list) and change else None
-            if same(value, found):
+            label, ref = detail_field(entity, name)
+            if same(value, found, ref):
                 right += 1
                 continue
             messages.append(
@@ -691,9 +790,9 @@ class AuditAction(_RecordCheck):
                     entity=noun(entity),
                     record=record_name(where),
                     action=action_name(action),
-                    field=name.replace("_", " "),
-                    expected=quoted(shown(value)),
-                    found=quoted(shown(found)),
+                    field=label,
+                    expected=quoted(shown(value, ref, ctx)),
+                    found=quoted(shown(found, ref, ctx)),
                 )
             )
         return right, messages
@@ -825,7 +924,7 @@ class Aggregate(Check):
         if score >= 1.0:
             return CheckResult(1.0, bilingual(AGGREGATE_RIGHT, **words), detail)
         conditions = (
-            bilingual(WITH, conditions=_conditions(table, where)) if where else ""
+            bilingual(WITH, conditions=_conditions(ctx, table, where)) if where else ""
         )
         message = bilingual(
             AGGREGATE_MESSAGE,
@@ -907,8 +1006,8 @@ class StatePath(_RecordCheck):
             entity=noun(entity),
             record=record_name(where),
             field=ref.label,
-            expected=_arrow(path, ref),
-            found=_arrow(states[best_id], ref) if states[best_id] else EMPTY,
+            expected=_arrow(ctx, path, ref),
+            found=_arrow(ctx, states[best_id], ref) if states[best_id] else EMPTY,
         )
         return CheckResult(reached / len(path), message, detail)
 
@@ -933,8 +1032,8 @@ def _path_reached(states: list[str], path: list[str]) -> int:
     return reached
 
 
-def _arrow(states: list[str], ref: Any) -> Bilingual:
-    labels = [shown(s, ref) for s in states]
+def _arrow(ctx: CheckContext, states: list[str], ref: Any) -> Bilingual:
+    labels = [shown(s, ref, ctx) for s in states]
     return Bilingual(
         " → ".join(translate(label, "en") for label in labels),
         " → ".join(translate(label, "zh") for label in labels),
@@ -1026,7 +1125,7 @@ class Answer(Check):
             return CheckResult(0.0, bilingual(NO_ANSWER), detail)
         found = quoted(answer)
         if number is None:
-            score = 1.0 if normalise(answer) == normalise(str(expected)) else 0.0
+            score = 1.0 if same(str(expected), answer) else 0.0
         else:
             given = as_number(answer)
             if given is None:
@@ -1055,10 +1154,10 @@ class Answer(Check):
         best = max(groups.values(), default=None)
         top = [key for key, value in groups.items() if value == best]
         ref = field_ref(table_for(entity), group_by)
-        names = [shown(key, ref) for key in top]
-        accepted = {normalise(str(key)) for key in top}
+        names = [shown(key, ref, ctx) for key in top]
+        accepted = {text_key(str(key)) for key in top}
         for name in names:
-            accepted |= {normalise(translate(name, lang)) for lang in ("en", "zh")}
+            accepted |= {text_key(translate(name, lang)) for lang in ("en", "zh")}
         detail = {"expected": [_plain(key) for key in top], "answer": answer}
         if params.get("reveal"):
             wanted: Any = (
@@ -1076,7 +1175,7 @@ class Answer(Check):
         if not answer:
             return CheckResult(0.0, bilingual(NO_ANSWER), detail)
         found = quoted(answer)
-        if top and normalise(answer) in accepted:
+        if top and text_key(answer) in accepted:
             return CheckResult(1.0, bilingual(ANSWER_RIGHT, found=found), detail)
         return CheckResult(
             0.0, bilingual(ANSWER_WRONG, found=found, expected=wanted), detail

@@ -1,9 +1,12 @@
 """Finding records and comparing values, the way a student means them.
 
 Checks name records by what the student sees — a lead's name, an account's name, a
-case's subject — never by id. Text is compared after normalising (NFKC, full-width
-forms, spaces of every kind, case), so "ＡＣＭＥ  ltd" is "Acme Ltd" and
-"杭州 云帆" is "杭州云帆"; numbers are compared with a tolerance.
+case's subject — never by id. Text is compared loosely (NFKC, full-width forms,
+spaces of every kind, case, a full stop or other punctuation at the end), so
+"ＡＣＭＥ  ltd" is "Acme Ltd", "杭州 云帆" is "杭州云帆" and "测试正常" is
+"测试正常。"; codes are compared exactly, numbers with a tolerance. Values are
+shown as the screen shows them: a code by its label, a stage by its name, in
+each language.
 
 A field name may be a column (``status``), a related record by its name
 (``account`` for ``account_id``), or a column of a related record (``stage.code``).
@@ -29,9 +32,9 @@ from sandbox.crm.codes import CODE_LISTS
 from sandbox.i18n import lazy_gettext as _l
 from sandbox.labs.checks.base import CheckContext
 from sandbox.labs.messages import Bilingual, translate
-from sandbox.models.crm import TenantInfo, tenant_metadata
+from sandbox.models.crm import CodeItem, TenantInfo, tenant_metadata
 from sandbox.models.crm.base import model_for_table
-from sandbox.text import fold
+from sandbox.text import fold, name_key
 
 #: Friendlier names lesson authors may use for tables.
 ENTITY_ALIASES = {"case": "service_case", "case_event": "service_case_event"}
@@ -117,6 +120,14 @@ class FieldRef:
         return column.info.get("codes") if column is not None else None
 
     @property
+    def is_code(self) -> bool:
+        """Whether the field holds a code (of a code list, or a linked record's
+        ``code`` such as ``stage.code``), compared exactly."""
+        return bool(self.codes) or (
+            self.target is not None and self.target.name == "code"
+        )
+
+    @property
     def label(self) -> Any:
         if self.column is not None and self.column.info.get("label") is not None:
             return self.column.info["label"]
@@ -191,6 +202,13 @@ def normalise(text: str) -> str:
     return _SPACE_NEAR_CJK.sub("", fold(text))
 
 
+@functools.lru_cache(maxsize=65536)
+def text_key(text: str) -> str:
+    """Free text as a comparison key: :func:`normalise`, and punctuation at the
+    end ignored ("打印测试正常" is "打印测试正常。", "Done" is "done!")."""
+    return _SPACE_NEAR_CJK.sub("", name_key(text))
+
+
 def as_number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -208,9 +226,19 @@ def as_number(value: Any) -> float | None:
 
 
 def same(
-    expected: Any, found: Any, *, tolerance: float = 0.0, relative: float = 0.0
+    expected: Any,
+    found: Any,
+    ref: FieldRef | None = None,
+    *,
+    tolerance: float = 0.0,
+    relative: float = 0.0,
 ) -> bool:
-    """Whether ``found`` is what ``expected`` asks for (normalised, in tolerance)."""
+    """Whether ``found`` is what ``expected`` asks for: every check compares here.
+
+    Numbers within the tolerance, dates and moments as a prefix, codes (``ref``
+    says whether the field holds one) exactly, other text loosely
+    (:func:`text_key`).
+    """
     if expected is None or expected == "":
         return found is None or (isinstance(found, str) and not found.strip())
     if found is None:
@@ -234,18 +262,26 @@ def same(
             return False
         allowed = max(tolerance, relative * abs(a), 1e-9)
         return abs(a - b) <= allowed
-    return normalise(str(expected)) == normalise(str(found))
+    if ref is not None and ref.is_code:
+        return str(expected).strip() == str(found).strip()
+    return text_key(str(expected)) == text_key(str(found))
 
 
-def shown(value: Any, ref: FieldRef | None = None) -> Any:
-    """A value as the student knows it: a code by its label in each language."""
+def shown(value: Any, ref: FieldRef | None = None, ctx: Any = None) -> Any:
+    """A value as the student sees it, in each language: a code by its label (the
+    tenant's own labels when ``ctx`` is given), a linked record's code by that
+    record's name (a stage's code by the stage's name)."""
     if value is None or value == "":
         return EMPTY
     codes = ref.codes if ref is not None else None
-    if codes and codes in CODE_LISTS:
-        code = CODE_LISTS[codes].get(str(value))
-        if code is not None:
-            return Bilingual(code.en, code.zh)
+    if codes:
+        label = _code_labels(ctx, codes).get(str(value))
+        if label is not None:
+            return label
+    elif ref is not None and ref.is_code and ctx is not None:
+        label = _record_names(ctx, ref.target.table).get(str(value))
+        if label is not None:
+            return label
     if isinstance(value, bool):
         return Bilingual("yes", "是") if value else Bilingual("no", "否")
     if isinstance(value, float):
@@ -253,6 +289,41 @@ def shown(value: Any, ref: FieldRef | None = None) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()[:16].replace("T", " ")
     return str(value)
+
+
+def _code_labels(ctx: CheckContext | None, key: str) -> dict[str, Bilingual]:
+    """A code list's labels by code: the tenant's own version, else the default."""
+    cache_key = ("codes", key)
+    if ctx is not None and cache_key in ctx.cache:
+        return ctx.cache[cache_key]
+    rows: list = []
+    if ctx is not None:
+        rows = ctx.connection.execute(
+            sa.select(CodeItem.code, CodeItem.label_en, CodeItem.label_zh).where(
+                CodeItem.list_key == key
+            )
+        ).all()
+    if not rows and key in CODE_LISTS:
+        rows = [(c.code, c.en, c.zh) for c in CODE_LISTS[key]]
+    labels = {code: Bilingual(en, zh or en) for code, en, zh in rows}
+    if ctx is not None:
+        ctx.cache[cache_key] = labels
+    return labels
+
+
+def _record_names(ctx: CheckContext, table: sa.Table) -> dict[str, Any]:
+    """The names of ``table``'s records by their code (a stage's "Proposal/Price
+    Quote" and "方案/报价" for ``proposal``)."""
+    cache_key = ("names", table.name)
+    if cache_key not in ctx.cache:
+        names: dict[str, Any] = {}
+        if "name" in table.c:
+            zh = table.c.name_zh if "name_zh" in table.c else table.c.name
+            query = sa.select(table.c.code, table.c.name, zh)
+            for code, en, chinese in ctx.connection.execute(query):
+                names[str(code)] = Bilingual(en, chinese or en)
+        ctx.cache[cache_key] = names
+    return ctx.cache[cache_key]
 
 
 def quoted(value: Any) -> Bilingual:
@@ -323,14 +394,15 @@ def _local(moment: dt.datetime, zone: ZoneInfo | None) -> dt.datetime:
     return moment.replace(tzinfo=dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
 
 
-def matcher(expected: Any) -> Any:
-    """A test ``found -> bool`` for ``expected``, prepared once for many rows."""
-    if isinstance(expected, str) and expected.strip():
-        key, number = normalise(expected), as_number(expected)
+def matcher(expected: Any, ref: FieldRef | None = None) -> Any:
+    """A test ``found -> bool`` for ``expected`` (as :func:`same`), prepared once
+    for many rows."""
+    if isinstance(expected, str) and expected.strip() and not (ref and ref.is_code):
+        key, number = text_key(expected), as_number(expected)
 
         def test(found: Any) -> bool:
             if isinstance(found, str):
-                return normalise(found) == key
+                return text_key(found) == key
             if found is None:
                 return False
             if number is not None and isinstance(found, (int, float, Decimal)):
@@ -338,7 +410,7 @@ def matcher(expected: Any) -> Any:
             return same(expected, found)
 
         return test
-    return lambda found: same(expected, found)
+    return lambda found: same(expected, found, ref)
 
 
 def find(
@@ -346,7 +418,7 @@ def find(
 ) -> tuple[Match, list[Mapping[str, Any]]]:
     """The rows of ``entity`` that meet every condition of ``where``."""
     match = fetch(ctx, entity, [*where, *extra])
-    tests = [(key, matcher(value)) for key, value in where.items()]
+    tests = [(key, matcher(value, match.refs[key])) for key, value in where.items()]
     rows = [row for row in match.rows if all(test(row[key]) for key, test in tests)]
     return match, rows
 
@@ -358,7 +430,7 @@ def identify(
     so a check can say what is wrong with a record that exists but differs."""
     first = dict(list(where.items())[:1])
     match = fetch(ctx, entity, [*where, *extra])
-    tests = [(key, matcher(value)) for key, value in first.items()]
+    tests = [(key, matcher(value, match.refs[key])) for key, value in first.items()]
     rows = [row for row in match.rows if all(test(row[key]) for key, test in tests)]
     return match, rows
 
