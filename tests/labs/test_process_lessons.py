@@ -136,6 +136,28 @@ def test_capstone_closing_won_without_the_stages_between_is_not_enough(app):
     assert "推进阶段" in skipped.message["zh"]
 
 
+def test_capstone_a_stage_reached_by_reopening_counts_as_reached(app):
+    """Closed too early, the deal is reopened at Proposal, moved on and won again:
+    its stage history shows every stage, and so does the check."""
+    lesson = get_lesson("capstone")
+    tenant_id, facts, client = _setup(app)
+    _run(app, client, tenant_id, lesson, facts, "qualify", "convert")
+    with app.app_context():
+        crm = _crm(app, client, tenant_id)
+        deal = crm.find_id("opportunity", name=facts["capstone"]["opportunity"])
+        crm.post(f"/crm/opportunities/{deal}/close-won")
+        crm.post(
+            f"/crm/opportunities/{deal}/reopen",
+            {"stage_id": str(crm.find_id("stage", code="proposal"))},
+        )
+        crm.post(
+            f"/crm/opportunities/{deal}/move",
+            {"stage_id": str(crm.find_id("stage", code="negotiation"))},
+        )
+        crm.post(f"/crm/opportunities/{deal}/close-won")
+    assert _check(app, tenant_id, lesson, "won").passed
+
+
 def test_calendar_meeting_at_the_wrong_hour_and_a_task_not_on_the_account(app):
     lesson = get_lesson("calendar-diary")
     tenant_id, facts, client = _setup(app, "default-zh")

@@ -646,6 +646,16 @@ def detail_field(entity: str, key: str) -> tuple[Any, FieldRef | None]:
     return base.replace("_", " "), None
 
 
+#: Business actions that also do another: reopening a closed deal at a stage is a
+#: move to that stage, as the deal's stage history shows.
+ALSO_DOES = {"reopen": frozenset({"move_stage"})}
+
+
+def _does(logged: str, action: str) -> bool:
+    """Whether a logged action is ``action``, or also does it."""
+    return logged == action or action in ALSO_DOES.get(logged, ())
+
+
 @register
 class AuditAction(_RecordCheck):
     """Something was done to a record, as its history (the audit log) shows.
@@ -686,7 +696,7 @@ class AuditAction(_RecordCheck):
         best: tuple[float, list, int] = (-1.0, [], ids[0])
         for record_id in ids:
             entries = by_record.get(record_id, [])
-            done = [a for a in actions if any(e.action == a for e in entries)]
+            done = [a for a in actions if any(_does(e.action, a) for e in entries)]
             messages = []
             for action in actions:
                 edited = self._edited_instead(ctx, entries, entity, where, action)
@@ -713,7 +723,7 @@ class AuditAction(_RecordCheck):
                     )
             score = len(done) / len(actions)
             if wants and actions[-1] in done:
-                last = [e for e in entries if e.action == actions[-1]]
+                last = [e for e in entries if _does(e.action, actions[-1])]
                 right, problems = max(
                     (
                         self._facts(ctx, e, wants, entity, where, actions[-1])
