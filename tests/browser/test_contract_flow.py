@@ -140,10 +140,16 @@ def test_a_won_deal_becomes_an_approved_contract_whose_order_is_paid(
     expect(page).to_have_url(re.compile(r"/crm/sales_orders/\d+$"))
     order_badge = page.locator(".order-status")
     expect(order_badge).to_have_text(status("order_status", "draft"))
+    # Confirming cannot be undone: the page asks first.
+    questions = []
+    page.once(
+        "dialog", lambda dialog: (questions.append(dialog.message), dialog.accept())
+    )
     page.get_by_role("group", name=zh["Order actions"]).get_by_role(
         "button", name=zh["Confirm"]
     ).click()
     expect(order_badge).to_have_text(status("order_status", "confirmed"))
+    assert len(questions) == 1 and "SO-" in questions[0]
 
     page.get_by_label(zh["payment"]).fill(str(PAYMENT))
     page.get_by_role("button", name=zh["Record payment"]).click()

@@ -29,7 +29,7 @@ TEXTS = (
     "Check",
     "Passed",
     "Not yet",
-    "Hint %(n)s",
+    "Hint %(n)s:",
     "CRM modules",
 )
 
@@ -93,7 +93,7 @@ def test_student_does_a_step_beside_the_panel_and_check_passes(
     current.get_by_role("button", name=t["Check"]).click()
     expect(current.locator(".lab-result")).to_contain_text(t["Not yet"])
     expect(current.locator(".lab-result")).to_contain_text(hot_lead)
-    expect(current.locator(".lab-hint")).to_contain_text(t["Hint %(n)s"] % {"n": 1})
+    expect(current.locator(".lab-hint")).to_contain_text(t["Hint %(n)s:"] % {"n": 1})
 
     # The work, in the CRM, with the panel still beside it.
     modules = page.get_by_role("navigation", name=t["CRM modules"], exact=True)
