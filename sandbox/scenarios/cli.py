@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from sandbox.models import FIRST_DAY, LAST_DAY
 from sandbox.scenarios import spec
 
 
@@ -44,10 +45,6 @@ def _day(value: str | None) -> dt.date:
             f"choose a day from {FIRST_DAY} to {LAST_DAY}", param_hint="--today"
         )
     return day
-
-
-#: The provisioning days a scenario can be built for.
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
 
 
 @scenario_group.command("list")

@@ -30,6 +30,7 @@ from sandbox.crm.registry import writes
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
+from sandbox.models import FIRST_DAY, LAST_DAY
 from sandbox.models.crm import Colleague
 from sandbox.models.crm.activities import Activity, DiaryEntry
 from sandbox.tenancy import current_engine, current_handle
@@ -154,7 +155,7 @@ def index():
     if view not in svc.VIEWS:
         view = "month"
     day = _day(request.args.get("day")) or today
-    if not dt.date(1900, 1, 1) <= day <= dt.date(9000, 12, 31):
+    if not FIRST_DAY <= day <= LAST_DAY:
         day = today
     owner = _owner_arg()
     shown = svc.period(view, day, _first_weekday())

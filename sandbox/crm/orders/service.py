@@ -33,6 +33,7 @@ from sandbox.crm.display import join_list, money, percent
 from sandbox.crm.service import commit
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
+from sandbox.models import FIRST_DAY, LAST_DAY
 from sandbox.models.crm.contracts import Contract
 from sandbox.models.crm.orders import Invoice, OrderLine, Payment, SalesOrder
 from sandbox.models.crm.sales import Opportunity
@@ -56,8 +57,6 @@ define_action(
 )
 
 ORDER_FIELDS = ("owner_id", "order_date", "delivery_date", "description")
-#: The days an order, invoice or payment may carry (as the calendar and reports).
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
 
 
 class OrderRefused(ValueError):

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sandbox.i18n import lazy_gettext as _l
+from sandbox.models import FIRST_DAY, LAST_DAY
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -169,9 +170,6 @@ PERIODS = {
     "custom": _l("Custom dates"),
 }
 
-#: The days a report period may start and end on (as the calendar's and the
-#: scenarios' dates): a date picker offers up to 9999-12-31, past Python's last date.
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
 #: The longest custom period, in months: a report by month shows each month of
 #: it, and a longer period would be a table nobody reads.
 MAX_MONTHS = 1200
