@@ -318,6 +318,10 @@ class RecordPickerField(StringField):
         return exact[0]
 
     def pre_validate(self, form):
+        if self.process_errors:
+            # A typed name that matched nothing says so; a required field's own
+            # check would replace it with "This field is required".
+            raise StopValidation()
         if (
             self.data is not None
             and db.session.get(self.module.model, self.data) is None

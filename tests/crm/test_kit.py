@@ -585,6 +585,13 @@ def test_record_picker_matches_a_typed_name_when_no_record_was_chosen(
         data={"last_name": "Typed", "account_id": "", "account_id_label": "No Such Co"},
     ).get_data(as_text=True)
     assert "no single record is named “No Such Co”" in page
+    # also where the account is required (a case): the reason, not "required"
+    page = client.post(
+        "/crm/cases/new",
+        data={"subject": "Typed", "account_id": "", "account_id_label": "No Such Co"},
+    ).get_data(as_text=True)
+    assert "no single record is named “No Such Co”" in page
+    assert "This field is required." not in page.split('id="account_id')[1][:2000]
     lookup = client.get("/crm/lookup/accounts", query_string={"q": name[:6]}).get_json()
     assert {"id": 3, "label": name} in lookup and len(lookup) <= 20
 
