@@ -30,6 +30,7 @@ TEXTS = (
     "Passed",
     "Not yet",
     "Hint %(n)s:",
+    "Next step",
     "CRM modules",
 )
 
@@ -118,6 +119,11 @@ def test_student_does_a_step_beside_the_panel_and_check_passes(
     expect(current.locator(".lab-step-open")).to_be_hidden()
     expect(current.locator(".lab-attempts")).to_contain_text("2")
     screenshot(f"labs-check-passed-{lang}")
+    # A passed step offers the next one.
+    current.get_by_role("button", name=t["Next step"]).click()
+    expect(panel.locator(".lab-step.lab-current")).to_have_attribute(
+        "data-step", "unqualify"
+    )
 
     # The panel remembers its step and whether it is folded, page after page.
     panel.locator(".lab-step-tab").nth(1).click()

@@ -52,6 +52,7 @@
           tab.classList.toggle("btn-success", reply.data.passed);
           tab.classList.toggle("btn-outline-secondary", !reply.data.passed);
         }
+        if (reply.data.passed) { offerNext(step, box); }
       }).catch(function () {
         form.submit();
       }).finally(function () {
@@ -59,6 +60,24 @@
       });
     });
   });
+
+  // In the panel, a passed step offers the next step not yet passed.
+  function offerNext(step, box) {
+    var inPanel = document.getElementById("lab-panel");
+    if (!inPanel || !inPanel.contains(step)) { return; }
+    var all = Array.prototype.slice.call(inPanel.querySelectorAll(".lab-step"));
+    var at = all.indexOf(step);
+    var next = all.slice(at + 1).concat(all.slice(0, at)).filter(function (s) {
+      return !s.classList.contains("border-success");
+    })[0];
+    if (!next) { return; }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-sm btn-outline-success mb-2 lab-next-step";
+    button.textContent = inPanel.dataset.nextLabel;
+    button.addEventListener("click", function () { show(next.dataset.step); });
+    box.appendChild(button);
+  }
 
   var panel = document.getElementById("lab-panel");
   if (!panel) { return; }
