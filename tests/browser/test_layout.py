@@ -220,3 +220,23 @@ def test_a_product_name_keeps_its_width_beside_huge_figures(page, live_server, l
     )
     assert min(widths) >= 140, widths
     assert_fits(page, strict=False)
+
+
+def test_beside_the_panel_english_labels_and_the_points_keep_their_words_whole(
+    page, live_server, login
+):
+    """A side card beside the lesson panel is narrow: its labels sit above their
+    values rather than break inside a word ("Discount justificati/on"), and the
+    panel's points stay on one line."""
+    page.set_viewport_size(DESKTOP)
+    login("student1")
+    page.goto(live_server.url_for("/labs/"))
+    page.locator("main form button[type=submit]").first.click()
+    expect(page.locator("#lab-panel")).to_be_visible()
+    page.goto(live_server.url_for("/crm/contracts/"))
+    page.locator("main table.record-list tbody tr td:first-child a").first.click()
+    page.wait_for_load_state("load")
+    approval = "main .col-lg-5 dl.row > dt"
+    assert page.locator(approval).count() >= 4
+    assert page.evaluate(WRAPPED_SCRIPT, approval) == []
+    assert page.evaluate(WRAPPED_SCRIPT, "#lab-panel .lab-panel-points") == []
