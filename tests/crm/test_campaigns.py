@@ -466,6 +466,7 @@ def test_the_members_panel_changes_ticked_members_and_explains_refusals(
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "only moves forward" in refused
+    assert "remove it from the campaign and add it again" in refused  # the way back
     assert classroom.in_tenant(app, lambda s: member_statuses(s, cid)) == {
         "Mo": "responded",
         "Ned": "planned",

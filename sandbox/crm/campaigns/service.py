@@ -283,7 +283,8 @@ def mark_members(
         raise CampaignError(
             _l(
                 "A member's status only moves forward (planned → sent → responded "
-                "→ converted); these cannot become %(status)s: %(names)s",
+                "→ converted); these cannot become %(status)s: %(names)s. To start "
+                "a member over, remove it from the campaign and add it again.",
                 status=label(status),
                 names=join_list(
                     _(
