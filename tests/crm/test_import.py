@@ -107,6 +107,8 @@ def test_reimport_updates_instead_of_duplicating(app, client, auth, classroom):
     again = "客户名称,城市,电话\nＲＩＶＥＲ ＢＥＮＤ LTD.,Suzhou,222\n"
     preview = upload(client, "accounts", again.encode(), "a.csv")
     assert "1</span> to update" in preview and "0</span> to create" in preview
+    # the preview shows what changes, from what to what, before anything is written
+    assert "<div>Phone: 111 → 222</div>" in preview
     confirm(client, "accounts", preview)
     assert count(app, classroom, Account) == before
 
@@ -874,3 +876,26 @@ def test_the_import_summary_counts_in_proper_plurals(app, client, auth, classroo
     confirm(client, "accounts", upload(client, "accounts", text.encode(), "a.csv"))
     flashed = client.get("/crm/accounts/").get_data(as_text=True)
     assert "1 created, 0 updated, 0 unchanged, 1 row rejected." in flashed
+
+
+def test_the_preview_shows_a_linked_record_and_an_amount_as_their_pages_do(
+    app, client, auth, classroom
+):
+    from sandbox.models.crm import Colleague
+
+    def pick(session):
+        account = session.scalar(sa.select(Account).order_by(Account.id).limit(1))
+        other = session.scalar(
+            sa.select(Colleague)
+            .where(Colleague.active, Colleague.id != (account.owner_id or 0))
+            .limit(1)
+        )
+        return account.name, other.name
+
+    name, colleague = classroom.in_tenant(app, pick)
+    auth.login("alice")
+    data = f"Account name,Annual revenue,Owner\n{name},1234.5,{colleague}\n"
+    preview = upload(client, "accounts", data.encode(), "a.csv")
+    assert "1</span> to update" in preview
+    assert "→ 1,234.50</div>" in preview
+    assert f"→ {colleague}</div>" in preview  # by name, not #id

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
+from sandbox.crm.display import format_value
 from sandbox.crm.service import commit
 from sandbox.crm.transfer.reading import ImportFileError, Table
 from sandbox.crm.transfer.specs import (
@@ -118,6 +119,9 @@ class RowPlan:
     errors: list[str] = field(default_factory=list)
     record_id: int | None = None
     changed: list[str] = field(default_factory=list)
+    #: Each changed field as the preview shows it: (label, old value, new value),
+    #: the values formatted as on the record's page.
+    changes: list[tuple[Any, Any, Any]] = field(default_factory=list)
     #: Why each field that names an inactive entry is refused, unless the matched
     #: record already has that value.
     inactive: dict[str, str] = field(default_factory=dict)
@@ -338,10 +342,19 @@ def plan_import(session: Session, spec: ImportSpec, table: Table) -> ImportPlan:
         )
         if row.errors:
             continue
-        row.changed = [
-            str(labels.get(name, name))
+        different = {
+            name: value
             for name, value in spec.attributes(row.values).items()
             if getattr(record, name) != value
+        }
+        row.changed = [str(labels.get(name, name)) for name in different]
+        row.changes = [
+            (
+                labels.get(name, name),
+                _shown(session, record, name, getattr(record, name)),
+                _shown(session, record, name, value),
+            )
+            for name, value in different.items()
         ]
         refused = spec.check(row.values, record) if row.changed and spec.check else None
         if refused:
@@ -354,6 +367,19 @@ def plan_import(session: Session, spec: ImportSpec, table: Table) -> ImportPlan:
         rows,
         records,
     )
+
+
+def _shown(session: Session, record: Any, name: str, value: Any) -> Any:
+    """``value`` of a field of ``record`` as its page shows it; a linked record by
+    its name."""
+    model = type(record)
+    column = model.__table__.columns.get(name)
+    ref_name = None
+    if value is not None and column is not None and column.foreign_keys:
+        target = model_for_table(next(iter(column.foreign_keys)).column.table.name)
+        linked = session.get(target, value) if target is not None else None
+        ref_name = linked.display_name if linked is not None else None
+    return format_value(model, name, value, ref_name)
 
 
 def run_import(session: Session, plan: ImportPlan) -> dict[str, int]:
