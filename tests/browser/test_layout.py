@@ -240,3 +240,21 @@ def test_beside_the_panel_english_labels_and_the_points_keep_their_words_whole(
     assert page.locator(approval).count() >= 4
     assert page.evaluate(WRAPPED_SCRIPT, approval) == []
     assert page.evaluate(WRAPPED_SCRIPT, "#lab-panel .lab-panel-points") == []
+
+
+def test_the_users_table_scrolls_on_a_phone_instead_of_breaking_words(
+    page, live_server, login
+):
+    from sandbox.models.control import Role
+    from tests.helpers import PASSWORD, make_user
+
+    with live_server.app.app_context():
+        make_user("root", Role.ADMIN)
+    page.set_viewport_size(PHONE)
+    login("root", PASSWORD, landing="/instructor/")
+    page.goto(live_server.url_for("/admin/users"))
+    page.wait_for_load_state("load")
+    cells = "#users tbody td:nth-child(1), #users tbody td:nth-child(6)"
+    assert page.locator(cells).count() > 10
+    assert page.evaluate(WRAPPED_SCRIPT, cells) == []
+    assert_fits(page, strict=False)  # the page itself never scrolls sideways
