@@ -26,11 +26,15 @@ def colleague_choices() -> list[tuple[str, str]]:
     return [(str(i), n) for i, n in rows]
 
 
-def render_form(module: Module, form: Any, record: Any = None, **context: Any) -> str:
-    """The one record-form page: title, breadcrumbs, the form, Save and Cancel."""
-    return render_template(
+def render_form(
+    module: Module, form: Any, record: Any = None, **context: Any
+) -> tuple[str, int]:
+    """The one record-form page: title, breadcrumbs, the form, Save and Cancel;
+    sent back with its errors, it answers 422, as every form page does."""
+    page = render_template(
         "crm/form.html", module=module, form=form, record=record, **context
     )
+    return page, 422 if form.is_submitted() and form.errors else 200
 
 
 def delete_page(

@@ -613,7 +613,7 @@ def test_no_new_contacts_at_an_inactive_account(app, client, auth, classroom):
         f"/crm/contacts/{contact_id}/edit",
         data={"last_name": "Moved", "account_id": account_id},
     )
-    assert moved.status_code == 200
+    assert moved.status_code == 422
     count = classroom.in_tenant(
         app,
         lambda s: s.scalar(

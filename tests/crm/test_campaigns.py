@@ -237,7 +237,7 @@ def test_an_end_date_before_the_start_is_refused_beside_the_field(
             "end_date": "2026-10-01",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert re.search(
         r'id="end_date-errors">The end date cannot be before the start date', page

@@ -71,7 +71,7 @@ def test_contact_needs_a_last_name_and_a_real_account(app, client, auth, classro
     page = client.post(
         "/crm/contacts/new", data={"last_name": "X", "account_id": "abc"}
     )
-    assert page.status_code == 200
+    assert page.status_code == 422
     assert (
         classroom.in_tenant(
             app, lambda s: s.scalar(sa.select(sa.func.count(Contact.id)))

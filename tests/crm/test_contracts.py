@@ -569,7 +569,7 @@ def test_bad_input_on_the_contract_form_gives_messages_not_errors(
             "amount": "12.345",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "at most two decimals" in page
     response = client.post(

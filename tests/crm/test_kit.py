@@ -779,7 +779,7 @@ def test_a_record_picker_refuses_ids_no_record_can_have(
     response = client.post(
         "/crm/contacts/new", data={"last_name": "X", "account_id": raw}
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Choose a record from the list." in response.get_data(as_text=True)
 
 

@@ -259,7 +259,7 @@ def test_a_second_category_of_a_non_ascii_name_is_refused_not_a_500(
         == 302
     )
     again = client.post("/crm/product_categories/new", data={"name": name})
-    assert again.status_code == 200
+    assert again.status_code == 422
     assert f"A category named “{name}” already exists." in again.get_data(as_text=True)
 
 
