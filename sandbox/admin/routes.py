@@ -5,9 +5,9 @@ from sandbox.admin import bp
 from sandbox.admin.forms import EditUserForm, NewUserForm
 from sandbox.admin.service import (
     PER_PAGE,
+    EmailTaken,
     add_user,
     edit_user,
-    email_taken,
     find_user,
     list_users,
     reset_password,
@@ -58,8 +58,6 @@ def new_user():
     if form.validate_on_submit():
         if find_user(form.username.data) is not None:
             form.username.errors = [_("This username is taken.")]
-        elif email_taken(form.email.data):
-            form.email.errors = [_("Another user has this email address.")]
         else:
             try:
                 user, password = add_user(
@@ -70,6 +68,9 @@ def new_user():
                     password=form.password.data or "",
                     actor=current_user,
                 )
+            except EmailTaken as error:
+                db.session.rollback()
+                form.email.errors = [str(error)]
             except UserError as error:
                 db.session.rollback()
                 form.username.errors = [str(error)]
@@ -96,24 +97,24 @@ def edit(user_id: int):
         form.role.render_kw = {"disabled": True}
         form.role.description = _("You cannot change your own role.")
     if form.validate_on_submit():
-        if email_taken(form.email.data, other_than=user):
-            form.email.errors = [_("Another user has this email address.")]
+        try:
+            edit_user(
+                user,
+                display_name=form.display_name.data,
+                email=form.email.data,
+                role=Role(form.role.data),
+                actor=current_user,
+            )
+        except EmailTaken as error:
+            db.session.rollback()
+            form.email.errors = [str(error)]
+        except UserError as error:
+            db.session.rollback()
+            form.role.errors = [str(error)]
         else:
-            try:
-                edit_user(
-                    user,
-                    display_name=form.display_name.data,
-                    email=form.email.data,
-                    role=Role(form.role.data),
-                    actor=current_user,
-                )
-            except UserError as error:
-                db.session.rollback()
-                form.role.errors = [str(error)]
-            else:
-                db.session.commit()
-                flash(_("%(name)s has been saved.", name=user.name), "success")
-                return redirect(url_for("admin.users"))
+            db.session.commit()
+            flash(_("%(name)s has been saved.", name=user.name), "success")
+            return redirect(url_for("admin.users"))
     return render_template(
         "admin/user_form.html", form=form, user=user, confirm=ConfirmForm()
     )

@@ -47,14 +47,19 @@ def list_users(
     return list(users), total, page
 
 
-def email_taken(email: str | None, *, other_than: User | None = None) -> bool:
-    """Whether another user already has ``email`` (case ignored)."""
+class EmailTaken(UserError):
+    """Another user already has the email address."""
+
+
+def _check_email(email: str | None, other_than: User | None = None) -> None:
+    """:raise EmailTaken: another user has ``email`` (case ignored)"""
     if not email:
-        return False
+        return
     stmt = sa.select(User.id).where(sa.func.lower(User.email) == email.strip().lower())
     if other_than is not None:
         stmt = stmt.where(User.id != other_than.id)
-    return db.session.scalar(stmt.limit(1)) is not None
+    if db.session.scalar(stmt.limit(1)) is not None:
+        raise EmailTaken(_("Another user has this email address."))
 
 
 def add_user(
@@ -69,7 +74,10 @@ def add_user(
     """Create a user; returns it and its initial password (generated if empty).
 
     The caller commits.
+
+    :raise EmailTaken: another user has ``email``
     """
+    _check_email(email)
     password = password or generate_password()
     user = create_user(
         username, password, role, display_name=display_name, email=email or None
@@ -87,7 +95,11 @@ def edit_user(
     role: Role,
     actor: User,
 ) -> None:
-    """Change a user's name, email and role; the caller commits."""
+    """Change a user's name, email and role; the caller commits.
+
+    :raise EmailTaken: another user has ``email``
+    """
+    _check_email(email, other_than=user)
     if user.id == actor.id and role is not user.role:
         raise UserError(_("You cannot change your own role."))
     if user.role is Role.STUDENT and role is not Role.STUDENT and user.enrollments:

@@ -76,6 +76,14 @@ def move(list_key: str, code: str, direction: str):
     _known(list_key)
     if direction not in ("up", "down") or not CodeListForm().validate_on_submit():
         abort(400)
+    _move(list_key, code, direction)
+    anchor = f"#move-{direction}-{code}"
+    return redirect(url_for("settings.code_list", list_key=list_key) + anchor)
+
+
+def _move(list_key: str, code: str, direction: str) -> bool:
+    """Move ``code`` one place ``up`` or ``down`` and say so; False (with the
+    reasons flashed) when the list refused it."""
     try:
         moved = move_code(db.session, list_key, code, -1 if direction == "up" else 1)
     except KeyError:
@@ -84,17 +92,16 @@ def move(list_key: str, code: str, direction: str):
         for messages in error.errors.values():
             for message in messages:
                 flash(str(message), "danger")
-    else:
-        if moved:
-            entry = code_list_label(list_key, code)
-            flash(
-                _("“%(entry)s” moved up.", entry=entry)
-                if direction == "up"
-                else _("“%(entry)s” moved down.", entry=entry),
-                "success",
-            )
-    anchor = f"#move-{direction}-{code}"
-    return redirect(url_for("settings.code_list", list_key=list_key) + anchor)
+        return False
+    if moved:
+        entry = code_list_label(list_key, code)
+        flash(
+            _("“%(entry)s” moved up.", entry=entry)
+            if direction == "up"
+            else _("“%(entry)s” moved down.", entry=entry),
+            "success",
+        )
+    return True
 
 
 def code_list_label(list_key: str, code: str) -> str:
@@ -195,24 +202,8 @@ def _move_in_editor(
     index = int(number)
     if not 0 <= index < len(listed):
         abort(400)
-    code = listed[index].code
-    try:
-        moved = move_code(db.session, list_key, code, -1 if direction == "up" else 1)
-    except KeyError:
-        abort(404)
-    except CodeListInvalid as error:
-        for messages in error.errors.values():
-            for message in messages:
-                flash(str(message), "danger")
+    if not _move(list_key, listed[index].code, direction):
         return listed, new
-    if moved:
-        entry = code_list_label(list_key, code)
-        flash(
-            _("“%(entry)s” moved up.", entry=entry)
-            if direction == "up"
-            else _("“%(entry)s” moved down.", entry=entry),
-            "success",
-        )
     saved = _rows_of(list_key)
     order = {row.code: i for i, row in enumerate(saved)}
     listed.sort(key=lambda row: order.get(row.code, len(order)))

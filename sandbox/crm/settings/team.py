@@ -20,7 +20,7 @@ from sandbox.crm.settings.service import (
     set_colleague_active,
     update_colleague,
 )
-from sandbox.crm.views import render_form
+from sandbox.crm.views import render_form, show_refusal
 from sandbox.extensions import db
 from sandbox.i18n import gettext as _
 from sandbox.i18n import lazy_gettext as _l
@@ -70,16 +70,11 @@ def create():
         try:
             colleague = create_colleague(db.session, form.data)
         except TeamRuleBroken as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Colleague “%(name)s” added.", name=colleague.name), "success")
             return redirect(MODULE.record_url(colleague.id))
     return render_form(MODULE, form)
-
-
-def _refused(form: ColleagueForm, error: TeamRuleBroken) -> None:
-    field = getattr(form, error.field or "", None) or form.name
-    field.errors.append(error.message)
 
 
 @bp.route("/<id:colleague_id>")
@@ -106,7 +101,7 @@ def edit(colleague_id: int):
         try:
             update_colleague(db.session, colleague, form.data)
         except TeamRuleBroken as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             flash(_("Colleague “%(name)s” saved.", name=colleague.name), "success")
             return redirect(MODULE.record_url(colleague.id))
